@@ -1,0 +1,76 @@
+"""What every command shares: the chosen config, the database, and how output is printed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from aggregator.config import Config, load_config
+from aggregator.storage import Database, open_database
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+
+@dataclasses.dataclass
+class AppContext:
+    """Held in click's context object; loads the config and database only when a command asks."""
+
+    config_path: Path | None = None
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def open_database(self) -> Database:
+        return open_database(self.config.database.url)
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def print_json(value: Any) -> None:
+    """Machine output: plain JSON on stdout, no colour, no wrapping."""
+    sys.stdout.write(json.dumps(value, default=_jsonable, indent=2, ensure_ascii=False) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """A short human form of a past or future moment: '5m ago', 'in 2h', 'never'."""
+    if moment is None:
+        return "never"
+    delta = (now or datetime.now(UTC)) - moment
+    seconds = delta.total_seconds()
+    text = human_duration(timedelta(seconds=abs(seconds)))
+    return f"{text} ago" if seconds >= 0 else f"in {text}"
+
+
+def human_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

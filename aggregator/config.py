@@ -1,0 +1,234 @@
+"""Configuration: packaged defaults, the user's YAML file over them, validated once at start.
+
+Which file is read: ``--config PATH``, else ``$MUTUALAID_CONFIG``, else ``./config.yaml`` when it
+exists, else the packaged defaults alone. ``$MUTUALAID_DATABASE_URL`` overrides ``database.url``.
+Every problem becomes a ``ConfigError`` that names the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from aggregator.errors import ConfigError
+
+CONFIG_ENV = "MUTUALAID_CONFIG"
+DATABASE_URL_ENV = "MUTUALAID_DATABASE_URL"
+DEFAULT_FILE = Path("config.yaml")
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """Read ``90``, ``"90s"``, ``"30m"``, ``"1h30m"`` or ``"2d"`` as a positive duration."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 6h or 1d")
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = _parse_duration_text(value)
+    else:
+        raise ValueError("expected a duration such as 30m, 6h or 1d")
+    if seconds <= 0:
+        raise ValueError(f"must be a positive duration, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def _parse_duration_text(text: str) -> float:
+    compact = text.strip().lower()
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", compact):
+        return float(compact)
+    if compact.startswith("-"):
+        raise ValueError(f"must be a positive duration, got {text!r}")
+    parts = _DURATION_PART.findall(compact)
+    if not parts or _DURATION_PART.sub("", compact).strip():
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 30m, 6h, 1d)")
+    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+
+
+def check_http_url(value: str) -> str:
+    """Accept only absolute http(s) URLs with a host."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value.strip()
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Strict):
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _parse_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        return value
+
+
+class OutputConfig(_Strict):
+    dir: Path
+    title: str = Field(min_length=1)
+    items: int = Field(gt=0, le=10_000)
+
+
+class ScheduleConfig(_Strict):
+    poll_interval: Duration
+    crawl_interval: Duration
+    jitter: Duration
+
+
+class SourceConfig(_Strict):
+    title: str | None = None
+    homepage: HttpUrl
+    feed: HttpUrl | None = None
+    listings: tuple[HttpUrl, ...] = ()
+    relevance: Literal["keep_all", "score"] = "score"
+    poll_interval: Duration | None = None
+    enabled: bool = True
+
+
+class Config(_Strict):
+    database: DatabaseConfig
+    output: OutputConfig
+    schedule: ScheduleConfig
+    sources: dict[str, SourceConfig]
+    # Where the settings came from; set by load_config, not read from YAML.
+    origin: str = Field(default="packaged defaults", exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _check_names(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        for name in sources:
+            if not SOURCE_NAME.match(name):
+                raise ValueError(
+                    f"bad source name {name!r}: use lowercase letters, digits, '-' and '_'"
+                )
+        return sources
+
+    def poll_interval(self, name: str) -> timedelta:
+        return self.sources[name].poll_interval or self.schedule.poll_interval
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the configuration; see the module docstring for the lookup order."""
+    env = os.environ if environ is None else environ
+    chosen = path or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
+    if chosen is None and DEFAULT_FILE.is_file():
+        chosen = DEFAULT_FILE
+    data = _read_defaults()
+    origin = "packaged defaults"
+    base_dir = Path.cwd()
+    if chosen is not None:
+        data = merge(data, _read_yaml(chosen))
+        origin = str(chosen)
+        base_dir = chosen.resolve().parent
+    if env.get(DATABASE_URL_ENV):
+        data["database"]["url"] = env[DATABASE_URL_ENV]
+    data = _anchor_paths(data, base_dir)
+    try:
+        return Config.model_validate({**data, "origin": origin})
+    except ValidationError as exc:
+        raise _config_error(origin, exc) from None
+
+
+def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Lay ``override`` over ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_defaults() -> dict[str, Any]:
+    text = resources.files("aggregator").joinpath("defaults.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), "is a folder, not a file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(str(path), f"cannot read: {reason}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(str(path), f"invalid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "the top level must be a mapping of settings")
+    return data
+
+
+def _anchor_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Make relative SQLite and output paths relative to the config file's folder."""
+    data = merge(data, {})
+    url = data.get("database", {}).get("url")
+    if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:" and not relative.startswith("file:"):
+            data["database"] = {**data["database"], "url": f"sqlite:///{base_dir / relative}"}
+    out_dir = data.get("output", {}).get("dir")
+    if isinstance(out_dir, str) and not Path(out_dir).is_absolute():
+        data["output"] = {**data["output"], "dir": str(base_dir / out_dir)}
+    return data
+
+
+def _config_error(origin: str, exc: ValidationError) -> ConfigError:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or None
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    else:
+        message = str(first["msg"]).removeprefix("Value error, ")
+    more = exc.error_count() - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ConfigError(origin, message, key=key)

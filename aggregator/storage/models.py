@@ -1,0 +1,162 @@
+"""The database schema: sources, their fetch state, articles, sightings and runs.
+
+An article is stored once; every place it was seen (a feed entry, a crawled page, a syndicated
+copy on another site) is a sighting of it. Migrations in ``migrations/`` must match these models;
+a test checks that autogenerate finds no difference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from aggregator.storage.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+URL_LENGTH = 2048
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 (SQLAlchemy reads it)
+
+
+class Source(Base):
+    """A site we collect from; mirrors an entry of the config's ``sources``."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    homepage: Mapped[str] = mapped_column(String(URL_LENGTH))
+    feed_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    fetch_states: Mapped[list[FetchState]] = relationship(
+        back_populates="source", cascade="all, delete-orphan"
+    )
+
+
+class FetchState(Base):
+    """What we know about one URL of a source between fetches (conditional GET, backoff)."""
+
+    __tablename__ = "fetch_states"
+    __table_args__ = (UniqueConstraint("source_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(URL_LENGTH))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    next_check_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+
+    source: Mapped[Source] = relationship(back_populates="fetch_states")
+
+
+class Article(Base):
+    """One piece of writing, however many times and places it was seen."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index(None, "published_at"),
+        Index(None, "content_hash"),
+        Index(None, "simhash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(URL_LENGTH), unique=True)
+    guid: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    primary_source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    title: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    # True when published_at is our first-seen time because the page's own date was missing,
+    # invalid or in the future.
+    date_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen_at: Mapped[datetime]
+    last_changed_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # 64-bit SimHash of the text, stored signed so it fits BIGINT everywhere.
+    simhash: Mapped[int | None] = mapped_column(BigInteger)
+    relevance: Mapped[float | None] = mapped_column(Float)
+    matched_terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    sightings: Mapped[list[Sighting]] = relationship(
+        back_populates="article", cascade="all, delete-orphan"
+    )
+
+
+class Sighting(Base):
+    """One place an article was seen: a URL at a source, with the GUID it had there."""
+
+    __tablename__ = "sightings"
+    __table_args__ = (
+        UniqueConstraint("source_id", "url"),
+        Index(None, "source_id", "guid"),
+        Index(None, "article_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(URL_LENGTH))
+    guid: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    article: Mapped[Article] = relationship(back_populates="sightings")
+
+
+class Run(Base):
+    """One poll or crawl of one source, and what it did."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index(None, "source_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # poll, crawl, backfill
+    status: Mapped[str] = mapped_column(String(16))  # running, ok, failed
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

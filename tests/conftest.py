@@ -1,0 +1,101 @@
+"""Shared fixtures: configs in temporary folders, databases (SQLite always, PostgreSQL when asked),
+the CLI run in-process, and the local test sites (tests/sites)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+from sqlalchemy import text
+
+from aggregator.cli import main
+from aggregator.storage.engine import make_engine
+
+# PLUGIN pytest_plugins = ["tests.sites.fixtures"]
+
+POSTGRES_ENV = "MUTUALAID_TEST_POSTGRES_URL"
+REDIS_ENV = "MUTUALAID_TEST_REDIS_URL"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's own config or database by accident."""
+    monkeypatch.delenv("MUTUALAID_CONFIG", raising=False)
+    monkeypatch.delenv("MUTUALAID_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'db' / 'mutualaid.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs on SQLite, and again on PostgreSQL when one is configured."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+WriteConfig = Callable[..., Path]
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, sqlite_url: str) -> WriteConfig:
+    """Write a config file (a dict, or raw text) into the test's folder and return its path."""
+
+    def write(content: dict[str, object] | str | None = None, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+            return path
+        data = {"database": {"url": sqlite_url}, "sources": {}}
+        data.update(content or {})
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return path
+
+    return write
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``mutualaid ARGS...`` in this process, as the console script would."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
