@@ -17,7 +17,7 @@ from sqlalchemy import text
 from aggregator.cli import main
 from aggregator.storage.engine import make_engine
 
-# PLUGIN pytest_plugins = ["tests.sites.fixtures"]
+pytest_plugins = ["tests.sites.fixtures"]
 
 POSTGRES_ENV = "MUTUALAID_TEST_POSTGRES_URL"
 REDIS_ENV = "MUTUALAID_TEST_REDIS_URL"

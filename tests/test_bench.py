@@ -1,0 +1,41 @@
+"""The benchmark harness runs, and its workloads do the work they claim (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from bench.__main__ import main
+from bench.workloads import WORKLOADS
+from bench.workloads.storage import fresh_copy, insert_with_sqlite3, insert_with_storage, prepare
+
+
+def test_quick_run_reports_a_ratio_per_workload(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--quick", "--rounds", "1", "--json"]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [result["name"] for result in results] == list(WORKLOADS)
+    for result in results:
+        assert result["floor_seconds"] > 0
+        assert result["ratio"] == pytest.approx(result["subject_seconds"] / result["floor_seconds"])
+
+
+def test_unknown_workload_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["no-such-workload"])
+    assert caught.value.code == 2
+
+
+@pytest.mark.parametrize("writer", [insert_with_storage, insert_with_sqlite3])
+def test_both_sides_of_the_storage_workload_write_the_same_rows(writer) -> None:
+    inputs = prepare(25)
+    try:
+        target = fresh_copy(inputs)
+        writer(target)
+        with sqlite3.connect(target.path) as connection:
+            query = "SELECT count(*), min(canonical_url) FROM articles"
+            count, first = connection.execute(query).fetchone()
+    finally:
+        WORKLOADS["storage-batch-insert"].teardown(inputs)
+    assert (count, first) == (25, "https://example.org/000000/essay/")
