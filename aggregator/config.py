@@ -30,6 +30,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from aggregator.errors import ConfigError
+from aggregator.extract.rules import RuleError, SiteRules
+from aggregator.relevance import TopicProfile
 
 CONFIG_ENV = "MUTUALAID_CONFIG"
 DATABASE_URL_ENV = "MUTUALAID_DATABASE_URL"
@@ -110,6 +112,56 @@ class ScheduleConfig(_Strict):
     jitter: Duration
 
 
+class RulesConfig(_Strict):
+    """Per-site extraction rules: CSS or XPath selectors, and phrases whose block is dropped."""
+
+    container: str | None = None
+    drop: tuple[str, ...] = ()
+    drop_phrases: tuple[str, ...] = ()
+
+    def compile(self) -> SiteRules:
+        return SiteRules.compile(self.container, self.drop, self.drop_phrases)
+
+    @field_validator("container")
+    @classmethod
+    def _check_container(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_selector(value)
+        return value
+
+    @field_validator("drop")
+    @classmethod
+    def _check_drop(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for selector in value:
+            _check_selector(selector)
+        return value
+
+
+def _check_selector(selector: str) -> None:
+    try:
+        SiteRules.compile(container=selector)
+    except RuleError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class ExtractionConfig(_Strict):
+    favor: Literal["precision", "balanced", "recall"]
+    fast: bool
+    min_words: int = Field(ge=0)
+    learn_boilerplate: bool
+    boilerplate_min_articles: int = Field(ge=2)
+    boilerplate_min_authors: int = Field(ge=1)
+
+
+class TopicConfig(_Strict):
+    threshold: float = Field(gt=0)
+    title_weight: float = Field(ge=0)
+    terms: dict[str, float] = Field(min_length=1)
+
+    def profile(self) -> TopicProfile:
+        return TopicProfile(dict(self.terms), self.threshold, self.title_weight)
+
+
 class SourceConfig(_Strict):
     title: str | None = None
     homepage: HttpUrl
@@ -118,12 +170,15 @@ class SourceConfig(_Strict):
     relevance: Literal["keep_all", "score"] = "score"
     poll_interval: Duration | None = None
     enabled: bool = True
+    rules: RulesConfig = RulesConfig()
 
 
 class Config(_Strict):
     database: DatabaseConfig
     output: OutputConfig
     schedule: ScheduleConfig
+    extraction: ExtractionConfig
+    topic: TopicConfig
     sources: dict[str, SourceConfig]
     # Where the settings came from; set by load_config, not read from YAML.
     origin: str = Field(default="packaged defaults", exclude=True)

@@ -46,3 +46,12 @@ class FetchError(MutualAidError):
         self.url = url
         self.reason = reason
         super().__init__(f"{url}: {reason}")
+
+
+class NotAnArticleError(MutualAidError):
+    """A page is not one article (a listing, an empty or too-short page): skipped, not stored."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")

@@ -20,7 +20,10 @@ from aggregator.storage.models import Article, Base, FetchState, Run, Sighting, 
 from aggregator.storage.sources import source_ids, sync_sources
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-TABLES = {"sources", "fetch_states", "articles", "sightings", "runs", "alembic_version"}
+TABLES = {
+    "sources", "fetch_states", "articles", "sightings", "runs", "alembic_version",
+    "simhash_bands", "block_sightings", "boilerplate",
+}  # fmt: skip
 
 
 def configured(*names: str) -> dict[str, SourceConfig]:

@@ -10,6 +10,8 @@ import click
 from aggregator import __version__
 from aggregator.cli.context import AppContext, stderr
 from aggregator.cli.db import db
+from aggregator.cli.extract import extract
+from aggregator.cli.rules import rules
 from aggregator.cli.sources import sources
 from aggregator.cli.status import status
 from aggregator.errors import MutualAidError
@@ -36,6 +38,8 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 cli.add_command(db)
 cli.add_command(sources)
 cli.add_command(status)
+cli.add_command(extract)
+cli.add_command(rules)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-from aggregator.config import Config, load_config
+from aggregator.config import Config, SourceConfig, load_config
+from aggregator.errors import UnknownSourceError
 from aggregator.storage import Database, open_database
 
 stdout = Console()
@@ -35,15 +36,22 @@ class AppContext:
     def open_database(self) -> Database:
         return open_database(self.config.database.url)
 
+    def source(self, name: str) -> SourceConfig:
+        """The named source's settings; an unknown name is an error listing the known ones."""
+        if name not in self.config.sources:
+            raise UnknownSourceError(name, list(self.config.sources))
+        return self.config.sources[name]
+
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-def print_json(value: Any) -> None:
+def print_json(value: Any, indent: int | None = 2) -> None:
     """Machine output: plain JSON on stdout, no colour, no wrapping."""
-    sys.stdout.write(json.dumps(value, default=_jsonable, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(value, default=_jsonable, indent=indent, ensure_ascii=False)
+    sys.stdout.write(text + "\n")
 
 
 def _jsonable(value: Any) -> Any:

@@ -121,6 +121,53 @@ class Article(Base):
     )
 
 
+class SimhashBand(Base):
+    """One band of an article's SimHash; near-duplicates share at least one band exactly."""
+
+    __tablename__ = "simhash_bands"
+    __table_args__ = (Index(None, "band", "value"),)
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class BlockSighting(Base):
+    """A short block of text (by fingerprint) seen in an article of a source.
+
+    Blocks that recur across many articles by several authors are learned as boilerplate.
+    """
+
+    __tablename__ = "block_sightings"
+    __table_args__ = (Index(None, "article_id"),)
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(16), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    author: Mapped[str | None] = mapped_column(Text)
+
+
+class Boilerplate(Base):
+    """A block of text learned to be boilerplate for one source; dropped on extraction."""
+
+    __tablename__ = "boilerplate"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(16), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    articles: Mapped[int] = mapped_column(Integer)
+    authors: Mapped[int] = mapped_column(Integer)
+    learned_at: Mapped[datetime]
+
+
 class Sighting(Base):
     """One place an article was seen: a URL at a source, with the GUID it had there."""
 

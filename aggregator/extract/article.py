@@ -1,0 +1,270 @@
+"""Turn one HTML page into one clean article with trafilatura.
+
+The page is parsed once. Metadata (title, author, date, language, canonical URL) is read from the
+whole page; the body is extracted after the site's rules removed what they name, and blocks the
+source has learned to be boilerplate are dropped from the result. Text and HTML are rendered from
+the same extracted tree, so trafilatura runs once per page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urldefrag, urlsplit
+
+import lxml.html
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.htmlprocessing import convert_to_html
+from trafilatura.settings import Document
+
+from aggregator.errors import NotAnArticleError
+from aggregator.extract.listing import listing_reason
+from aggregator.extract.rules import NO_RULES, SiteRules, apply_rules, keep_bios_in_body
+from aggregator.fingerprints import text_for_hashing
+from aggregator.normalize import clean_inline, clean_text, resolve_links
+from aggregator.sanitize import sanitize_html
+
+Favor = Literal["precision", "balanced", "recall"]
+# Blocks that look like footnotes or are very short are never learned as boilerplate: the same
+# citation can honestly close two essays, and a lone "Notes" heading says little.
+FOOTNOTE_START = re.compile(r"^\s*(\[\d+\]|\d+[.)]\s|\^)")
+MIN_LEARNABLE_WORDS = 2
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    favor: Favor = "precision"
+    fast: bool = True
+    min_words: int = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One top-level block of the article (paragraph, heading, list, quote, table)."""
+
+    fingerprint: str
+    text: str
+
+    @property
+    def learnable(self) -> bool:
+        return len(self.text.split()) >= MIN_LEARNABLE_WORDS and not FOOTNOTE_START.match(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    title: str | None
+    author: str | None
+    date: str | None
+    language: str | None
+    canonical_url: str | None
+    description: str | None
+    tags: tuple[str, ...]
+    text: str
+    html: str
+    blocks: tuple[Block, ...] = field(default=())
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+def block_fingerprint(text: str) -> str:
+    """A short, stable id for a block's text, insensitive to case, punctuation and spacing."""
+    return hashlib.blake2b(text_for_hashing(text).encode(), digest_size=8).hexdigest()
+
+
+def parse_html(html: str | bytes) -> HtmlElement:
+    tree = trafilatura.load_html(html)
+    if tree is None:
+        raise ValueError("not parseable as HTML")
+    return tree
+
+
+def extract_article(
+    html: str | bytes | HtmlElement,
+    url: str,
+    *,
+    rules: SiteRules = NO_RULES,
+    boilerplate: Collection[str] = frozenset(),
+    options: ExtractOptions = ExtractOptions(),
+) -> Extracted:
+    """Extract the article at ``url``; raise ``NotAnArticleError`` for listings and empty pages.
+
+    ``boilerplate`` holds block fingerprints the source has learned to drop.
+    """
+    try:
+        tree = html if isinstance(html, HtmlElement) else parse_html(html)
+    except ValueError as exc:
+        raise NotAnArticleError(url, str(exc)) from None
+    reason = listing_reason(tree)
+    if reason:
+        raise NotAnArticleError(url, reason)
+    metadata = trafilatura.extract_metadata(
+        tree, default_url=url, date_config=DATE_CONFIG, extensive=not options.fast
+    )
+    tags = _tags(tree, metadata.categories, metadata.tags)
+    keep_bios_in_body(tree)
+    scope = apply_rules(tree, rules)
+    document = trafilatura.bare_extraction(
+        scope,
+        url=url,
+        fast=options.fast,
+        favor_precision=options.favor == "precision",
+        favor_recall=options.favor == "recall",
+        include_comments=False,
+        include_tables=True,
+        include_images=True,
+        include_links=True,
+        include_formatting=True,
+        with_metadata=False,
+    )
+    if not isinstance(document, Document) or document.body is None:
+        raise NotAnArticleError(url, "no article text found")
+    html_body = convert_to_html(document.body)[0]
+    blocks = _drop_boilerplate(html_body, boilerplate)
+    text = clean_text("\n".join(block.text for block in blocks))
+    if len(text.split()) < options.min_words:
+        raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
+    return Extracted(
+        title=clean_inline(metadata.title),
+        author=clean_inline(metadata.author),
+        date=_declared_publication_time(tree) or metadata.date,
+        language=_language(tree),
+        canonical_url=metadata.url if metadata.url != url else None,
+        description=clean_inline(metadata.description),
+        tags=tags,
+        text=text,
+        html=render_html(html_body, url),
+        blocks=blocks,
+    )
+
+
+def render_html(body: etree._Element, page_url: str) -> str:
+    """The extracted ``<body>`` as sanitised HTML with absolute links."""
+    _unlink_in_page_anchors(body, page_url)
+    inner = "".join(etree.tostring(child, encoding="unicode", method="html") for child in body)
+    return sanitize_html(resolve_links(inner, page_url))
+
+
+def _unlink_in_page_anchors(body: etree._Element, page_url: str) -> None:
+    """Footnote jumps (``#_ftn1``) point nowhere once the article leaves its page: unlink them.
+
+    Trafilatura may already have turned ``#x`` into ``https://host#x``.
+    """
+    page = urldefrag(page_url).url.rstrip("/")
+    parts = urlsplit(page_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    for anchor in body.iter("a"):
+        target, fragment = urldefrag(anchor.get("href", ""))
+        if fragment and target.rstrip("/") in ("", page, origin):
+            anchor.attrib.pop("href", None)
+            anchor.tag = "span"  # unwrapped by the sanitiser, text kept
+
+
+def _drop_boilerplate(body: etree._Element, boilerplate: Collection[str]) -> tuple[Block, ...]:
+    """Remove learned boilerplate blocks from ``body``; return the blocks that stay, as text."""
+    kept: list[Block] = []
+    for element in list(body):
+        text = _block_text(element)
+        if not text:
+            continue
+        fingerprint = block_fingerprint(text)
+        if fingerprint in boilerplate:
+            body.remove(element)
+        else:
+            kept.append(Block(fingerprint, text))
+    return tuple(kept)
+
+
+def _block_text(element: etree._Element) -> str:
+    """Plain text of one block: list items, table rows and ``<br>`` lines on lines of their own."""
+    if element.tag in ("ul", "ol", "dl"):
+        lines = [_inline_text(item) for item in element if item.tag in ("li", "dt", "dd")]
+    elif element.tag == "table":
+        lines = [
+            " | ".join(_inline_text(cell).strip() for cell in row) for row in element.iter("tr")
+        ]
+    elif element.tag == "blockquote" and len(element) and element[0].tag == "p":
+        lines = [_inline_text(paragraph) for paragraph in element]
+    else:
+        lines = [_inline_text(element)]
+    cleaned = (clean_inline(part) for line in lines for part in line.split("\n"))
+    return "\n".join(filter(None, cleaned))
+
+
+def _inline_text(element: etree._Element) -> str:
+    """Text as a reader sees it: inline tags add no spaces, ``<br>`` breaks the line."""
+    parts = [element.text or ""]
+    for child in element:
+        parts.append("\n" if child.tag == "br" else _inline_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+# Tag links of the post itself: rel="tag" (WordPress core themes), or /tag/ links in a tag box
+# (tagDiv, JNews); never the tag clouds of sidebars and menus.
+_TAG_LINKS = (
+    "//a[(contains(concat(' ', @rel, ' '), ' tag ') or (contains(@href, '/tag/') and "
+    "ancestor::*[contains(@class, 'tags')])) and not(ancestor::aside or ancestor::nav)]"
+)
+
+
+def _tags(tree: HtmlElement, *found: list[str] | None) -> tuple[str, ...]:
+    """Categories and tags: trafilatura's, plus the post's own tag links."""
+    names: list[str] = []
+    for group in found:
+        names.extend(group or ())
+    names.extend(anchor.text_content() for anchor in tree.xpath(_TAG_LINKS))
+    seen: dict[str, str] = {}
+    for name in names:
+        cleaned = clean_inline(name)
+        if cleaned and len(cleaned) <= 64:
+            seen.setdefault(cleaned.casefold(), cleaned)
+    return tuple(seen.values())
+
+
+# htmldate finds the day; a page's own metadata usually has the minute as well.
+DATE_CONFIG = {"original_date": True, "extensive_search": False}
+_PUBLISHED_TIME = (
+    "//meta[@property='article:published_time' or @itemprop='datePublished' or "
+    "@name='article:published_time']/@content"
+    " | //time[@itemprop='datePublished' or contains(@class, 'published') or "
+    "contains(@class, 'entry-date')]/@datetime"
+)
+
+
+def _declared_publication_time(tree: HtmlElement) -> str | None:
+    """The first full timestamp the page declares for its publication, if any."""
+    for value in tree.xpath(_PUBLISHED_TIME):
+        text = str(value).strip()
+        if len(text) > 10 and "T" in text:
+            return text
+    return None
+
+
+def _language(tree: HtmlElement) -> str | None:
+    declared = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if not declared:
+        return None
+    primary = declared.strip().split("-")[0].split("_")[0].lower()
+    return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
+
+
+def strip_blocks(html: str, fingerprints: Collection[str]) -> tuple[str, str]:
+    """Remove top-level blocks whose fingerprint is listed from stored (sanitised) HTML.
+
+    Returns the new HTML and its text; used when a block is learned as boilerplate after
+    articles containing it were already stored.
+    """
+    wrapper = lxml.html.fragment_fromstring(html or "<p></p>", create_parent="div")
+    _drop_boilerplate(wrapper, fingerprints)
+    remaining = [_block_text(child) for child in wrapper]
+    new_html = "".join(
+        lxml.html.tostring(child, encoding="unicode", method="html") for child in wrapper
+    )
+    return sanitize_html(new_html), clean_text("\n".join(filter(None, remaining)))

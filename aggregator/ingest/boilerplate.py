@@ -1,0 +1,160 @@
+"""Learned boilerplate: short blocks that recur across a source's articles are dropped.
+
+Every short block of a stored article is remembered by fingerprint. A block seen in at least
+``min_articles`` articles written by at least ``min_authors`` different authors (or in a source
+that names no authors) is learned: later extractions drop it, and articles stored before are
+cleaned of it. Requiring several authors keeps each writer's own bio, which recurs under their
+articles and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from aggregator.extract.article import block_fingerprint, strip_blocks
+from aggregator.fingerprints import content_hash, simhash, simhash_bands
+from aggregator.relevance import TopicProfile, score_article
+from aggregator.storage.models import Article, BlockSighting, Boilerplate, SimhashBand
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A recurring block, learned or close to it, with a rule a person could adopt instead."""
+
+    text: str
+    articles: int
+    authors: int
+    learned: bool
+
+
+def learned_fingerprints(session: Session, source_id: int) -> frozenset[str]:
+    query = select(Boilerplate.fingerprint).where(Boilerplate.source_id == source_id)
+    return frozenset(session.scalars(query))
+
+
+def learn_boilerplate(
+    session: Session,
+    source_id: int,
+    texts: Mapping[str, str],
+    *,
+    min_articles: int,
+    min_authors: int,
+    now: datetime,
+) -> list[str]:
+    """Learn which of the blocks just seen (``texts``: fingerprint → text) are boilerplate."""
+    if not texts:
+        return []
+    known = learned_fingerprints(session, source_id)
+    new: list[str] = []
+    for fingerprint, articles, authors in _block_counts(session, source_id, list(texts)):
+        if fingerprint in known or articles < min_articles:
+            continue
+        if authors >= min_authors or authors == 0:
+            session.add(
+                Boilerplate(
+                    source_id=source_id,
+                    fingerprint=fingerprint,
+                    text=texts[fingerprint],
+                    articles=articles,
+                    authors=authors,
+                    learned_at=now,
+                )
+            )
+            new.append(fingerprint)
+    return new
+
+
+def _block_counts(
+    session: Session, source_id: int, fingerprints: Collection[str] | None = None
+) -> list[tuple[str, int, int]]:
+    query = (
+        select(
+            BlockSighting.fingerprint,
+            func.count(func.distinct(BlockSighting.article_id)),
+            func.count(func.distinct(BlockSighting.author)),
+        )
+        .where(BlockSighting.source_id == source_id)
+        .group_by(BlockSighting.fingerprint)
+    )
+    if fingerprints is not None:
+        query = query.where(BlockSighting.fingerprint.in_(list(fingerprints)))
+    return [(row[0], row[1], row[2]) for row in session.execute(query).all()]
+
+
+def strip_learned(
+    session: Session, source_id: int, fingerprints: Collection[str], profile: TopicProfile
+) -> int:
+    """Clean already-stored articles of newly learned blocks; return how many changed."""
+    if not fingerprints:
+        return 0
+    holders = (
+        select(BlockSighting.article_id)
+        .where(
+            BlockSighting.source_id == source_id,
+            BlockSighting.fingerprint.in_(list(fingerprints)),
+        )
+        .distinct()
+    )
+    changed = 0
+    for article in session.scalars(select(Article).where(Article.id.in_(holders))):
+        html, text = strip_blocks(article.html, fingerprints)
+        if text == article.text:
+            continue
+        _replace_text(session, article, html, text, profile)
+        changed += 1
+    return changed
+
+
+def _replace_text(
+    session: Session, article: Article, html: str, text: str, profile: TopicProfile
+) -> None:
+    article.html = html
+    article.text = text
+    article.word_count = len(text.split())
+    article.content_hash = content_hash(text)
+    article.simhash = simhash(text)
+    relevance = score_article(profile, title=article.title, text=text, tags=article.tags)
+    article.relevance = relevance.score
+    article.matched_terms = dict(relevance.matched)
+    session.execute(delete(SimhashBand).where(SimhashBand.article_id == article.id))
+    session.add_all(
+        SimhashBand(article_id=article.id, band=band, value=value)
+        for band, value in enumerate(simhash_bands(article.simhash))
+    )
+
+
+def suggest_rules(session: Session, source_id: int, min_articles: int = 2) -> list[Suggestion]:
+    """Learned blocks, and blocks on their way to being learned, most frequent first."""
+    learned = {
+        row.fingerprint: row
+        for row in session.scalars(select(Boilerplate).where(Boilerplate.source_id == source_id))
+    }
+    suggestions = [
+        Suggestion(row.text, row.articles, row.authors, learned=True) for row in learned.values()
+    ]
+    for fingerprint, articles, authors in _block_counts(session, source_id):
+        if fingerprint in learned or articles < min_articles:
+            continue
+        text = _find_text(session, source_id, fingerprint)
+        if text:
+            suggestions.append(Suggestion(text, articles, authors, learned=False))
+    return sorted(suggestions, key=lambda item: (-item.articles, item.text))
+
+
+def _find_text(session: Session, source_id: int, fingerprint: str) -> str | None:
+    """Recover a block's text from one article that has it (one line of its stored text)."""
+    query = (
+        select(Article.text)
+        .join(BlockSighting, BlockSighting.article_id == Article.id)
+        .where(BlockSighting.source_id == source_id, BlockSighting.fingerprint == fingerprint)
+        .limit(1)
+    )
+    text = session.scalars(query).first() or ""
+    return next(
+        (line for line in text.splitlines() if block_fingerprint(line) == fingerprint), None
+    )

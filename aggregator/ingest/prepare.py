@@ -1,0 +1,164 @@
+"""From a fetched item to a storable candidate: extract, normalise, fingerprint, score.
+
+Pure CPU work with no database access, so front ends can run it in a worker pool (off Scrapy's
+event loop) and hand the results to ``store``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aggregator.errors import NotAnArticleError
+from aggregator.extract import NO_RULES, Block, ExtractOptions, SiteRules, extract_article
+from aggregator.extract.article import Extracted
+from aggregator.fingerprints import content_hash, simhash
+from aggregator.items import FetchedItem, Origin
+from aggregator.normalize import canonical_url, clean_inline, normalize_date
+from aggregator.relevance import Relevance, TopicProfile, score_article
+
+# Only short blocks are remembered for boilerplate learning: banners and appeals are short, and
+# essay paragraphs, which are long and unique, would only fill the table.
+MAX_LEARNED_BLOCK_WORDS = 60
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What preparing an item of one source needs to know about that source."""
+
+    name: str
+    profile: TopicProfile
+    rules: SiteRules = NO_RULES
+    boilerplate: Collection[str] = field(default=frozenset())
+    options: ExtractOptions = field(default_factory=ExtractOptions)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article ready for dedup and storage."""
+
+    source: str
+    url: str  # where this source has it, normalised
+    canonical_url: str  # what the page says it is (rel=canonical), normalised
+    guid: str | None
+    title: str
+    author: str | None
+    published_at: datetime
+    date_estimated: bool
+    updated_at: datetime | None
+    fetched_at: datetime
+    text: str
+    html: str
+    language: str | None
+    tags: tuple[str, ...]
+    content_hash: str
+    simhash: int
+    relevance: Relevance
+    blocks: tuple[Block, ...]  # short, learnable blocks, for boilerplate learning
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
+    """Extract and normalise ``item``; ``NotAnArticleError`` or ``ValueError`` means skip it."""
+    if not item.html:
+        raise NotAnArticleError(item.url, "no content to extract (a summary-only feed entry)")
+    extracted = _extract(item, context)
+    page_url = canonical_url(item.url)
+    declared = canonical_url(item.url, declared=extracted.canonical_url)
+    published, estimated = _published(item, extracted)
+    title = (
+        _first(item.feed_title, extracted.title)
+        if item.origin is not Origin.CRAWL
+        else (_first(extracted.title, item.feed_title))
+    )
+    author = (
+        _first(item.feed_author, extracted.author)
+        if item.origin is not Origin.CRAWL
+        else (_first(extracted.author, item.feed_author))
+    )
+    tags = _merge_tags(item.feed_tags, extracted.tags)
+    return Candidate(
+        source=context.name,
+        url=page_url,
+        canonical_url=declared,
+        guid=clean_inline(item.guid),
+        title=title or _untitled(extracted),
+        author=author,
+        published_at=published,
+        date_estimated=estimated,
+        updated_at=_updated(item),
+        fetched_at=item.fetched_at,
+        text=extracted.text,
+        html=extracted.html,
+        language=extracted.language,
+        tags=tags,
+        content_hash=content_hash(extracted.text),
+        simhash=simhash(extracted.text),
+        relevance=score_article(context.profile, title=title, text=extracted.text, tags=tags),
+        blocks=tuple(
+            block
+            for block in extracted.blocks
+            if block.learnable and len(block.text.split()) <= MAX_LEARNED_BLOCK_WORDS
+        ),
+    )
+
+
+def _extract(item: FetchedItem, context: SourceContext) -> Extracted:
+    html = item.html or ""
+    if item.origin is not Origin.CRAWL:
+        # A feed entry's content is the article body alone: give it a page around it.
+        html = f"<html><body><article>{html}</article></body></html>"
+    return extract_article(
+        html,
+        item.url,
+        rules=context.rules,
+        boilerplate=context.boilerplate,
+        options=context.options,
+    )
+
+
+def _published(item: FetchedItem, extracted: Extracted) -> tuple[datetime, bool]:
+    """The first believable date (feed, then page); else the first-seen time, flagged."""
+    for claimed in (item.feed_published, extracted.date):
+        if claimed is None:
+            continue
+        moment, estimated = normalize_date(claimed, now=item.fetched_at, first_seen=item.fetched_at)
+        if not estimated:
+            return moment, False
+    return item.fetched_at, True
+
+
+def _first(*values: str | None) -> str | None:
+    for value in values:
+        cleaned = clean_inline(value)
+        if cleaned:
+            return cleaned
+    return None
+
+
+def _untitled(extracted: Extracted) -> str:
+    words = extracted.text.split()
+    return " ".join(words[:12]) + (" …" if len(words) > 12 else "")
+
+
+def _merge_tags(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for group in groups:
+        for tag in group:
+            cleaned = clean_inline(tag)
+            if cleaned:
+                seen.setdefault(cleaned.casefold(), cleaned)
+    return tuple(seen.values())
+
+
+def _updated(item: FetchedItem) -> datetime | None:
+    if item.feed_updated is None:
+        return None
+    updated, estimated = normalize_date(
+        item.feed_updated, now=item.fetched_at, first_seen=item.fetched_at
+    )
+    return None if estimated else updated

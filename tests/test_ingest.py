@@ -1,0 +1,338 @@
+"""The ingest core end to end: pages from the local sites stored once, whatever the route."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from aggregator.config import Config, load_config
+from aggregator.ingest import Ingestor, Outcome
+from aggregator.ingest import pipeline as pipeline_module
+from aggregator.items import FetchedItem, Origin
+from aggregator.storage import Database, open_database
+from aggregator.storage.models import Article, Boilerplate, Sighting, Source
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+SEED_SLUG = "reconciling-mutual-aid-with-revolutionary-violence-the-case-of-peter-kropotkin"
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode("utf-8")
+
+
+def page_item(source: str, url: str, **extra: object) -> FetchedItem:
+    return FetchedItem(
+        source=source, url=url, origin=Origin.CRAWL, fetched_at=NOW, html=fetch(url), **extra
+    )
+
+
+def make_config(write_config, database_url: str, sites: dict[str, str], rules: bool) -> Config:
+    repo = load_config(REPO / "config.yaml", environ={})
+    news_rules = repo.sources["countercurrents"].rules.model_dump(mode="json") if rules else {}
+    sources = {
+        name: {"homepage": f"{base}/", **({"rules": news_rules} if name == "news" else {})}
+        for name, base in sites.items()
+    }
+    path = write_config({"database": {"url": database_url}, "sources": sources})
+    return load_config(path, environ={})
+
+
+@pytest.fixture
+def setup(write_config, database_url, news_site, blog_site):
+    """Build (config, database, ingestor) for the two shared sites; closed afterwards."""
+    opened: list[Database] = []
+
+    def build(rules: bool = True, **extraction: object) -> tuple[Config, Database, Ingestor]:
+        config = make_config(
+            write_config,
+            database_url,
+            {"news": news_site.base_url, "blog": blog_site.base_url},
+            rules,
+        )
+        if extraction:
+            config = config.model_copy(
+                update={"extraction": config.extraction.model_copy(update=extraction)}
+            )
+        database = open_database(config.database.url)
+        opened.append(database)
+        return config, database, Ingestor(database, config, clock=lambda: NOW)
+
+    yield build
+    for database in opened:
+        database.close()
+
+
+def count(database: Database, model: type, *where: object) -> int:
+    with database.session() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_every_article_once_listings_skipped_and_a_second_pass_changes_nothing(
+    setup, news_site
+) -> None:
+    _, database, ingestor = setup()
+    items = [page_item("news", article.url) for article in news_site.articles]
+    items += [page_item("news", url) for url in news_site.listing_urls[:4]]
+    first = ingestor.ingest(items, batch_size=7)
+    assert first.counts[Outcome.NEW] == len(news_site.articles)
+    assert len(first.skipped) == 4
+    assert all("listing" in reason for _, reason in first.skipped)
+    assert not first.failed
+    second = ingestor.ingest(items)
+    assert second.counts == {Outcome.UNCHANGED: len(news_site.articles)}
+    assert count(database, Article) == len(news_site.articles)
+    assert count(database, Sighting) == len(news_site.articles)
+
+
+def test_url_variants_are_the_same_article(setup, news_site) -> None:
+    _, database, ingestor = setup()
+    article = news_site.article(SEED_SLUG)
+    variants = [
+        article.url,
+        f"{article.url}?utm_source=rss&utm_medium=rss&utm_campaign={article.slug}",
+        f"{article.url}amp/",
+        f"{article.url}?amp=1",
+        article.url.rstrip("/"),
+        f"{article.url}#comments",
+    ]
+    report = ingestor.ingest([page_item("news", url) for url in variants])
+    assert report.counts == {Outcome.NEW: 1, Outcome.UNCHANGED: len(variants) - 1}
+    assert count(database, Article) == 1
+    with database.session() as session:
+        stored = session.scalars(select(Article)).one()
+    assert stored.canonical_url == article.url.rstrip("/")
+
+
+def test_a_feed_whose_guids_change_every_fetch_adds_nothing(setup, blog_site) -> None:
+    _, database, ingestor = setup()
+    essay = blog_site.articles[0]
+
+    def entry(guid: str) -> FetchedItem:
+        content = "".join(f"<p>{paragraph}</p>" for paragraph in essay.paragraphs)
+        return FetchedItem(
+            source="blog", url=essay.url, origin=Origin.FEED, fetched_at=NOW, html=content,
+            guid=guid, feed_title=essay.title, feed_author=essay.author,
+            feed_published=essay.published,
+        )  # fmt: skip
+
+    first = ingestor.ingest([entry("urn:uuid:1")])
+    again = ingestor.ingest([entry("urn:uuid:2"), entry("urn:uuid:3")])
+    assert first.counts == {Outcome.NEW: 1}
+    assert again.counts == {Outcome.UNCHANGED: 2}
+    assert count(database, Article) == 1
+
+
+def test_feed_metadata_wins_for_feed_items(setup, blog_site) -> None:
+    _, database, ingestor = setup()
+    essay = blog_site.articles[0]
+    content = "".join(f"<p>{paragraph}</p>" for paragraph in essay.paragraphs)
+    item = FetchedItem(
+        source="blog", url=essay.url, origin=Origin.FEED, fetched_at=NOW, html=content,
+        guid="g1", feed_title="Feed Title", feed_author="Feed Author",
+        feed_published=datetime(2024, 5, 1, 8, 30, tzinfo=UTC), feed_tags=("Mutual aid",),
+    )  # fmt: skip
+    ingestor.ingest([item])
+    with database.session() as session:
+        stored = session.scalars(select(Article)).one()
+    assert (stored.title, stored.author) == ("Feed Title", "Feed Author")
+    assert stored.published_at == datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
+    assert not stored.date_estimated
+    assert stored.tags == ["Mutual aid"]
+
+
+def test_an_updated_article_is_updated_not_duplicated(setup, make_news_site) -> None:
+    site = make_news_site()
+    _, database, ingestor = setup()
+    ingestor.config.sources["news"]  # the shared sites are configured; this one is not
+    config = ingestor.config.model_copy(
+        update={"sources": {"news": ingestor.config.sources["news"].model_copy(
+            update={"homepage": f"{site.base_url}/"})}}
+    )  # fmt: skip
+    ingestor = Ingestor(database, config, clock=lambda: NOW)
+    article = site.article(SEED_SLUG)
+    assert ingestor.ingest([page_item("news", article.url)]).counts == {Outcome.NEW: 1}
+    site.update_article(SEED_SLUG, paragraphs=(*article.paragraphs, "A correction was added."))
+    later = Ingestor(database, config, clock=lambda: NOW + timedelta(days=1))
+    assert later.ingest([page_item("news", article.url)]).counts == {Outcome.UPDATED: 1}
+    with database.session() as session:
+        stored = session.scalars(select(Article)).one()
+    assert "A correction was added." in stored.text
+    assert stored.last_changed_at == NOW + timedelta(days=1)
+    assert stored.first_seen_at == NOW
+
+
+def test_an_essay_syndicated_on_another_site_is_one_article_with_two_sightings(
+    setup, blog_site, news_site
+) -> None:
+    """The blog's essay republished on the news site, in the news theme, a year later."""
+    _, database, ingestor = setup()
+    essay = blog_site.articles[0]
+    original = page_item("blog", essay.url)
+    copy = FetchedItem(
+        source="news",
+        url=f"{news_site.base_url}/2026/01/republished/",
+        origin=Origin.CRAWL,
+        fetched_at=NOW,
+        html=_rethemed(fetch(news_site.articles[5].url), news_site.articles[5], essay),
+    )
+    report = ingestor.ingest([copy, original])
+    assert report.counts == {Outcome.NEW: 1, Outcome.DUPLICATE: 1}
+    with database.session() as session:
+        article = session.scalars(select(Article)).one()
+        sources = {
+            name
+            for (name,) in session.execute(
+                select(Source.name).join(Sighting, Sighting.source_id == Source.id)
+            )
+        }
+        primary = session.get(Source, article.primary_source_id)
+    assert sources == {"news", "blog"}
+    assert primary is not None and primary.name == "blog"  # the earlier one is the original
+    assert article.canonical_url == essay.url.rstrip("/")
+
+
+def _rethemed(page: str, host_article, essay) -> str:
+    """A news-site page whose body, title, author and date are the blog essay's."""
+    body = "".join(f"<p>{paragraph}</p>" for paragraph in host_article.paragraphs)
+    replacement = "".join(f"<p>{paragraph}</p>" for paragraph in essay.paragraphs)
+    rethemed = page
+    for paragraph in host_article.paragraphs:
+        rethemed = rethemed.replace(f"<p>{paragraph}</p>", "", 1)
+    marker = '<div class="entry-content">'
+    rethemed = rethemed.replace(marker, marker + replacement, 1)
+    assert body not in rethemed
+    year_later = essay.published + timedelta(days=365)
+    return (
+        rethemed.replace(host_article.title, essay.title)
+        .replace(host_article.author, essay.author)
+        .replace(host_article.published.date().isoformat(), year_later.date().isoformat())
+    )
+
+
+def test_exact_copy_at_another_url_is_a_duplicate(setup, news_site) -> None:
+    _, database, ingestor = setup()
+    article = news_site.articles[3]
+    page = fetch(article.url)
+    mirror = FetchedItem(
+        source="blog", url="https://mirror.example/copy/", origin=Origin.CRAWL,
+        fetched_at=NOW, html=page.replace(article.url, "https://mirror.example/copy/"),
+    )  # fmt: skip
+    report = ingestor.ingest([page_item("news", article.url), mirror])
+    assert report.counts == {Outcome.NEW: 1, Outcome.DUPLICATE: 1}
+    assert count(database, Article) == 1
+    assert count(database, Sighting) == 2
+
+
+def test_different_essays_on_the_same_topic_stay_apart(setup, blog_site) -> None:
+    _, _, ingestor = setup()
+    report = ingestor.ingest([page_item("blog", essay.url) for essay in blog_site.articles])
+    assert report.counts == {Outcome.NEW: len(blog_site.articles)}
+
+
+def test_boilerplate_is_learned_and_cleaned_from_earlier_articles(setup, news_site) -> None:
+    _, database, ingestor = setup(rules=False)
+    report = ingestor.ingest([page_item("news", article.url) for article in news_site.articles])
+    assert report.learned >= 3
+    with database.session() as session:
+        texts = {
+            article.canonical_url: article.text for article in session.scalars(select(Article))
+        }
+        learned = [row.text for row in session.scalars(select(Boilerplate))]
+    assert any("WhatsApp and Telegram" in text for text in learned)
+    assert not [url for url, text in texts.items() if "WhatsApp and Telegram" in text]
+    # Each writer's bio recurs under their own articles only, so it is never learned.
+    for article in news_site.articles:
+        if article.author_bio:
+            stored = texts[article.url.rstrip("/")]
+            assert " ".join(article.author_bio.split()[:8]) in " ".join(stored.split())
+
+
+def test_relevance_is_stored_with_its_explanation(setup, news_site) -> None:
+    config, database, ingestor = setup()
+    ingestor.ingest([page_item("news", article.url) for article in news_site.articles])
+    threshold = config.topic.threshold
+    with database.session() as session:
+        scores = {
+            article.canonical_url: (article.relevance, article.matched_terms)
+            for article in session.scalars(select(Article))
+        }
+    for article in news_site.articles:
+        score, matched = scores[article.url.rstrip("/")]
+        assert (score >= threshold) == article.is_relevant, (article.slug, score, matched)
+        if article.is_relevant:
+            assert matched and all(count > 0 for count in matched.values())
+
+
+def test_a_future_date_becomes_first_seen_and_is_flagged(setup, blog_site) -> None:
+    _, database, ingestor = setup()
+    essay = blog_site.articles[1]
+    item = page_item("blog", essay.url, feed_published=NOW + timedelta(days=400))
+    ingestor.ingest([item])
+    with database.session() as session:
+        stored = session.scalars(select(Article)).one()
+    assert stored.published_at == essay.published  # the page's own date is used instead
+    missing = FetchedItem(
+        source="blog", url="https://blog.example/undated", origin=Origin.FEED, fetched_at=NOW,
+        html="<p>" + "An undated note about mutual aid and its practice. " * 20 + "</p>",
+        feed_published=NOW + timedelta(days=400),
+    )  # fmt: skip
+    ingestor.ingest([missing])
+    with database.session() as session:
+        undated = session.scalars(
+            select(Article).where(Article.canonical_url == "https://blog.example/undated")
+        ).one()
+    assert undated.date_estimated and undated.published_at == NOW
+
+
+def test_nul_and_control_characters_never_reach_the_database(setup) -> None:
+    _, database, ingestor = setup()
+    dirty = FetchedItem(
+        source="blog", url="https://blog.example/dirty", origin=Origin.FEED, fetched_at=NOW,
+        html="<p>" + "Cooperatives\x00 share\x07 the surplus among members. " * 20 + "</p>",
+        feed_title="Ti\x00tle\x1b",
+    )  # fmt: skip
+    assert ingestor.ingest([dirty]).counts == {Outcome.NEW: 1}
+    with database.session() as session:
+        stored = session.scalars(select(Article)).one()
+    assert "\x00" not in stored.text + stored.html + stored.title
+    assert stored.title == "Title"
+
+
+def test_a_failing_item_is_reported_and_the_rest_of_the_batch_commits(
+    setup, news_site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, database, ingestor = setup()
+    articles = news_site.articles[:4]
+    poisoned = articles[1].url.rstrip("/")
+    real_save: Callable[..., object] = pipeline_module.save_candidate
+
+    def save(session, candidate, source_id, now):
+        if candidate.url == poisoned:
+            session.execute(select(func.nonexistent_function()))
+        return real_save(session, candidate, source_id, now)
+
+    monkeypatch.setattr(pipeline_module, "save_candidate", save)
+    report = ingestor.ingest([page_item("news", article.url) for article in articles])
+    assert report.counts == {Outcome.NEW: 3}
+    assert [url for url, _ in report.failed] == [poisoned]
+    assert "storage failed" in report.failed[0][1]
+    assert count(database, Article) == 3
+
+
+def test_items_of_unknown_sources_and_summary_only_entries_are_skipped(setup) -> None:
+    _, _, ingestor = setup()
+    stranger = FetchedItem(source="nobody", url="https://x.example/", origin=Origin.FEED,
+                           fetched_at=NOW, html="<p>x</p>")  # fmt: skip
+    summary = FetchedItem(source="blog", url="https://blog.example/s", origin=Origin.FEED,
+                          fetched_at=NOW, feed_summary="Only a summary")  # fmt: skip
+    report = ingestor.ingest([stranger, summary])
+    reasons = dict(report.skipped)
+    assert "unknown source" in reasons["https://x.example/"]
+    assert "summary-only" in reasons["https://blog.example/s"]
