@@ -44,8 +44,10 @@ def _line(result: Result) -> str:
     verdict = ""
     if result.target is not None:
         verdict = f"  target <= {result.target:.2f}x: {'ok' if result.within_target else 'OVER'}"
+    rate = result.size / result.subject_seconds if result.subject_seconds else float("inf")
     return (
-        f"{result.name} (n={result.size}, {result.clock} clock): {result.ratio:.2f}x "
+        f"{result.name} (n={result.size}, {result.clock} clock, {rate:,.0f}/s): "
+        f"{result.ratio:.2f}x "
         f"{result.floor_name} [{result.subject_seconds * 1000:.1f} ms vs "
         f"{result.floor_seconds * 1000:.1f} ms, median of {result.rounds}]{verdict}"
     )

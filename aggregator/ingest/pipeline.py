@@ -120,11 +120,26 @@ class Ingestor:
         if not candidates:
             return report
         now = self.clock()
+        try:
+            with self.database.session() as session:
+                for candidate in candidates:
+                    outcome = save_candidate(
+                        session, candidate, self.source_ids[candidate.source], now
+                    )
+                    report.counts[outcome.outcome.value] += 1
+                self._finish_batch(session, candidates, now, report)
+            return report
+        except SQLAlchemyError:
+            log.info("a batch of %d failed; storing its items one by one", len(candidates))
+        return self._store_carefully(candidates, now)
+
+    def _store_carefully(self, candidates: Sequence[Candidate], now: datetime) -> IngestReport:
+        """The slow path: each item in a savepoint, so one bad item loses only itself."""
+        report = IngestReport()
         with self.database.session() as session:
             for candidate in candidates:
                 self._store_one(session, candidate, now, report)
-            if self.config.extraction.learn_boilerplate:
-                self._learn(session, candidates, now, report)
+            self._finish_batch(session, candidates, now, report)
         return report
 
     def _store_one(
@@ -139,6 +154,16 @@ class Ingestor:
             report.failed.append((candidate.url, f"storage failed: {reason}"))
             return
         report.counts[saved.outcome.value] += 1
+
+    def _finish_batch(
+        self,
+        session: Session,
+        candidates: Sequence[Candidate],
+        now: datetime,
+        report: IngestReport,
+    ) -> None:
+        if self.config.extraction.learn_boilerplate:
+            self._learn(session, candidates, now, report)
 
     def _learn(
         self,
