@@ -24,9 +24,10 @@ class Origin(StrEnum):
 class FetchedItem:
     """A page or feed entry as fetched, before extraction.
 
-    ``url`` is the final URL after redirects; ``html`` is the page (crawl) or the entry's content
-    (feed), or ``None`` when a feed entry carries only a summary and the page must still be fetched.
-    The ``feed_*`` fields are what a feed or API said, used where extraction finds nothing better.
+    ``url`` is the final URL after redirects. ``html`` is a whole page as fetched; ``content`` is
+    an article body a feed or API delivered (``content:encoded``, WordPress ``content.rendered``).
+    A feed entry with only a summary has neither until its page is fetched. The ``feed_*`` fields
+    are what a feed or API said; for feed and API items they win over what extraction finds.
     """
 
     source: str
@@ -34,6 +35,7 @@ class FetchedItem:
     origin: Origin
     fetched_at: datetime
     html: str | None = None
+    content: str | None = None
     requested_url: str | None = None
     guid: str | None = None
     feed_title: str | None = None

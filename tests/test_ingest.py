@@ -117,7 +117,7 @@ def test_a_feed_whose_guids_change_every_fetch_adds_nothing(setup, blog_site) ->
     def entry(guid: str) -> FetchedItem:
         content = "".join(f"<p>{paragraph}</p>" for paragraph in essay.paragraphs)
         return FetchedItem(
-            source="blog", url=essay.url, origin=Origin.FEED, fetched_at=NOW, html=content,
+            source="blog", url=essay.url, origin=Origin.FEED, fetched_at=NOW, content=content,
             guid=guid, feed_title=essay.title, feed_author=essay.author,
             feed_published=essay.published,
         )  # fmt: skip
@@ -134,7 +134,7 @@ def test_feed_metadata_wins_for_feed_items(setup, blog_site) -> None:
     essay = blog_site.articles[0]
     content = "".join(f"<p>{paragraph}</p>" for paragraph in essay.paragraphs)
     item = FetchedItem(
-        source="blog", url=essay.url, origin=Origin.FEED, fetched_at=NOW, html=content,
+        source="blog", url=essay.url, origin=Origin.FEED, fetched_at=NOW, content=content,
         guid="g1", feed_title="Feed Title", feed_author="Feed Author",
         feed_published=datetime(2024, 5, 1, 8, 30, tzinfo=UTC), feed_tags=("Mutual aid",),
     )  # fmt: skip
@@ -280,7 +280,7 @@ def test_a_future_date_becomes_first_seen_and_is_flagged(setup, blog_site) -> No
     assert stored.published_at == essay.published  # the page's own date is used instead
     missing = FetchedItem(
         source="blog", url="https://blog.example/undated", origin=Origin.FEED, fetched_at=NOW,
-        html="<p>" + "An undated note about mutual aid and its practice. " * 20 + "</p>",
+        content="<p>" + "An undated note about mutual aid and its practice. " * 20 + "</p>",
         feed_published=NOW + timedelta(days=400),
     )  # fmt: skip
     ingestor.ingest([missing])
@@ -295,7 +295,7 @@ def test_nul_and_control_characters_never_reach_the_database(setup) -> None:
     _, database, ingestor = setup()
     dirty = FetchedItem(
         source="blog", url="https://blog.example/dirty", origin=Origin.FEED, fetched_at=NOW,
-        html="<p>" + "Cooperatives\x00 share\x07 the surplus among members. " * 20 + "</p>",
+        content="<p>" + "Cooperatives\x00 share\x07 the surplus among members. " * 20 + "</p>",
         feed_title="Ti\x00tle\x1b",
     )  # fmt: skip
     assert ingestor.ingest([dirty]).counts == {Outcome.NEW: 1}
@@ -329,7 +329,7 @@ def test_a_failing_item_is_reported_and_the_rest_of_the_batch_commits(
 def test_items_of_unknown_sources_and_summary_only_entries_are_skipped(setup) -> None:
     _, _, ingestor = setup()
     stranger = FetchedItem(source="nobody", url="https://x.example/", origin=Origin.FEED,
-                           fetched_at=NOW, html="<p>x</p>")  # fmt: skip
+                           fetched_at=NOW, content="<p>x</p>")  # fmt: skip
     summary = FetchedItem(source="blog", url="https://blog.example/s", origin=Origin.FEED,
                           fetched_at=NOW, feed_summary="Only a summary")  # fmt: skip
     report = ingestor.ingest([stranger, summary])

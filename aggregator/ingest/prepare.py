@@ -64,7 +64,7 @@ class Candidate:
 
 def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
     """Extract and normalise ``item``; ``NotAnArticleError`` or ``ValueError`` means skip it."""
-    if not item.html:
+    if not item.html and not item.content:
         raise NotAnArticleError(item.url, "no content to extract (a summary-only feed entry)")
     extracted = _extract(item, context)
     page_url = canonical_url(item.url)
@@ -108,10 +108,8 @@ def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
 
 
 def _extract(item: FetchedItem, context: SourceContext) -> Extracted:
-    html = item.html or ""
-    if item.origin is not Origin.CRAWL:
-        # A feed entry's content is the article body alone: give it a page around it.
-        html = f"<html><body><article>{html}</article></body></html>"
+    # Delivered content is the article body alone: give it a page around it.
+    html = item.html or f"<html><body><article>{item.content}</article></body></html>"
     return extract_article(
         html,
         item.url,
