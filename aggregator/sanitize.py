@@ -8,6 +8,8 @@ noreferrer"``. Relative URLs are dropped: callers resolve links against the page
 
 from __future__ import annotations
 
+import re
+
 import nh3
 
 ALLOWED_TAGS = frozenset(
@@ -45,6 +47,13 @@ _CLEANER = nh3.Cleaner(
 )
 
 
+# C0 and C1 control characters other than tab and newlines: invalid in XML, refused by
+# PostgreSQL (NUL), and never meaningful in an article.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def sanitize_html(fragment: str) -> str:
-    """Return ``fragment`` with everything outside the allowlist removed."""
-    return _CLEANER.clean(fragment)
+    """Return ``fragment`` with control characters and everything outside the allowlist removed."""
+    # Before, so the parser never sees them; after, because character references such as
+    # ``&#x1b;`` only become control characters once parsed.
+    return _CONTROL.sub("", _CLEANER.clean(_CONTROL.sub("", fragment)))

@@ -16,8 +16,8 @@ from aggregator.config import Config, SourceConfig, load_config
 from aggregator.errors import UnknownSourceError
 from aggregator.storage import Database, open_database
 
-stdout = Console()
-stderr = Console(stderr=True)
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 @dataclasses.dataclass

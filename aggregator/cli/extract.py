@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.progress import Progress
 
-from aggregator.cli.context import AppContext, pass_app, print_json, stderr, stdout
+from aggregator.cli.context import AppContext, pass_app, print_json, stderr
 from aggregator.errors import MutualAidError
 from aggregator.extract import Extracted, ExtractOptions, SiteRules, extract_article
 from aggregator.fetch import fetch, make_client
@@ -63,7 +63,7 @@ def extract(
         else:
             record = {"input": label, **_as_record(outcome)}
             if not (as_json or as_jsonl):
-                _print_text(outcome, several=len(inputs) > 1)
+                _print_text(outcome)
         if as_jsonl:
             print_json(record, indent=None)
         results.append(record)
@@ -80,8 +80,9 @@ def _extract_all(
     boilerplate: frozenset[str],
     options: ExtractOptions,
 ) -> Iterator[tuple[str, Extracted | str]]:
-    with make_client() as client, Progress(console=stderr, transient=True) as progress:
-        task = progress.add_task("extracting", total=len(inputs), visible=len(inputs) > 1)
+    progress = Progress(console=stderr, transient=True, disable=len(inputs) < 2)
+    with make_client() as client, progress:
+        task = progress.add_task("extracting", total=len(inputs))
         for label in inputs:
             try:
                 page = _read(label, base_url, client)
@@ -137,11 +138,8 @@ def _as_record(article: Extracted) -> dict[str, Any]:
     }
 
 
-def _print_text(article: Extracted, several: bool) -> None:
-    if several or article.title:
-        byline = " · ".join(filter(None, (article.author, article.date)))
-        stdout.print(f"# {article.title or '(no title)'}", markup=False, highlight=False)
-        if byline:
-            stdout.print(byline, markup=False, highlight=False)
-        stdout.print()
-    sys.stdout.write(article.text + "\n\n")
+def _print_text(article: Extracted) -> None:
+    """Plain text, unwrapped: what a person reads and what ``grep`` sees."""
+    byline = " · ".join(filter(None, (article.author, article.date)))
+    lines = [f"# {article.title or '(no title)'}", *([byline] if byline else []), "", article.text]
+    sys.stdout.write("\n".join(lines) + "\n\n")
