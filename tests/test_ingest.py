@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from aggregator.config import Config, load_config
 from aggregator.ingest import Ingestor, Outcome
-from aggregator.ingest import pipeline as pipeline_module
+from aggregator.ingest import store as store_module
 from aggregator.items import FetchedItem, Origin
 from aggregator.storage import Database, open_database
 from aggregator.storage.models import Article, Boilerplate, Sighting, Source
@@ -311,14 +311,14 @@ def test_a_failing_item_is_reported_and_the_rest_of_the_batch_commits(
     _, database, ingestor = setup()
     articles = news_site.articles[:4]
     poisoned = articles[1].url.rstrip("/")
-    real_save: Callable[..., object] = pipeline_module.save_candidate
+    real_insert: Callable[..., int] = store_module._insert
 
-    def save(session, candidate, source_id, now):
-        if candidate.url == poisoned:
+    def insert(session, writes, candidate, source_id, now):
+        if candidate.url == poisoned:  # the database refuses this one row
             session.execute(select(func.nonexistent_function()))
-        return real_save(session, candidate, source_id, now)
+        return real_insert(session, writes, candidate, source_id, now)
 
-    monkeypatch.setattr(pipeline_module, "save_candidate", save)
+    monkeypatch.setattr(store_module, "_insert", insert)
     report = ingestor.ingest([page_item("news", article.url) for article in articles])
     assert report.counts == {Outcome.NEW: 3}
     assert [url for url, _ in report.failed] == [poisoned]

@@ -22,7 +22,7 @@ from aggregator.config import Config
 from aggregator.extract import ExtractOptions, NotAnArticleError
 from aggregator.ingest.boilerplate import learn_boilerplate, learned_fingerprints, strip_learned
 from aggregator.ingest.prepare import Candidate, SourceContext, prepare_item
-from aggregator.ingest.store import Outcome, save_candidate
+from aggregator.ingest.store import Outcome, save_batch, save_candidate
 from aggregator.items import FetchedItem
 from aggregator.storage import Database
 from aggregator.storage.sources import source_ids, sync_sources
@@ -122,11 +122,9 @@ class Ingestor:
         now = self.clock()
         try:
             with self.database.session() as session:
-                for candidate in candidates:
-                    outcome = save_candidate(
-                        session, candidate, self.source_ids[candidate.source], now
-                    )
-                    report.counts[outcome.outcome.value] += 1
+                entries = [(c, self.source_ids[c.source]) for c in candidates]
+                for saved in save_batch(session, entries, now):
+                    report.counts[saved.outcome.value] += 1
                 self._finish_batch(session, candidates, now, report)
             return report
         except SQLAlchemyError:

@@ -5,20 +5,21 @@ the exact content hash, then near-duplicates across sources (SimHash within a fe
 agreeing titles and authors). The first two find the same item again (unchanged or updated);
 the last two find another copy of it (a new sighting; the earliest copy is the primary).
 
-The common paths (a new article, an unchanged one) use a handful of Core statements; the ORM
-is used only where an existing article changes.
+A batch is looked up in three queries, its new articles are inserted one statement each (their
+ids are needed at once), and its sightings and fingerprints are written together at the end.
+Articles stored earlier in the same batch are found like any other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, or_, select, tuple_, union, update
+from sqlalchemy import Table, delete, insert, or_, select, tuple_
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from aggregator.fingerprints import (
     NEAR_DUPLICATE_DISTANCE,
@@ -57,72 +58,167 @@ class Saved:
     match: MatchKind | None = None
 
 
+Entry = tuple[Candidate, int]  # a candidate and the id of the source it came from
+
+
+@dataclass
+class _Known:
+    """What the batch's lookups found, kept up to date as the batch is stored."""
+
+    by_url: dict[str, int] = field(default_factory=dict)
+    by_source_url: dict[tuple[int, str], int] = field(default_factory=dict)
+    by_guid: dict[tuple[int, str], int] = field(default_factory=dict)
+    by_hash: dict[str, int] = field(default_factory=dict)
+    hash_of: dict[int, str] = field(default_factory=dict)
+    fresh: list[tuple[int, int, str, str | None]] = field(default_factory=list)
+
+    def same_item(self, candidate: Candidate, source_id: int) -> int | None:
+        keys = [
+            self.by_guid.get((source_id, candidate.guid)) if candidate.guid else None,
+            self.by_source_url.get((source_id, candidate.url)),
+            self.by_source_url.get((source_id, candidate.canonical_url)),
+            self.by_url.get(candidate.url),
+            self.by_url.get(candidate.canonical_url),
+        ]
+        return next((key for key in keys if key is not None), None)
+
+    def remember(self, article_id: int, candidate: Candidate, source_id: int) -> None:
+        self.by_url.setdefault(candidate.canonical_url, article_id)
+        self.by_source_url[(source_id, candidate.url)] = article_id
+        if candidate.guid:
+            self.by_guid[(source_id, candidate.guid)] = article_id
+        self.by_hash.setdefault(candidate.content_hash, article_id)
+        self.hash_of[article_id] = candidate.content_hash
+
+
+@dataclass
+class _Writes:
+    """Rows written together at the end of the batch."""
+
+    sightings: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    bands: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> list[Saved]:
+    """Store every entry of a batch in ``session``'s transaction; say what happened to each."""
+    known = _look_up(session, entries)
+    writes = _Writes()
+    results = []
+    for candidate, source_id in entries:
+        saved = _save(session, known, writes, candidate, source_id, now)
+        writes.sightings[(source_id, candidate.url)] = {
+            "article_id": saved.article_id,
+            "source_id": source_id,
+            "url": candidate.url,
+            "guid": candidate.guid,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        results.append(saved)
+    _flush_writes(session, writes)
+    return results
+
+
 def save_candidate(session: Session, candidate: Candidate, source_id: int, now: datetime) -> Saved:
-    """Store ``candidate`` (one item of source ``source_id``) and say what happened."""
-    same = _same_item(session, candidate, source_id)
+    """Store one candidate on its own (the careful path, one savepoint per item)."""
+    return save_batch(session, [(candidate, source_id)], now)[0]
+
+
+def _save(
+    session: Session,
+    known: _Known,
+    writes: _Writes,
+    candidate: Candidate,
+    source_id: int,
+    now: datetime,
+) -> Saved:
+    same = known.same_item(candidate, source_id)
     if same is not None:
-        article_id, stored_hash = same
-        outcome = Outcome.UNCHANGED
-        if stored_hash != candidate.content_hash:
-            _update_text(session, article_id, candidate, now)
-            outcome = Outcome.UPDATED
-        _record_sighting(session, article_id, candidate, source_id, now)
-        return Saved(outcome, article_id, MatchKind.SAME)
-    copy = _by_content(session, candidate) or _by_near_duplicate(session, candidate)
+        if known.hash_of.get(same) == candidate.content_hash:
+            return Saved(Outcome.UNCHANGED, same, MatchKind.SAME)
+        _update_text(session, writes, same, candidate, now)
+        known.remember(same, candidate, source_id)
+        return Saved(Outcome.UPDATED, same, MatchKind.SAME)
+    copy = known.by_hash.get(candidate.content_hash)
+    kind = MatchKind.CONTENT
+    if copy is None:
+        copy, kind = _near_duplicate(session, known, candidate), MatchKind.NEAR
     if copy is not None:
-        article_id, kind = copy
-        _prefer_earliest(session, article_id, candidate, source_id)
-        _record_sighting(session, article_id, candidate, source_id, now)
-        return Saved(Outcome.DUPLICATE, article_id, kind)
-    return Saved(Outcome.NEW, _insert(session, candidate, source_id, now))
+        _prefer_earliest(session, copy, candidate, source_id)
+        known.by_source_url[(source_id, candidate.url)] = copy
+        return Saved(Outcome.DUPLICATE, copy, kind)
+    article_id = _insert(session, writes, candidate, source_id, now)
+    known.remember(article_id, candidate, source_id)
+    known.fresh.append((article_id, candidate.simhash, candidate.title, candidate.author))
+    return Saved(Outcome.NEW, article_id)
 
 
 # --- finding ---------------------------------------------------------------------------------
 
 
-def _same_item(session: Session, candidate: Candidate, source_id: int) -> tuple[int, str] | None:
-    """The stored article this item already is: by GUID or URL at this source, or by URL."""
-    urls = list({candidate.url, candidate.canonical_url})
-    at_source: list[ColumnElement[bool]] = [Sighting.url.in_(urls)]
-    if candidate.guid:
-        at_source.append(Sighting.guid == candidate.guid)
-    matches = union(
-        select(Article.id).where(Article.canonical_url.in_(urls)),
-        select(Sighting.article_id).where(Sighting.source_id == source_id, or_(*at_source)),
-    ).subquery()
-    query = select(Article.id, Article.content_hash).where(Article.id.in_(select(matches)))
-    row = session.execute(query.order_by(Article.id).limit(1)).first()
-    return (row[0], row[1]) if row else None
+def _look_up(session: Session, entries: Sequence[Entry]) -> _Known:
+    known = _Known()
+    urls = sorted(
+        {url for candidate, _ in entries for url in (candidate.url, candidate.canonical_url)}
+    )
+    guids = sorted({candidate.guid for candidate, _ in entries if candidate.guid})
+    hashes = sorted({candidate.content_hash for candidate, _ in entries})
+    for article_id, url, content_hash in session.execute(
+        select(Article.id, Article.canonical_url, Article.content_hash).where(
+            Article.canonical_url.in_(urls)
+        )
+    ):
+        known.by_url[url] = article_id
+        known.hash_of[article_id] = content_hash
+    at_sources = select(
+        Sighting.source_id, Sighting.url, Sighting.guid, Article.id, Article.content_hash
+    ).join(Article, Sighting.article_id == Article.id)
+    wanted = (
+        Sighting.url.in_(urls)
+        if not guids
+        else or_(Sighting.url.in_(urls), Sighting.guid.in_(guids))
+    )
+    for source_id, url, guid, article_id, content_hash in session.execute(
+        at_sources.where(wanted).order_by(Article.id.desc())
+    ):
+        known.by_source_url[(source_id, url)] = article_id
+        if guid:
+            known.by_guid[(source_id, guid)] = article_id
+        known.hash_of[article_id] = content_hash
+    for article_id, content_hash in session.execute(
+        select(Article.id, Article.content_hash)
+        .where(Article.content_hash.in_(hashes))
+        .order_by(Article.id.desc())
+    ):
+        known.by_hash[content_hash] = article_id
+    return known
 
 
-def _by_content(session: Session, candidate: Candidate) -> tuple[int, MatchKind] | None:
-    query = select(Article.id).where(Article.content_hash == candidate.content_hash).limit(1)
-    article_id = session.scalar(query)
-    return (article_id, MatchKind.CONTENT) if article_id is not None else None
-
-
-def _by_near_duplicate(session: Session, candidate: Candidate) -> tuple[int, MatchKind] | None:
+def _near_duplicate(session: Session, known: _Known, candidate: Candidate) -> int | None:
     bands = list(enumerate(simhash_bands(candidate.simhash)))
     sharing = select(SimhashBand.article_id).where(
         tuple_(SimhashBand.band, SimhashBand.value).in_(bands)
     )
-    rows = session.execute(
+    stored = session.execute(
         select(Article.id, Article.simhash, Article.title, Article.author).where(
             Article.id.in_(sharing)
         )
     ).all()
-    for article_id, value, title, author in sorted(rows):
+    for article_id, value, title, author in sorted([*stored, *known.fresh]):
         if value is None or hamming(value, candidate.simhash) > NEAR_DUPLICATE_DISTANCE:
             continue
         if titles_agree(title, candidate.title) and authors_agree(author, candidate.author):
-            return article_id, MatchKind.NEAR
+            return int(article_id)
     return None
 
 
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _insert(session: Session, candidate: Candidate, source_id: int, now: datetime) -> int:
+def _insert(
+    session: Session, writes: _Writes, candidate: Candidate, source_id: int, now: datetime
+) -> int:
     row = {
         "canonical_url": candidate.canonical_url,
         "guid": candidate.guid,
@@ -135,22 +231,13 @@ def _insert(session: Session, candidate: Candidate, source_id: int, now: datetim
         **_content_fields(candidate),
     }
     article_id: int = session.execute(insert(ARTICLES).returning(ARTICLES.c.id), row).scalar_one()
-    session.execute(
-        insert(SIGHTINGS),
-        {
-            "article_id": article_id,
-            "source_id": source_id,
-            "url": candidate.url,
-            "guid": candidate.guid,
-            "first_seen_at": now,
-            "last_seen_at": now,
-        },
-    )
-    _write_fingerprints(session, article_id, candidate, source_id)
+    _add_fingerprints(writes, article_id, candidate, source_id)
     return article_id
 
 
-def _update_text(session: Session, article_id: int, candidate: Candidate, now: datetime) -> None:
+def _update_text(
+    session: Session, writes: _Writes, article_id: int, candidate: Candidate, now: datetime
+) -> None:
     """The same item with new text: update it in place, fingerprints included."""
     article = session.get_one(Article, article_id)
     for name, value in _content_fields(candidate).items():
@@ -162,7 +249,9 @@ def _update_text(session: Session, article_id: int, candidate: Candidate, now: d
         article.date_estimated = False
     session.execute(delete(SimhashBand).where(SimhashBand.article_id == article_id))
     session.execute(delete(BlockSighting).where(BlockSighting.article_id == article_id))
-    _write_fingerprints(session, article_id, candidate, article.primary_source_id)
+    writes.bands = [row for row in writes.bands if row["article_id"] != article_id]
+    writes.blocks = [row for row in writes.blocks if row["article_id"] != article_id]
+    _add_fingerprints(writes, article_id, candidate, article.primary_source_id)
 
 
 def _content_fields(candidate: Candidate) -> dict[str, Any]:
@@ -198,56 +287,30 @@ def _prefer_earliest(
         article.date_estimated = False
 
 
-def _record_sighting(
-    session: Session, article_id: int, candidate: Candidate, source_id: int, now: datetime
+def _add_fingerprints(
+    writes: _Writes, article_id: int, candidate: Candidate, source_id: int
 ) -> None:
-    seen = (
-        update(SIGHTINGS)
-        .where(SIGHTINGS.c.source_id == source_id, SIGHTINGS.c.url == candidate.url)
-        .values(article_id=article_id, guid=candidate.guid, last_seen_at=now)
+    writes.bands.extend(
+        {"article_id": article_id, "band": band, "value": value}
+        for band, value in enumerate(simhash_bands(candidate.simhash))
     )
-    if session.execute(seen).rowcount:  # type: ignore[attr-defined]
-        return
+    author = (candidate.author or "").casefold() or None
+    writes.blocks.extend(
+        {"source_id": source_id, "fingerprint": fingerprint, "article_id": article_id,
+         "author": author}
+        for fingerprint in sorted({block.fingerprint for block in candidate.blocks})
+    )  # fmt: skip
+
+
+def _flush_writes(session: Session, writes: _Writes) -> None:
     upsert(
         session,
         SIGHTINGS,
-        [
-            {
-                "article_id": article_id,
-                "source_id": source_id,
-                "url": candidate.url,
-                "guid": candidate.guid,
-                "first_seen_at": now,
-                "last_seen_at": now,
-            }
-        ],
+        list(writes.sightings.values()),
         key=["source_id", "url"],
         update=["article_id", "guid", "last_seen_at"],
     )
-
-
-def _write_fingerprints(
-    session: Session, article_id: int, candidate: Candidate, source_id: int
-) -> None:
-    session.execute(
-        insert(BANDS),
-        [
-            {"article_id": article_id, "band": band, "value": value}
-            for band, value in enumerate(simhash_bands(candidate.simhash))
-        ],
-    )
-    author = (candidate.author or "").casefold() or None
-    fingerprints = sorted({block.fingerprint for block in candidate.blocks})
-    if fingerprints:
-        session.execute(
-            insert(BLOCKS),
-            [
-                {
-                    "source_id": source_id,
-                    "fingerprint": fingerprint,
-                    "article_id": article_id,
-                    "author": author,
-                }
-                for fingerprint in fingerprints
-            ],
-        )
+    if writes.bands:
+        session.execute(insert(BANDS), writes.bands)
+    if writes.blocks:
+        session.execute(insert(BLOCKS), writes.blocks)
