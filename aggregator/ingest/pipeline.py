@@ -115,7 +115,7 @@ class Ingestor:
         return self._contexts[source]
 
     def store(self, candidates: Sequence[Candidate]) -> IngestReport:
-        """Store one batch in one transaction; each candidate in a savepoint of its own."""
+        """Store one batch in one transaction; if it fails, store its items one by one."""
         report = IngestReport()
         if not candidates:
             return report
@@ -125,7 +125,7 @@ class Ingestor:
                 entries = [(c, self.source_ids[c.source]) for c in candidates]
                 for saved in save_batch(session, entries, now):
                     report.counts[saved.outcome.value] += 1
-                self._finish_batch(session, candidates, now, report)
+                self._learn(session, candidates, now, report)
             return report
         except SQLAlchemyError:
             log.info("a batch of %d failed; storing its items one by one", len(candidates))
@@ -137,7 +137,7 @@ class Ingestor:
         with self.database.session() as session:
             for candidate in candidates:
                 self._store_one(session, candidate, now, report)
-            self._finish_batch(session, candidates, now, report)
+            self._learn(session, candidates, now, report)
         return report
 
     def _store_one(
@@ -153,16 +153,6 @@ class Ingestor:
             return
         report.counts[saved.outcome.value] += 1
 
-    def _finish_batch(
-        self,
-        session: Session,
-        candidates: Sequence[Candidate],
-        now: datetime,
-        report: IngestReport,
-    ) -> None:
-        if self.config.extraction.learn_boilerplate:
-            self._learn(session, candidates, now, report)
-
     def _learn(
         self,
         session: Session,
@@ -170,6 +160,9 @@ class Ingestor:
         now: datetime,
         report: IngestReport,
     ) -> None:
+        """Learn boilerplate from the batch's blocks and clean what was stored before."""
+        if not self.config.extraction.learn_boilerplate:
+            return
         texts: dict[str, dict[str, str]] = defaultdict(dict)
         for candidate in candidates:
             for block in candidate.blocks:
