@@ -336,3 +336,33 @@ def test_items_of_unknown_sources_and_summary_only_entries_are_skipped(setup) ->
     reasons = dict(report.skipped)
     assert "unknown source" in reasons["https://x.example/"]
     assert "summary-only" in reasons["https://blog.example/s"]
+
+
+def test_a_passage_quoted_inside_several_essays_is_not_learned(setup) -> None:
+    """Shared text in the middle of essays is a quotation; shared text at the end is a banner."""
+    _, database, ingestor = setup()
+    quote = "The mutual-aid tendency in man has so remote an origin that it survives every storm."
+    banner = "Subscribe to our weekly letter and never miss an essay from us again."
+    items = []
+    for number, author in enumerate(["Ana Ruiz", "Ben Okoro", "Chen Wei", "Dara Singh"]):
+        paragraphs = [
+            f"Essay {number} paragraph {index} on cooperatives in town {number * 10 + index}, "
+            f"with its own argument about neighbours, shared tools and meeting number {index}."
+            for index in range(20)
+        ]
+        paragraphs.insert(8, quote)
+        paragraphs.append(banner)
+        items.append(
+            FetchedItem(
+                source="blog", url=f"https://blog.example/essay-{number}", origin=Origin.FEED,
+                fetched_at=NOW, content="".join(f"<p>{p}</p>" for p in paragraphs),
+                feed_title=f"Essay {number}", feed_author=author,
+            )
+        )  # fmt: skip
+    report = ingestor.ingest(items)
+    assert report.counts == {Outcome.NEW: 4}
+    with database.session() as session:
+        texts = [article.text for article in session.scalars(select(Article))]
+        learned = [row.text for row in session.scalars(select(Boilerplate))]
+    assert learned == [banner]
+    assert all(quote in text and banner not in text for text in texts)

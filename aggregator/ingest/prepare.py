@@ -18,9 +18,12 @@ from aggregator.items import FetchedItem, Origin
 from aggregator.normalize import canonical_url, clean_inline, normalize_date
 from aggregator.relevance import Relevance, TopicProfile, score_article
 
-# Only short blocks are remembered for boilerplate learning: banners and appeals are short, and
-# essay paragraphs, which are long and unique, would only fill the table.
+# Only short blocks at the edges of an article are remembered for boilerplate learning: banners
+# and appeals are short and open or close the page. A passage quoted in the middle of several
+# essays is not boilerplate, and long paragraphs would only fill the table.
 MAX_LEARNED_BLOCK_WORDS = 60
+EDGE_BLOCKS_START = 3
+EDGE_BLOCKS_END = 8
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,16 @@ def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
         content_hash=content_hash(extracted.text),
         simhash=simhash(extracted.text),
         relevance=score_article(context.profile, title=title, text=extracted.text, tags=tags),
-        blocks=tuple(
-            block
-            for block in extracted.blocks
-            if block.learnable and len(block.text.split()) <= MAX_LEARNED_BLOCK_WORDS
-        ),
+        blocks=_learnable(extracted.blocks),
+    )
+
+
+def _learnable(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    edges = blocks[:EDGE_BLOCKS_START] + blocks[EDGE_BLOCKS_START:][-EDGE_BLOCKS_END:]
+    return tuple(
+        block
+        for block in edges
+        if block.learnable and len(block.text.split()) <= MAX_LEARNED_BLOCK_WORDS
     )
 
 
