@@ -94,10 +94,12 @@ class Ingestor:
             return prepare_item(item, self.context(item.source))
         except (NotAnArticleError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, NotAnArticleError) else str(exc)
-            log.info("skipped %s: %s", item.url, reason)
+            log.info("skipped %s: %s", item.url, reason, extra=_context(item.source, item.url))
             report.skipped.append((item.url, reason))
         except Exception as exc:  # one broken page must not stop the others
-            log.exception("extraction failed for %s", item.url)
+            log.exception(
+                "extraction failed for %s", item.url, extra=_context(item.source, item.url)
+            )
             report.failed.append((item.url, f"extraction failed: {exc!r}"))
         return None
 
@@ -148,7 +150,12 @@ class Ingestor:
                 saved = save_candidate(session, candidate, self.source_ids[candidate.source], now)
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            log.error("could not store %s: %s", candidate.url, reason)
+            log.error(
+                "could not store %s: %s",
+                candidate.url,
+                reason,
+                extra=_context(candidate.source, candidate.url),
+            )
             report.failed.append((candidate.url, f"storage failed: {reason}"))
             return
         report.counts[saved.outcome.value] += 1
@@ -179,10 +186,19 @@ class Ingestor:
                 now=now,
             )
             if new:
-                log.info("learned %d boilerplate block(s) for %s", len(new), source)
+                log.info(
+                    "learned %d boilerplate block(s) for %s",
+                    len(new),
+                    source,
+                    extra=_context(source),
+                )
                 report.learned += len(new)
                 report.cleaned += strip_learned(session, source_id, new, self.profile)
                 self._contexts.pop(source, None)
+
+
+def _context(source: str, url: str | None = None) -> dict[str, str]:
+    return {"source": source, "url": url} if url else {"source": source}
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
