@@ -1,0 +1,64 @@
+"""Cross-process locks: one holder at a time, released on exit and when the holder dies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from aggregator.locks import LockBusyError, hold_lock
+from aggregator.storage import open_database
+
+
+@pytest.fixture
+def two_handles(database_url):
+    """Two independent handles on one database, as two processes would have."""
+    first, second = open_database(database_url), open_database(database_url)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_a_held_lock_is_busy_for_everyone_else(two_handles) -> None:
+    first, second = two_handles
+    with hold_lock(first, "source:news"):
+        with (
+            pytest.raises(LockBusyError, match="source:news is busy"),
+            hold_lock(second, "source:news"),
+        ):
+            pass
+        with hold_lock(second, "source:blog"):  # other names are independent
+            pass
+    with hold_lock(second, "source:news"):  # released on exit
+        pass
+
+
+def test_a_lock_held_by_a_killed_process_is_free_again(database_url, tmp_path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        from aggregator.locks import hold_lock
+        from aggregator.storage import open_database
+        database = open_database({database_url!r})
+        with hold_lock(database, "daemon"):
+            print("held", flush=True)
+            sys.stdin.readline()
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "held"
+        database = open_database(database_url)
+        with pytest.raises(LockBusyError), hold_lock(database, "daemon"):
+            pass
+        child.kill()
+        child.wait(timeout=30)
+        with hold_lock(database, "daemon"):
+            pass
+        database.close()
+    finally:
+        child.kill()
