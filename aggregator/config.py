@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -40,6 +41,9 @@ DEFAULT_FILE = Path("config.yaml")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_TAG_AUTHORITY = re.compile(
+    r"([\w.+-]+@)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", re.ASCII
+)
 
 
 def parse_duration(value: object) -> timedelta:
@@ -104,6 +108,34 @@ class OutputConfig(_Strict):
     dir: Path
     title: str = Field(min_length=1)
     items: int = Field(gt=0, le=10_000)
+    # Where the output is served from; absolute self links need it. None: relative links.
+    base_url: HttpUrl | None = None
+    # The domain (or e-mail address) in every entry's tag: URI id; set once, never change.
+    id_domain: str = "mutualaid.invalid"
+
+    @field_validator("base_url")
+    @classmethod
+    def _end_with_slash(cls, value: str | None) -> str | None:
+        return value if value is None or value.endswith("/") else value + "/"
+
+    @field_validator("id_domain")
+    @classmethod
+    def _check_id_domain(cls, value: str) -> str:
+        if not _TAG_AUTHORITY.fullmatch(value):
+            raise ValueError(f"not a domain name or e-mail address: {value!r}")
+        return value
+
+
+class ServeConfig(_Strict):
+    host: str = Field(min_length=1)
+    port: int = Field(ge=0, le=65535)
+    # Cache-Control max-age of served feeds and pages.
+    max_age: Duration
+
+
+class RetentionConfig(_Strict):
+    # Articles older than this many days are purged (tombstones keep them from coming back).
+    days: int | None = Field(default=None, gt=0)
 
 
 class ScheduleConfig(_Strict):
@@ -144,6 +176,68 @@ def _check_selector(selector: str) -> None:
         raise ValueError(str(exc)) from None
 
 
+def _valid_selector(selector: str) -> str:
+    _check_selector(selector)
+    return selector
+
+
+def _valid_pattern(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+Selector = Annotated[str, AfterValidator(_valid_selector)]
+Pattern = Annotated[str, AfterValidator(_valid_pattern)]
+
+
+class CrawlConfig(_Strict):
+    """Where a source's spider goes (see spiders/): listings it pages through, sitemaps it reads,
+    and which links are articles (CSS/XPath selectors, URL patterns, or both)."""
+
+    start_urls: tuple[HttpUrl, ...] = ()  # default: the source's listings, else its homepage
+    sitemaps: tuple[HttpUrl, ...] = ()  # sitemap, sitemap index or robots.txt URLs
+    allowed_domains: tuple[str, ...] = ()  # default: the hosts of the URLs above
+    article_links: tuple[Selector, ...] = ()
+    article_urls: tuple[Pattern, ...] = ()
+    next_page: tuple[Selector, ...] = ()  # default: rel=next and common "next/older" links
+    next_page_urls: tuple[Pattern, ...] = ()
+    max_depth: int = Field(default=100, ge=0)  # listing pages followed from a start URL
+    max_pages: int | None = Field(default=None, gt=0)
+    since: date | None = None
+    backend: Literal["memory", "redis"] = "memory"
+
+    @model_validator(mode="after")
+    def _say_what_articles_are(self) -> CrawlConfig:
+        if not (self.article_links or self.article_urls or self.sitemaps):
+            raise ValueError("say which links are articles: article_links or article_urls")
+        return self
+
+
+class CrawlingConfig(_Strict):
+    """How every crawl behaves: politeness, limits, and how the work is spread."""
+
+    contact: HttpUrl  # named in the user agent, so site owners can reach us
+    user_agent: str | None = None  # default: mutualaid/VERSION (+contact)
+    download_delay: float = Field(ge=0)
+    autothrottle: bool
+    autothrottle_max_delay: float = Field(gt=0)
+    concurrency_per_domain: int = Field(ge=1, le=32)
+    timeout: Duration
+    retries: int = Field(ge=0, le=10)
+    retry_backoff: float = Field(ge=0)
+    retry_max_wait: Duration
+    max_bytes: int = Field(gt=0)
+    http_cache: bool
+    http_cache_dir: Path
+    workers: int | None = Field(ge=0, le=64)
+    batch_size: int = Field(ge=1, le=1000)
+    redis_url: str | None = None
+    redis_prefix: str = Field(min_length=1)
+
+
 class ExtractionConfig(_Strict):
     favor: Literal["precision", "balanced", "recall"]
     fast: bool
@@ -170,15 +264,21 @@ class SourceConfig(_Strict):
     relevance: Literal["keep_all", "score"] = "score"
     poll_interval: Duration | None = None
     enabled: bool = True
+    # Fetch each entry's page even when the feed carries the full text.
+    always_fetch_page: bool = False
     rules: RulesConfig = RulesConfig()
+    crawl: CrawlConfig | None = None
 
 
 class Config(_Strict):
     database: DatabaseConfig
     output: OutputConfig
+    serve: ServeConfig
     schedule: ScheduleConfig
+    retention: RetentionConfig = RetentionConfig()
     extraction: ExtractionConfig
     topic: TopicConfig
+    crawling: CrawlingConfig
     sources: dict[str, SourceConfig]
     # Where the settings came from; set by load_config, not read from YAML.
     origin: str = Field(default="packaged defaults", exclude=True)
@@ -271,6 +371,9 @@ def _anchor_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     out_dir = data.get("output", {}).get("dir")
     if isinstance(out_dir, str) and not Path(out_dir).is_absolute():
         data["output"] = {**data["output"], "dir": str(base_dir / out_dir)}
+    cache_dir = data.get("crawling", {}).get("http_cache_dir")
+    if isinstance(cache_dir, str) and not Path(cache_dir).is_absolute():
+        data["crawling"] = {**data["crawling"], "http_cache_dir": str(base_dir / cache_dir)}
     return data
 
 

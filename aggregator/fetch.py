@@ -1,7 +1,8 @@
 """Fetching one URL over HTTP with the limits every fetch here must have.
 
 Timeouts (connect and total), at most five redirects, and a cap on the decoded body size. Feed
-polling builds conditional requests and backoff on top of this.
+polling builds conditional requests and backoff on top of ``fetch_response``, which hands back
+every status (304, 429, 503 ...) with the redirects that led to it instead of raising.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Fetched:
     status: int
     headers: httpx.Headers
     body: bytes
+    # Each redirect followed on the way: (status, URL that answered with it), oldest first.
+    redirects: tuple[tuple[int, str], ...] = ()
 
     def text(self) -> str:
         return httpx.Response(self.status, headers=self.headers, content=self.body).text
@@ -40,22 +43,39 @@ def fetch(
     url: str, limits: FetchLimits = FetchLimits(), client: httpx.Client | None = None
 ) -> Fetched:
     """GET ``url``; raise ``FetchError`` for network errors, HTTP errors and oversized bodies."""
+    fetched = fetch_response(url, limits, client)
+    if fetched.status >= 400:
+        raise FetchError(url, f"HTTP {fetched.status}")
+    return fetched
+
+
+def fetch_response(
+    url: str,
+    limits: FetchLimits = FetchLimits(),
+    client: httpx.Client | None = None,
+    headers: dict[str, str] | None = None,
+) -> Fetched:
+    """GET ``url`` with extra request ``headers``; any HTTP status is returned, not raised.
+
+    Network errors, timeouts, too many redirects and oversized bodies raise ``FetchError``.
+    """
     own_client = client is None
     client = client or make_client(limits)
     deadline = time.monotonic() + limits.total_timeout
     try:
-        with client.stream("GET", url) as response:
+        with client.stream("GET", url, headers=headers) as response:
             body = _read_capped(response, limits.max_bytes, deadline)
     except httpx.TooManyRedirects:
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects") from None
     except httpx.HTTPError as exc:
         raise FetchError(url, _describe(exc)) from None
+    except (httpx.InvalidURL, UnicodeError):  # a URL or Location header httpx cannot use
+        raise FetchError(url, "invalid URL or redirect location") from None
     finally:
         if own_client:
             client.close()
-    if response.status_code >= 400:
-        raise FetchError(url, f"HTTP {response.status_code}")
-    return Fetched(str(response.url), response.status_code, response.headers, body)
+    redirects = tuple((hop.status_code, str(hop.url)) for hop in response.history)
+    return Fetched(str(response.url), response.status_code, response.headers, body, redirects)
 
 
 def make_client(limits: FetchLimits = FetchLimits()) -> httpx.Client:
@@ -86,4 +106,6 @@ def _describe(exc: httpx.HTTPError) -> str:
         return "timed out"
     if isinstance(exc, httpx.ConnectError):
         return "could not connect"
+    if isinstance(exc, httpx.DecodingError):
+        return "body could not be decompressed"
     return str(exc) or type(exc).__name__

@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
@@ -91,3 +91,18 @@ def _advisory_lock(database: Database, name: str) -> Iterator[None]:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:100]
+
+
+@contextmanager
+def hold_available(database: Database, names: list[str]) -> Iterator[tuple[list[str], list[str]]]:
+    """Hold every lock in ``names`` that is free; yield (held, busy) and release on exit."""
+    held: list[str] = []
+    busy: list[str] = []
+    with ExitStack() as stack:
+        for name in names:
+            try:
+                stack.enter_context(hold_lock(database, name))
+                held.append(name)
+            except LockBusyError:
+                busy.append(name)
+        yield held, busy

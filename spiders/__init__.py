@@ -1,5 +1,12 @@
 """Scrapy spiders: the crawling front end for sites whose feeds carry too little.
 
-Spiders yield ``aggregator.items.FetchedItem`` and hand them to the same ingest path as the feed
-pollers. Nothing lives here yet: the generic, config-driven spider arrives with the crawling stage.
+One generic spider (``spider``) reads a source's ``crawl:`` block: listings to page through,
+sitemaps, and which links are articles. Article pages become ``aggregator.items.FetchedItem``
+and go, through the item pipeline (``pipeline``), to the same ingest core as feed entries.
+
+Pure parts: ``listing`` and ``sitemaps`` (reading pages), ``plan`` (what to fetch, when to stop
+paging), ``retry`` and ``robots`` (their decisions as functions). I/O: ``spider``, ``pipeline``,
+``extraction`` (worker processes), ``known`` and ``runs`` (the database), ``shared`` (Redis).
+``process`` starts a crawl in a child process from a parent that never imports Scrapy, and
+``run`` is what that child runs. Every Scrapy setting is in ``settings``.
 """

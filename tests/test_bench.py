@@ -39,3 +39,12 @@ def test_both_sides_of_the_storage_workload_write_the_same_rows(writer) -> None:
     finally:
         WORKLOADS["storage-batch-insert"].teardown(inputs)
     assert (count, first) == (25, "https://example.org/000000/essay/")
+
+
+def test_daemon_benchmark_runs_and_reports_both_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.daemon import main as daemon_main
+
+    assert daemon_main(["--window", "1", "--rounds", "1", "--polls", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "idle CPU over 1s" in out
+    assert "after 12 polls vs after 10" in out

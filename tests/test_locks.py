@@ -62,3 +62,25 @@ def test_a_lock_held_by_a_killed_process_is_free_again(database_url, tmp_path) -
         database.close()
     finally:
         child.kill()
+
+
+def test_a_manual_poll_skips_a_source_another_process_is_polling(
+    run_cli, write_config, blog_site
+) -> None:
+    import json
+
+    from aggregator.config import load_config
+
+    path = write_config(
+        {"sources": {"blog": {"homepage": f"{blog_site.base_url}/", "feed": blog_site.feed_url}}}
+    )
+    database = open_database(load_config(path, environ={}).database.url)
+    blog_site.clear_log()
+    with hold_lock(database, "source:blog"):
+        result = run_cli("-c", str(path), "poll", "--json")
+    database.close()
+    assert result.code == 0, result.err
+    (source,) = json.loads(result.out)["sources"]
+    assert source["status"] == "skipped"
+    assert "another process" in source["error"]
+    assert blog_site.fetched_paths() == []

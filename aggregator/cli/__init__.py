@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
 from aggregator import __version__
 from aggregator.cli.context import AppContext, stderr
+from aggregator.cli.crawl import crawl, worker
 from aggregator.cli.db import db
 from aggregator.cli.extract import extract
+from aggregator.cli.feed import feed
+from aggregator.cli.poll import poll
 from aggregator.cli.rules import rules
+from aggregator.cli.run import run
+from aggregator.cli.serve import serve
 from aggregator.cli.sources import sources
+from aggregator.cli.sources_edit import add_source, export_sources, import_sources
 from aggregator.cli.status import status
 from aggregator.errors import MutualAidError
+from aggregator.logs import configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,13 +32,13 @@ from aggregator.errors import MutualAidError
     help="Configuration file (default: $MUTUALAID_CONFIG, else ./config.yaml).",
 )
 @click.option("--verbose", "-v", count=True, help="More log output (-vv for debug).")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line (for collectors).")
 @click.version_option(__version__, prog_name="mutualaid", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: Path | None, verbose: int, log_json: bool) -> None:
     """Collect writing on mutual aid, keep only the article, republish one clean feed."""
     ctx.obj = AppContext(config_path=config_path)
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose, as_json=log_json)
 
 
 cli.add_command(db)
@@ -40,6 +46,15 @@ cli.add_command(sources)
 cli.add_command(status)
 cli.add_command(extract)
 cli.add_command(rules)
+cli.add_command(feed)
+cli.add_command(serve)
+cli.add_command(crawl)
+cli.add_command(worker)
+cli.add_command(poll)
+cli.add_command(run)
+sources.add_command(add_source)
+sources.add_command(import_sources)
+sources.add_command(export_sources)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stdout
 from aggregator.storage import migrate, open_database
+from aggregator.storage.retention import purge_before
 from aggregator.storage.sources import sync_sources
 
 
@@ -56,3 +57,29 @@ def current(app: AppContext, as_json: bool) -> None:
         return
     state = "up to date" if revision == head else f"behind (newest is {head})"
     stdout.print(f"{database.url}: at {revision or 'no schema yet'}, {state}")
+
+
+@db.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Purge articles older than this many days (default: retention.days).",
+)
+@json_option
+@pass_app
+def purge(app: AppContext, days: int | None, as_json: bool) -> None:
+    """Delete old articles, leaving tombstones so they are never stored again."""
+    keep = days or app.config.retention.days
+    if keep is None:
+        raise click.UsageError("give --days N, or set retention.days in the configuration")
+    now = datetime.now(UTC)
+    database = app.open_database()
+    try:
+        with database.session() as session:
+            count = purge_before(session, now - timedelta(days=keep), now)
+    finally:
+        database.close()
+    if as_json:
+        print_json({"database": database.url, "days": keep, "purged": count})
+    else:
+        stdout.print(f"purged {count} article(s) older than {keep} day(s)")

@@ -30,6 +30,7 @@ from aggregator.fingerprints import (
 )
 from aggregator.ingest.prepare import Candidate
 from aggregator.storage.models import Article, BlockSighting, Sighting, SimhashBand
+from aggregator.storage.retention import buried
 from aggregator.storage.upsert import upsert
 
 ARTICLES = cast(Table, Article.__table__)
@@ -43,6 +44,7 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     DUPLICATE = "duplicate"
+    PURGED = "purged"  # matches a tombstone: removed by retention, not stored again
 
 
 class MatchKind(StrEnum):
@@ -70,6 +72,8 @@ class _Known:
     by_guid: dict[tuple[int, str], int] = field(default_factory=dict)
     by_hash: dict[str, int] = field(default_factory=dict)
     hash_of: dict[int, str] = field(default_factory=dict)
+    buried_urls: set[str] = field(default_factory=set)
+    buried_hashes: set[str] = field(default_factory=set)
     fresh: list[tuple[int, int, str, str | None]] = field(default_factory=list)
 
     def same_item(self, candidate: Candidate, source_id: int) -> int | None:
@@ -106,6 +110,9 @@ def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> lis
     writes = _Writes()
     results = []
     for candidate, source_id in entries:
+        if _is_buried(known, candidate):
+            results.append(Saved(Outcome.PURGED, 0))
+            continue
         saved = _save(session, known, writes, candidate, source_id, now)
         writes.sightings[(source_id, candidate.url)] = {
             "article_id": saved.article_id,
@@ -157,6 +164,11 @@ def _save(
 # --- finding ---------------------------------------------------------------------------------
 
 
+def _is_buried(known: _Known, candidate: Candidate) -> bool:
+    urls = {candidate.url, candidate.canonical_url}
+    return bool(urls & known.buried_urls) or candidate.content_hash in known.buried_hashes
+
+
 def _look_up(session: Session, entries: Sequence[Entry]) -> _Known:
     known = _Known()
     urls = sorted(
@@ -192,6 +204,7 @@ def _look_up(session: Session, entries: Sequence[Entry]) -> _Known:
         .order_by(Article.id.desc())
     ):
         known.by_hash[content_hash] = article_id
+    known.buried_urls, known.buried_hashes = buried(session, urls, hashes)
     return known
 
 

@@ -78,6 +78,19 @@ class FetchState(Base):
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
+    # Where the URL is fetched from since a permanent redirect repeated (None: ``url`` itself),
+    # and a permanent redirect seen but not yet confirmed, with how many fetches in a row saw it.
+    moved_to: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    redirect_to: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    redirect_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # SHA-256 of the last body stored, so a server without validators still costs no parse.
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    # The feed's own <ttl>, remembered so a 304 still honours it.
+    ttl_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The WordPress REST API of the source: its posts endpoint when it answered, and when we
+    # last asked (a null URL with a time means it did not answer then).
+    wp_api_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    wp_api_checked_at: Mapped[datetime | None]
 
     source: Mapped[Source] = relationship(back_populates="fetch_states")
 
@@ -207,3 +220,13 @@ class Run(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Tombstone(Base):
+    """A purged article's URL or content hash: what retention removed never comes back."""
+
+    __tablename__ = "tombstones"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # url or hash
+    value: Mapped[str] = mapped_column(String(URL_LENGTH), primary_key=True)
+    purged_at: Mapped[datetime]

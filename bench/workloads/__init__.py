@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.harness import Workload
-from bench.workloads import extraction, storage
+from bench.workloads import crawl, extraction, polling, publish, storage
 
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
@@ -11,5 +11,10 @@ WORKLOADS: dict[str, Workload] = {
         storage.BATCH_INSERT,
         extraction.EXTRACT,
         extraction.INGEST,
+        publish.BUILD_FEED,
+        polling.POLL_TWICE,
+        polling.FEED_PARSE,
+        crawl.CRAWL_INGEST,
+        crawl.CRAWL_WORKERS,
     )
 }

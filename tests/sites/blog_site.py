@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from tests.sites import routing
+from tests.sites import routing, wp_api
 from tests.sites.assets import asset, is_asset
 from tests.sites.blog_pages import (
     essay_body,
@@ -53,6 +53,7 @@ class BlogSite(BaseSite):
 
     first_post_id = 412
     post_id_step = 9
+    wp_api = True
 
     def permalink_path(self, article: Article) -> str:
         return f"/{article.published:%Y/%m/%d}/{article.slug}/"
@@ -94,6 +95,10 @@ class BlogSite(BaseSite):
         chrome = self._chrome(catalog)
         if path == "/" and "p" in query:
             return routing.by_id(catalog, query["p"])
+        if self.wp_api and path.startswith("/wp-json"):
+            uploads = self.url("/wp-content/uploads")
+            render = lambda article: essay_body(article, uploads)  # noqa: E731
+            return wp_api.respond(catalog, self.base_url, path, query, render)
         if is_asset(path):
             return asset(path)
         if path == "/robots.txt":

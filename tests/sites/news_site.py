@@ -10,12 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote_plus
 
-from tests.sites import routing
+from tests.sites import routing, wp_api
 from tests.sites.assets import asset, is_asset
 from tests.sites.catalog import Catalog, page_count, page_slice
 from tests.sites.content import load_drafts, slugify
 from tests.sites.feeds import Channel, comment_items, post_item, rss
-from tests.sites.markup import esc
+from tests.sites.markup import esc, render_blocks, render_footnotes
 from tests.sites.model import Article
 from tests.sites.news_pages import (
     amp_page,
@@ -122,6 +122,8 @@ class NewsSite(BaseSite):
     def _special(self, catalog: Catalog, path: str, query: dict[str, str]) -> Response | None:
         if path == "/" and "p" in query:
             return routing.by_id(catalog, query["p"])
+        if self.wp_api and path.startswith("/wp-json"):
+            return wp_api.respond(catalog, self.base_url, path, query, self._api_content)
         if is_asset(path):
             return asset(path)
         if path == "/robots.txt":
@@ -169,6 +171,10 @@ class NewsSite(BaseSite):
         if rest != "/":
             return None
         return routing.html(self._article_html(catalog, article))
+
+    def _api_content(self, article: Article) -> str:
+        uploads = self.url("/wp-content/uploads/2024/01")
+        return render_blocks(article.blocks, uploads) + render_footnotes(article.footnotes)
 
     def _article_html(self, catalog: Catalog, article: Article) -> str:
         order = catalog.articles

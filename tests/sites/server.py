@@ -98,6 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_log: SiteServer
     protocol_version = "HTTP/1.1"
     timeout = 30  # idle keep-alive connections end instead of holding a thread forever
+    # Headers and body go out in two writes; with Nagle's algorithm a keep-alive client waits
+    # for the delayed ACK (40 ms) on every response.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._serve()

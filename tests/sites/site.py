@@ -23,6 +23,8 @@ class BaseSite:
 
     first_post_id = 100
     post_id_step = 7
+    # Whether /wp-json/wp/v2/posts answers (tests.sites.wp_api); tests may switch it at run time.
+    wp_api = False
 
     def __init__(self, drafts: Iterable[Article], port: int = 0) -> None:
         self._server = SiteServer(self.respond, port)

@@ -1,0 +1,111 @@
+"""``mutualaid run``: the daemon (or, with ``--once``, one full cycle)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import click
+from prometheus_client import make_wsgi_app
+from rich.table import Table
+
+from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
+from aggregator.daemon import CycleReport, Daemon, WorkResult
+from aggregator.publish import PublishApp
+from aggregator.publish.server import make_app_server
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@click.command("run")
+@click.option("--once", is_flag=True, help="Run one full cycle (poll, crawl, rebuild) and exit.")
+@click.option("--serve", "serve_http", is_flag=True, help="Also serve the feeds and /metrics.")
+@click.option("--host", help="With --serve: address to listen on (default: serve.host).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="With --serve: port (default: serve.port)."
+)
+@json_option
+@pass_app
+def run(
+    app: AppContext,
+    once: bool,
+    serve_http: bool,
+    host: str | None,
+    port: int | None,
+    as_json: bool,
+) -> None:
+    """Poll each source on its interval, crawl on the slower crawl schedule, and rebuild the
+    feeds after every run that stored something, until SIGTERM or Ctrl-C.
+
+    Only one daemon runs per database; a manual poll or crawl beside it skips the sources the
+    daemon is working on. The schedule lives in the database, so a restart resumes it.
+    """
+    database = app.open_database()
+    daemon = Daemon(database, app.config)
+    server = None
+    try:
+        if once:
+            _print_cycle(daemon.run_once(), as_json)
+            return
+        if serve_http:
+            settings = app.config.serve
+            application = _with_metrics(PublishApp(database, app.config), daemon)
+            server = make_app_server(application, host or settings.host, _port(port, settings.port))  # type: ignore[arg-type]
+            threading.Thread(target=server.serve_forever, name="serve", daemon=True).start()
+            bound_host, bound_port = server.server_address[:2]
+            shown = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
+            stderr.print(f"serving on http://{shown}:{bound_port}/ (metrics at /metrics)")
+        stderr.print(f"daemon running on {database.url} (SIGTERM or Ctrl-C stops it)")
+        daemon.run_forever()
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        database.close()
+
+
+def _with_metrics(app: Wsgi, daemon: Daemon) -> Wsgi:
+    metrics = make_wsgi_app(daemon.metrics.registry)
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/metrics":
+            return metrics(environ, start_response)  # type: ignore[no-any-return]
+        return app(environ, start_response)
+
+    return dispatch
+
+
+def _port(given: int | None, configured: int) -> int:
+    return configured if given is None else given
+
+
+def _print_cycle(report: CycleReport, as_json: bool) -> None:
+    if as_json:
+        print_json({"results": [_as_dict(result) for result in report.results]})
+        return
+    table = Table(title="One cycle")
+    for column in ("what", "source", "status", "new", "updated", "note"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        table.add_row(
+            result.kind,
+            result.source or "-",
+            result.status,
+            str(result.counts.get("new", "")),
+            str(result.counts.get("updated", "")),
+            result.error or "",
+        )
+    stdout.print(table)
+
+
+def _as_dict(result: WorkResult) -> dict[str, Any]:
+    return {
+        "kind": result.kind,
+        "source": result.source,
+        "status": result.status,
+        "counts": dict(result.counts),
+        "error": result.error,
+        "next_check_at": result.next_check_at,
+        "seconds": round(result.seconds, 3),
+    }

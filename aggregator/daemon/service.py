@@ -1,0 +1,250 @@
+"""The daemon: APScheduler jobs per source, the schedule kept in the database.
+
+Each source's poll job runs on the source's interval with jitter; its first run, and every run
+after a failure, is moved to the next check the poller stored (backoff included), so a restart
+resumes where the last process stopped. Crawls run on their own slower schedule, resumed from the
+last crawl in ``runs``. Any run that stored something asks for a feed rebuild; bursts of
+requests coalesce into one. ``max_instances=1`` and ``coalesce`` keep a slow source from piling
+up, and a misfire grace of one interval lets a late job still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
+
+from aggregator.config import Config
+from aggregator.daemon.metrics import Metrics
+from aggregator.daemon.work import (
+    WorkResult,
+    crawl_source,
+    poll_source,
+    purge_old,
+    rebuild_feeds,
+)
+from aggregator.locks import hold_lock
+from aggregator.storage import Database
+from aggregator.storage.health import source_health
+from aggregator.storage.models import Run, Source
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+REBUILD_DELAY = timedelta(seconds=2)  # requests within this window share one rebuild
+STOP_BOUND = 30.0  # seconds running jobs get to commit or roll back on shutdown
+
+
+@dataclass
+class CycleReport:
+    """What ``run --once`` (one full cycle) did."""
+
+    results: list[WorkResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[WorkResult]:
+        return [result for result in self.results if result.status == "failed"]
+
+
+class Daemon:
+    """Schedules polls, crawls and rebuilds for one configuration and database."""
+
+    def __init__(
+        self,
+        database: Database,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        metrics: Metrics | None = None,
+        workers: int = 4,
+    ) -> None:
+        self.database = database
+        self.config = config
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.metrics = metrics or Metrics()
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        self._rebuild_lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # -- one cycle ------------------------------------------------------------------------------
+
+    def run_once(self) -> CycleReport:
+        """Poll every enabled source, crawl those with a crawl block, rebuild; then return."""
+        report = CycleReport()
+        with hold_lock(self.database, "daemon"):
+            for name in self._feed_sources():
+                report.results.append(
+                    self._record(poll_source(self.database, self.config, name, False))
+                )
+            for name in self._crawl_sources():
+                report.results.append(self._record(crawl_source(self.database, self.config, name)))
+            report.results.append(self._record(purge_old(self.database, self.config, self.clock())))
+            report.results.append(self._record(rebuild_feeds(self.database, self.config)))
+        return report
+
+    # -- running for months -----------------------------------------------------------------------
+
+    def run_forever(self, stop_bound: float = STOP_BOUND) -> None:
+        """Run until SIGTERM or SIGINT; then give running jobs ``stop_bound`` seconds."""
+        with hold_lock(self.database, "daemon"):
+            self._install_signal_handlers()
+            self.scheduler.start()
+            self.schedule_all()
+            self.request_rebuild()
+            log.info("daemon started with %d job(s)", len(self.scheduler.get_jobs()))
+            self._stop.wait()
+            log.info("stopping: waiting up to %.0fs for running jobs", stop_bound)
+            stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
+            stopper.start()
+            stopper.join(stop_bound)
+            if stopper.is_alive():
+                log.warning("a job did not finish in time; its transaction rolls back")
+        log.info("daemon stopped")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def schedule_all(self) -> None:
+        """Add one poll job per feed source and one crawl job per crawled source."""
+        now = self.clock()
+        with self.database.session() as session:
+            health = {h.name: h for h in source_health(session, self._feed_sources())}
+            last_crawls = self._last_crawls(session)
+        jitter = int(self.config.schedule.jitter.total_seconds())
+        for name in self._feed_sources():
+            interval = self.config.poll_interval(name)
+            due = health[name].next_check_at if name in health else None
+            self._add_job(
+                f"poll:{name}", self._poll_job, name, interval, jitter, max(now, due or now)
+            )
+        if self.config.retention.days is not None:
+            self.scheduler.add_job(
+                self._purge_job,
+                IntervalTrigger(days=1, timezone=UTC),
+                id="purge",
+                next_run_time=now,
+                misfire_grace_time=86400,
+                replace_existing=True,
+            )
+        crawl_every = self.config.schedule.crawl_interval
+        for name in self._crawl_sources():
+            last = last_crawls.get(name)
+            first = max(now, last + crawl_every) if last else now
+            self._add_job(f"crawl:{name}", self._crawl_job, name, crawl_every, jitter, first)
+
+    def request_rebuild(self) -> None:
+        self.scheduler.add_job(
+            self._rebuild_job,
+            id="rebuild",
+            replace_existing=True,
+            next_run_time=self.clock() + REBUILD_DELAY,
+            misfire_grace_time=None,
+        )
+
+    # -- jobs -------------------------------------------------------------------------------------
+
+    def _poll_job(self, name: str) -> None:
+        result = self._record(poll_source(self.database, self.config, name, due_only=True))
+        if result.next_check_at and result.next_check_at > self.clock():
+            self._move(f"poll:{name}", result.next_check_at)
+        if result.stored:
+            self.request_rebuild()
+
+    def _crawl_job(self, name: str) -> None:
+        if self._record(crawl_source(self.database, self.config, name)).stored:
+            self.request_rebuild()
+
+    def _purge_job(self) -> None:
+        if self._record(purge_old(self.database, self.config, self.clock())).counts.get("purged"):
+            self.request_rebuild()
+
+    def _rebuild_job(self) -> None:
+        with self._rebuild_lock:
+            self._record(rebuild_feeds(self.database, self.config))
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _add_job(
+        self,
+        job_id: str,
+        function: Callable[[str], None],
+        name: str,
+        every: timedelta,
+        jitter: int,
+        first: datetime,
+    ) -> None:
+        seconds = max(1, int(every.total_seconds()))
+        self.scheduler.add_job(
+            function,
+            IntervalTrigger(
+                seconds=seconds, jitter=min(jitter, seconds // 2) or None, timezone=UTC
+            ),
+            args=[name],
+            id=job_id,
+            next_run_time=first,
+            misfire_grace_time=seconds,
+            replace_existing=True,
+        )
+
+    def _move(self, job_id: str, when: datetime) -> None:
+        try:
+            self.scheduler.modify_job(job_id, next_run_time=when)
+        except Exception:  # the job is gone (shutting down): nothing to move
+            log.debug("could not move %s", job_id)
+
+    def _record(self, result: WorkResult) -> WorkResult:
+        self.metrics.runs.labels(result.kind, result.source, result.status).inc()
+        self.metrics.duration.labels(result.kind).observe(result.seconds)
+        for outcome, count in result.counts.items():
+            if count:
+                self.metrics.items.labels(result.source, outcome).inc(count)
+        if result.status == "failed":
+            self.metrics.errors.labels(result.kind, result.source).inc()
+            log.warning(
+                "%s of %s failed: %s",
+                result.kind,
+                result.source or "the feeds",
+                result.error,
+                extra={"source": result.source or None},
+            )
+        elif result.status in ("ok", "not_modified"):
+            self.metrics.last_success.labels(result.kind, result.source).set_to_current_time()
+        return result
+
+    def _feed_sources(self) -> list[str]:
+        return [n for n, s in self.config.sources.items() if s.enabled and s.feed]
+
+    def _crawl_sources(self) -> list[str]:
+        return [
+            n for n, s in self.config.sources.items() if s.enabled and getattr(s, "crawl", None)
+        ]
+
+    def _last_crawls(self, session: object) -> dict[str, datetime]:
+        query = (
+            select(Source.name, func.max(Run.started_at))
+            .join(Run, Run.source_id == Source.id)
+            .where(Run.kind == "crawl")
+            .group_by(Source.name)
+        )
+        return dict(session.execute(query).all())  # type: ignore[attr-defined]
+
+    def _install_signal_handlers(self) -> None:
+        def handle(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s", signal.Signals(signum).name)
+            self.stop()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, handle)
+            signal.signal(signal.SIGINT, handle)

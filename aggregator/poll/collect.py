@@ -1,0 +1,268 @@
+"""One source's poll, up to the items to ingest: fetch the feed, parse it, fetch what it lacks.
+
+Runs in a worker thread and only reads the database. Whatever goes wrong becomes part of the
+returned ``Collected`` (a reason, never an exception), so one bad feed never stops the others.
+The poller ingests the items and records the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from aggregator.config import SourceConfig
+from aggregator.errors import FetchError
+from aggregator.fetch import Fetched
+from aggregator.items import FetchedItem
+from aggregator.poll.entries import PlannedEntry, plan_entries, to_item
+from aggregator.poll.feeds import parse_feed
+from aggregator.poll.http import RATE_LIMITED, Fetcher, retry_after
+from aggregator.poll.known import KnownEntries, known_entries
+from aggregator.poll.pages import fetch_page
+from aggregator.poll.parsed import FeedParseError, ParsedFeed
+from aggregator.poll.state import FeedState
+from aggregator.poll.wordpress import (
+    ApiUnavailableError,
+    api_url_for,
+    gmt_date,
+    post_id_of,
+    post_to_item,
+    posts_by_ids,
+    posts_by_slugs,
+    slug_of,
+)
+from aggregator.storage import Database
+
+log = logging.getLogger(__name__)
+Status = Literal["fetched", "not_modified", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class SourceJob:
+    """What polling one source needs: its settings and its state from the last poll."""
+
+    name: str
+    source_id: int
+    source: SourceConfig
+    state: FeedState
+    interval: timedelta
+
+
+@dataclass
+class Collected:
+    """What a poll of one source found, before ingesting."""
+
+    job: SourceJob
+    kind: str  # poll or backfill
+    started_at: datetime
+    status: Status = "fetched"
+    items: list[FetchedItem] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0  # entries already stored and not changed since, so not fetched again
+    requests: int = 0
+    error: str | None = None
+    wait_asked: timedelta | None = None  # Retry-After
+    response: Fetched | None = None
+    feed: ParsedFeed | None = None
+    complete: bool = True  # everything found was fetched (nothing failed or was deferred)
+    api_check: tuple[str | None, datetime] | None = None  # (endpoint or None, when) if asked
+
+    def fail(self, reason: str, wait_asked: timedelta | None = None) -> Collected:
+        self.status, self.error, self.wait_asked = "failed", reason, wait_asked
+        return self
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    max_pages: int = 30  # article pages fetched per source per poll; the rest wait a poll
+    api_recheck: timedelta = timedelta(days=7)  # ask a WordPress API that did not answer again
+
+
+class Collector:
+    """Polls sources (``collect``) with a shared fetcher; thread-safe."""
+
+    def __init__(
+        self,
+        database: Database,
+        fetcher: Fetcher,
+        clock: Callable[[], datetime],
+        settings: CollectSettings = CollectSettings(),
+    ) -> None:
+        self.database = database
+        self.fetcher = fetcher
+        self.clock = clock
+        self.settings = settings
+
+    def collect(self, job: SourceJob) -> Collected:
+        """Fetch and parse the feed, then fetch what its entries lack; never raises."""
+        out = Collected(job, "poll", self.clock())
+        http = self.fetcher.counting()
+        try:
+            self._poll(job, http, out)
+        except Exception as exc:  # a bug must cost one source, not the run
+            log.exception("polling %s failed unexpectedly", job.name)
+            out.fail(f"internal error: {exc!r}")
+        out.requests = http.requests
+        return out
+
+    def _poll(self, job: SourceJob, http: Fetcher, out: Collected) -> None:
+        try:
+            fetched = http.get_feed(job.state.fetch_url, job.state.validators)
+        except FetchError as exc:
+            out.fail(exc.reason)
+            return
+        out.response = fetched
+        if fetched.status == 304:
+            out.status = "not_modified"
+            return
+        if fetched.status in RATE_LIMITED:
+            wait = retry_after(fetched.headers.get("retry-after"), out.started_at)
+            out.fail(f"HTTP {fetched.status}: {_rate_limit_reason(wait)}", wait)
+            return
+        if fetched.status != 200:
+            out.fail(f"HTTP {fetched.status}")
+            return
+        if body_hash(fetched.body) == job.state.body_hash:
+            out.status = "not_modified"  # the same bytes as last time: no parse, no writes
+            return
+        try:
+            out.feed = parse_feed(fetched.body, fetched.headers, fetched.url)
+        except FeedParseError as exc:
+            out.fail(exc.reason)
+            return
+        planned, out.skipped = plan_entries(out.feed)
+        Gatherer(self, job, http, out).gather(planned, self.settings.max_pages)
+
+    def lookup(self, job: SourceJob, guids: Iterable[str], links: Iterable[str]) -> KnownEntries:
+        """Which of these GUIDs and links the source has stored (a read-only transaction)."""
+        with self.database.session() as session:
+            return known_entries(session, job.source_id, guids, links)
+
+
+class Gatherer:
+    """Turns planned entries into items: direct content, the WordPress API, or page fetches."""
+
+    def __init__(self, collector: Collector, job: SourceJob, http: Fetcher, out: Collected):
+        self.collector = collector
+        self.job = job
+        self.http = http
+        self.out = out
+        self.now = out.started_at
+
+    def gather(self, planned: list[PlannedEntry], max_pages: int) -> None:
+        fetch_all = self.job.source.always_fetch_page
+        wanting = []
+        for entry in planned:
+            if entry.has_content and not fetch_all:
+                self.out.items.append(to_item(entry, self.job.name, self.now))
+            else:
+                wanting.append(entry)
+        if not wanting:
+            return
+        guids = [entry.guid for entry in wanting if entry.guid]
+        known = self.collector.lookup(self.job, guids, [entry.link for entry in wanting])
+        if not fetch_all:
+            wanting = self.from_api(wanting, known)
+        self.from_pages(wanting, known, max_pages)
+
+    def from_pages(self, wanting: list[PlannedEntry], known: KnownEntries, limit: int) -> None:
+        """Fetch the page of each entry not stored yet, politely, up to ``limit`` pages."""
+        fetched = 0
+        for entry in wanting:
+            if known.find(entry.guid, entry.link):
+                self.out.unchanged += 1
+                continue
+            if fetched >= limit:
+                self.out.skipped.append((entry.link, "left for the next poll (page limit)"))
+                self.out.complete = False
+                continue
+            fetched += 1
+            try:
+                page_url, html = fetch_page(self.http, entry.link)
+            except FetchError as exc:
+                self.out.failed.append((entry.link, exc.reason))
+                self.out.complete = False
+                continue
+            self.out.items.append(
+                to_item(entry, self.job.name, self.now, html=html, page_url=page_url)
+            )
+
+    def from_api(self, wanting: list[PlannedEntry], known: KnownEntries) -> list[PlannedEntry]:
+        """Get what the WordPress API has of ``wanting``; return the entries it did not cover."""
+        api_url = self.api_url()
+        if api_url is None:
+            return wanting
+        by_id = {post_id_of(e.entry.guid, e.link): e for e in wanting}
+        by_id.pop(None, None)
+        by_slug = {slug_of(e.link): e for e in wanting if e not in by_id.values()}
+        by_slug.pop(None, None)
+        try:
+            posts = posts_by_ids(self.http, api_url, [i for i in by_id if i is not None])
+            posts += posts_by_slugs(self.http, api_url, [s for s in by_slug if s is not None])
+        except ApiUnavailableError as exc:
+            log.info("%s: WordPress API not used: %s", self.job.name, exc.reason)
+            if exc.lasting:
+                self.out.api_check = (None, self.now)
+            return wanting
+        except FetchError as exc:
+            log.info("%s: WordPress API not reached: %s", self.job.name, exc.reason)
+            return wanting
+        self.out.api_check = (api_url, self.now)
+        covered = self.take_posts(posts, by_id, by_slug, known)
+        return [entry for entry in wanting if id(entry) not in covered]
+
+    def take_posts(
+        self,
+        posts: list[dict[str, Any]],
+        by_id: dict[int | None, PlannedEntry],
+        by_slug: dict[str | None, PlannedEntry],
+        known: KnownEntries,
+    ) -> set[int]:
+        covered: set[int] = set()
+        for post in posts:
+            entry = by_id.get(_int(post.get("id"))) or by_slug.get(_str(post.get("slug")))
+            if entry is None or id(entry) in covered:
+                continue
+            stored = known.find(entry.guid, entry.link)
+            if stored and not stored.outdated_by(gmt_date(post.get("modified_gmt"))):
+                self.out.unchanged += 1
+                covered.add(id(entry))
+                continue
+            item = post_to_item(post, self.job.name, self.now, guid=entry.guid)
+            if item is not None:
+                self.out.items.append(item)
+                covered.add(id(entry))
+        return covered
+
+    def api_url(self) -> str | None:
+        """The API endpoint to use: known to work, or worth asking (never, or long ago)."""
+        state = self.job.state
+        if state.wp_api_url:
+            return state.wp_api_url
+        checked = state.wp_api_checked_at
+        if checked is None or self.now - checked >= self.collector.settings.api_recheck:
+            return api_url_for(self.job.source.homepage)
+        return None
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _rate_limit_reason(wait: timedelta | None) -> str:
+    if wait is None:
+        return "rate limited"
+    return f"rate limited, asked to wait {int(wait.total_seconds())}s"
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: object) -> str | None:
+    return value.lower() if isinstance(value, str) else None

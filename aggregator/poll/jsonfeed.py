@@ -1,0 +1,125 @@
+"""JSON Feed 1.0 and 1.1 (https://jsonfeed.org), which feedparser 6 does not read.
+
+Lenient where the spec's intent is clear (a numeric ``id``, a missing ``version`` on a document
+that has ``items``), strict where guessing would store junk: a JSON document without ``items``
+(an API's error answer, say) is not a feed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aggregator.normalize import resolve_links
+from aggregator.poll.parsed import (
+    FeedEntry,
+    FeedParseError,
+    ParsedFeed,
+    absolute_url,
+    plain_text,
+)
+
+VERSIONS = {
+    "https://jsonfeed.org/version/1": "json10",
+    "https://jsonfeed.org/version/1.1": "json11",
+}
+_BOM = b"\xef\xbb\xbf"
+
+
+def looks_like_json(body: bytes) -> bool:
+    start = body.removeprefix(_BOM).lstrip()[:1]
+    return start in (b"{", b"[")
+
+
+def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    """Read a JSON Feed; ``FeedParseError`` for broken JSON or JSON that is not a feed."""
+    try:
+        document = json.loads(body.removeprefix(_BOM))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FeedParseError(url, f"malformed JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        raise FeedParseError(url, _describe_json(document))
+    version = str(document.get("version") or "")
+    entries = tuple(_entry(item, url) for item in document["items"] if isinstance(item, dict))
+    return ParsedFeed(
+        format=VERSIONS.get(version.rstrip("/"), "json"),
+        url=url,
+        title=plain_text(document.get("title")),
+        link=absolute_url(document.get("home_page_url"), url),
+        ttl=None,
+        entries=entries,
+        problem=None if version.rstrip("/") in VERSIONS else f"unknown version {version!r}",
+    )
+
+
+def _describe_json(document: object) -> str:
+    if isinstance(document, dict):
+        for key in ("message", "error", "code"):
+            value = document.get(key)
+            if isinstance(value, str) and value.strip():
+                return f"a JSON document, not a feed ({key}: {value.strip()[:200]!r})"
+    return "a JSON document, not a feed (it has no items)"
+
+
+def _entry(item: dict[str, Any], base: str) -> FeedEntry:
+    link = absolute_url(item.get("url"), base) or absolute_url(item.get("external_url"), base)
+    guid = item.get("id")
+    published = _date(item.get("date_published"))
+    updated = _date(item.get("date_modified"))
+    return FeedEntry(
+        link=link,
+        guid=_guid(guid),
+        title=plain_text(item.get("title")),
+        author=_author(item),
+        summary=_html_or_text(None, item.get("summary")),
+        content=_content(item, link or base),
+        published=published or updated,
+        updated=updated if published and updated != published else None,
+        tags=tuple(dict.fromkeys(filter(None, (plain_text(tag) for tag in _list(item, "tags"))))),
+    )
+
+
+def _guid(value: object) -> str | None:
+    """JSON Feed 1.0 allowed numeric ids; 1.1 wants strings. Either way, a string here."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value).strip() or None
+
+
+def _content(item: dict[str, Any], base: str) -> str | None:
+    body = _html_or_text(item.get("content_html"), item.get("content_text"))
+    return resolve_links(body, base) if body else None
+
+
+def _html_or_text(markup: object, text: object) -> str | None:
+    if isinstance(markup, str) and markup.strip():
+        return markup
+    if isinstance(text, str) and text.strip():
+        return "".join(f"<p>{html.escape(part.strip())}</p>" for part in text.split("\n\n"))
+    return None
+
+
+def _author(item: dict[str, Any]) -> str | None:
+    people = _list(item, "authors") or [item.get("author")]
+    names = [plain_text(person.get("name")) for person in people if isinstance(person, dict)]
+    return ", ".join(name for name in names if name) or None
+
+
+def _list(item: dict[str, Any], key: str) -> list[Any]:
+    value = item.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _date(value: object) -> datetime | None:
+    """An RFC 3339 date as aware UTC; naive dates are taken as UTC, garbage as missing."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

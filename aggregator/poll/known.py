@@ -1,0 +1,72 @@
+"""Which feed entries a source already has stored, so their pages are not fetched again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from aggregator.normalize import canonical_url, clean_inline
+from aggregator.storage.models import Article, Sighting
+
+# Server and local clocks differ; a post modified this close to our last change counts as changed.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    article_id: int
+    last_changed_at: datetime
+
+    def outdated_by(self, modified: datetime | None) -> bool:
+        """Was the post modified after we last stored it? An unknown date says no."""
+        return modified is not None and modified > self.last_changed_at - CLOCK_SKEW
+
+
+@dataclass(frozen=True)
+class KnownEntries:
+    """Stored sightings of one source, by GUID and by normalised URL."""
+
+    by_guid: dict[str, Stored]
+    by_url: dict[str, Stored]
+
+    def find(self, guid: str | None, link: str) -> Stored | None:
+        key = clean_inline(guid)
+        if key and key in self.by_guid:
+            return self.by_guid[key]
+        key = url_key(link)
+        return self.by_url.get(key) if key else None
+
+
+def url_key(link: str) -> str | None:
+    try:
+        return canonical_url(link)
+    except ValueError:
+        return None
+
+
+def known_entries(
+    session: Session, source_id: int, guids: Iterable[str], links: Iterable[str]
+) -> KnownEntries:
+    """Look up the given GUIDs and links among the source's sightings."""
+    guid_list = sorted({key for key in map(clean_inline, guids) if key})
+    url_list = sorted({key for key in map(url_key, links) if key})
+    if not guid_list and not url_list:
+        return KnownEntries({}, {})
+    query = (
+        select(Sighting.guid, Sighting.url, Article.id, Article.last_changed_at)
+        .join(Article, Sighting.article_id == Article.id)
+        .where(Sighting.source_id == source_id)
+        .where(or_(Sighting.guid.in_(guid_list), Sighting.url.in_(url_list)))
+    )
+    by_guid: dict[str, Stored] = {}
+    by_url: dict[str, Stored] = {}
+    for guid, url, article_id, changed in session.execute(query):
+        stored = Stored(article_id, changed)
+        if guid:
+            by_guid[guid] = stored
+        by_url[url] = stored
+    return KnownEntries(by_guid, by_url)

@@ -1,0 +1,65 @@
+"""What parsing a feed produces, whatever its format: ``ParsedFeed`` of ``FeedEntry``."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urljoin
+
+from aggregator.errors import FetchError
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+class FeedParseError(FetchError):
+    """The body fetched from a feed URL is not a feed we can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One entry. Links are absolute, dates aware UTC; ``summary`` and ``content`` are HTML."""
+
+    link: str | None
+    guid: str | None
+    title: str | None = None
+    author: str | None = None
+    summary: str | None = None
+    content: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed as read: its format, what it says about itself, and its entries in feed order."""
+
+    format: str  # feedparser's version name (rss20, atom10 ...), or json10 / json11
+    url: str  # the final URL it was fetched from
+    title: str | None
+    link: str | None  # the site's home page, if the feed names it
+    ttl: timedelta | None
+    entries: tuple[FeedEntry, ...]
+    problem: str | None = None  # what the parser had to recover from, if anything
+
+
+def plain_text(value: object) -> str | None:
+    """Tags stripped, entities decoded, white space collapsed; None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    stripped = _TAG.sub(" ", value) if "<" in value else value
+    text = _SPACE.sub(" ", html.unescape(stripped)).strip()
+    return text or None
+
+
+def absolute_url(link: object, base: str) -> str | None:
+    """``link`` resolved against ``base``; None for an empty or unusable link."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    try:
+        return urljoin(base, link.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,302 @@
+"""Poll sources: fetch and parse in worker threads, ingest and record in the calling thread.
+
+Per source: fetch → parse → decide → ingest (articles are stored right away), then its new
+fetch state and a ``runs`` row are written, many sources per transaction (``record``). Each
+source's outcome is a value (``SourceResult``), so one bad feed never stops the others, and
+``mutualaid status`` reads what was written here.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from aggregator.config import Config
+from aggregator.errors import UnknownSourceError
+from aggregator.fetch import FetchLimits, make_client
+from aggregator.ingest import Ingestor, IngestReport
+from aggregator.poll.backfill import backfill
+from aggregator.poll.collect import Collected, Collector, CollectSettings, SourceJob, body_hash
+from aggregator.poll.http import Fetcher, max_age, permanent_target, validators_of
+from aggregator.poll.limiter import HostLimiter
+from aggregator.poll.record import Recorder, run_row
+from aggregator.poll.state import (
+    FeedState,
+    Timing,
+    after_failure,
+    after_fetch,
+    after_not_modified,
+    after_redirect,
+    load_states,
+    with_api,
+)
+from aggregator.storage import Database
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    workers: int = 4  # sources fetched at once (each host still gets one request at a time)
+    host_delay: float = 1.0  # seconds between two requests to one host
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    collect: CollectSettings = field(default_factory=CollectSettings)
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What polling (or backfilling) one source did."""
+
+    source: str
+    kind: str  # poll or backfill
+    status: str  # ok, not_modified, failed or skipped
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    skipped: int = 0
+    failed: int = 0
+    requests: int = 0
+    error: str | None = None
+    next_check_at: datetime | None = None
+    moved_to: str | None = None  # the feed's new URL, once a permanent redirect is confirmed
+    failures: tuple[tuple[str, str], ...] = field(default=())  # (url, reason) per failed item
+    skips: tuple[tuple[str, str], ...] = field(default=())  # (url, reason) per skipped item
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("failures", "skips"):
+            data[key] = [{"url": url, "reason": reason} for url, reason in data[key]]
+        return data
+
+
+class Poller:
+    """Polls the configured feeds; holds one HTTP client and one ingestor across sources."""
+
+    def __init__(
+        self,
+        database: Database,
+        config: Config,
+        *,
+        settings: PollSettings = PollSettings(),
+        client: httpx.Client | None = None,
+        clock: Clock | None = None,
+        jitter: Callable[[], timedelta] | None = None,
+    ) -> None:
+        self.database = database
+        self.config = config
+        self.settings = settings
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        spread = config.schedule.jitter.total_seconds()
+        self.jitter = jitter or (lambda: timedelta(seconds=random.uniform(0, spread)))
+        self.ingestor = Ingestor(database, config, clock=self.clock)
+        self._own_client = client is None
+        self.client = client or make_client(settings.limits)
+        limiter = HostLimiter(settings.host_delay)
+        self.fetcher = Fetcher(self.client, settings.limits, limiter)
+        self.collector = Collector(database, self.fetcher, self.clock, settings.collect)
+        self._states: dict[int, FeedState] = {}
+        self.recorder = Recorder(database)
+
+    def poll(
+        self,
+        names: Sequence[str] = (),
+        *,
+        force: bool = False,
+        due_only: bool = False,
+        backfill_count: int = 0,
+        on_plan: Callable[[int], None] | None = None,
+        on_result: Callable[[SourceResult], None] | None = None,
+    ) -> list[SourceResult]:
+        """Poll the named sources (default: every enabled one); results in the order asked.
+
+        Sources backing off after failures are skipped unless ``force``; with ``due_only``
+        (the daemon's way) so are sources whose next check is still ahead. ``on_plan`` hears
+        how many results to expect, ``on_result`` each one as it is recorded.
+        """
+        chosen = self._choose(names)
+        jobs, results = self._jobs(chosen, force, due_only)
+        if on_plan:
+            on_plan(len(results) + len(jobs) * (2 if backfill_count > 0 else 1))
+        for result in results:
+            if on_result:
+                on_result(result)
+        try:
+            for collected in self._collect_all(jobs, backfill_count):
+                result = self._finish(collected)
+                results.append(result)
+                if on_result:
+                    on_result(result)
+        finally:
+            self.recorder.flush()
+        order = {name: position for position, name in enumerate(chosen)}
+        return sorted(results, key=lambda r: (order[r.source], r.kind != "poll"))
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- choosing ---------------------------------------------------------------------------------
+
+    def _choose(self, names: Sequence[str]) -> list[str]:
+        sources = self.config.sources
+        unknown = [name for name in names if name not in sources]
+        if unknown:
+            raise UnknownSourceError(unknown[0], list(sources))
+        return list(dict.fromkeys(names)) or [n for n, s in sources.items() if s.enabled]
+
+    def _jobs(
+        self, names: list[str], force: bool, due_only: bool
+    ) -> tuple[list[SourceJob], list[SourceResult]]:
+        ids = self.ingestor.source_ids
+        feeds: dict[int, str] = {}
+        for name in names:
+            feed = self.config.sources[name].feed
+            if feed:
+                feeds[ids[name]] = feed
+        with self.database.session() as session:
+            self._states.update(load_states(session, feeds))
+        now = self.clock()
+        jobs: list[SourceJob] = []
+        skipped: list[SourceResult] = []
+        for name in names:
+            source = self.config.sources[name]
+            reason = self._skip_reason(name, force, due_only, now)
+            if reason:
+                skipped.append(SourceResult(name, "poll", "skipped", error=reason))
+                continue
+            state = self._states[ids[name]]
+            interval = self.config.poll_interval(name)
+            jobs.append(SourceJob(name, ids[name], source, state, interval))
+        return jobs, skipped
+
+    def _skip_reason(self, name: str, force: bool, due_only: bool, now: datetime) -> str | None:
+        source = self.config.sources[name]
+        if not source.feed:
+            return "no feed configured"
+        if not source.enabled:
+            return "disabled in the configuration"
+        state = self._states[self.ingestor.source_ids[name]]
+        due = state.next_check_at
+        if due_only and due is not None and due > now:
+            return f"not due until {due:%Y-%m-%d %H:%M} UTC"
+        if not force and state.backing_off(now):
+            return (
+                f"backing off after {state.consecutive_failures} failure(s) until "
+                f"{due:%Y-%m-%d %H:%M} UTC (--force polls anyway)"
+            )
+        return None
+
+    # -- collecting (worker threads) -----------------------------------------------------------
+
+    def _collect_all(self, jobs: list[SourceJob], backfill_count: int) -> Iterator[Collected]:
+        if not jobs:
+            return
+        workers = max(1, min(self.settings.workers, len(jobs)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="poll") as pool:
+            futures = [pool.submit(self._collect_one, job, backfill_count) for job in jobs]
+            for future in as_completed(futures):
+                yield from future.result()
+
+    def _collect_one(self, job: SourceJob, backfill_count: int) -> list[Collected]:
+        found = [self.collector.collect(job)]
+        if backfill_count > 0:
+            found.append(backfill(self.collector, job, backfill_count))
+        return found
+
+    # -- ingesting and recording (this thread) -------------------------------------------------
+
+    def _finish(self, collected: Collected) -> SourceResult:
+        report = self._ingest(collected)
+        job = collected.job
+        old = self._states[job.source_id]
+        state = self._next_state(old, collected, report)
+        self._states[job.source_id] = state
+        self.recorder.add(job.source_id, state, run_row(collected, report, self.clock()))
+        return _result(collected, report, state, moved=state.moved_to != old.moved_to)
+
+    def _ingest(self, collected: Collected) -> IngestReport:
+        if not collected.items:
+            return IngestReport()
+        try:
+            return self.ingestor.ingest(collected.items)
+        except Exception as exc:  # storage down, or a bug: this source fails, the run goes on
+            log.exception("storing items of %s failed", collected.job.name)
+            collected.fail(f"storing failed: {exc}")
+            return IngestReport()
+
+    def _next_state(
+        self, state: FeedState, collected: Collected, report: IngestReport
+    ) -> FeedState:
+        timing = Timing(self.clock(), collected.job.interval, self.jitter())
+        if collected.kind == "poll":
+            state = _after_poll(state, collected, report, timing)
+        if collected.api_check is not None:
+            state = with_api(state, *collected.api_check)
+        return state
+
+
+def _after_poll(
+    state: FeedState, collected: Collected, report: IngestReport, timing: Timing
+) -> FeedState:
+    response = collected.response
+    if collected.status == "failed" or response is None:
+        return after_failure(state, timing, collected.error or "failed", collected.wait_asked)
+    hint = max_age(response.headers.get("cache-control"))
+    if collected.status == "not_modified":
+        state = after_not_modified(state, timing, hint)
+    else:
+        state = after_fetch(
+            state,
+            timing,
+            validators=validators_of(response.headers),
+            body_hash=body_hash(response.body),
+            ttl=collected.feed.ttl if collected.feed else None,
+            max_age=hint,
+            complete=collected.complete and not report.failed,
+        )
+    return after_redirect(state, permanent_target(response))
+
+
+def _result(
+    collected: Collected, report: IngestReport, state: FeedState, moved: bool
+) -> SourceResult:
+    counts = report.counts
+    status = {"fetched": "ok", "not_modified": "not_modified"}.get(collected.status, "failed")
+    return SourceResult(
+        source=collected.job.name,
+        kind=collected.kind,
+        status=status,
+        new=counts.get("new", 0),
+        updated=counts.get("updated", 0),
+        unchanged=counts.get("unchanged", 0) + collected.unchanged,
+        duplicate=counts.get("duplicate", 0),
+        skipped=len(collected.skipped) + len(report.skipped),
+        failed=len(collected.failed) + len(report.failed),
+        requests=collected.requests,
+        error=collected.error,
+        next_check_at=state.next_check_at if collected.kind == "poll" else None,
+        moved_to=state.moved_to if moved else None,
+        failures=(*collected.failed, *report.failed),
+        skips=(*collected.skipped, *report.skipped),
+    )

@@ -1,0 +1,193 @@
+"""A feed's fetch state between polls, and how each kind of poll outcome changes it.
+
+``FeedState`` mirrors a ``fetch_states`` row. The ``after_*`` functions are pure: old state,
+what happened, ``now`` and settings in, new state out. Loading and saving rows is at the end.
+
+Rules: validators (ETag, Last-Modified) and the body hash are kept only after a poll that stored
+everything it found, so an entry that failed is tried again. A redirect moves the feed only when
+it is permanent (301/308) and the same target was seen twice in a row; a temporary one never
+does, and resets the count. A failure never touches the validators, the stored articles or the
+feed's URL: it only counts, records its reason and pushes the next check back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from aggregator.poll.http import (
+    Validators,
+    next_check_after_failure,
+    next_check_after_success,
+)
+from aggregator.storage.models import FetchState
+from aggregator.storage.upsert import upsert
+
+REDIRECT_CONFIRMATIONS = 2
+MAX_ERROR_LENGTH = 500
+FETCH_STATES = cast(Table, FetchState.__table__)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    url: str  # the configured feed URL; the row's key with the source
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    ttl_seconds: int | None = None
+    moved_to: str | None = None
+    redirect_to: str | None = None
+    redirect_count: int = 0
+    next_check_at: datetime | None = None
+    consecutive_failures: int = 0
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    wp_api_url: str | None = None
+    wp_api_checked_at: datetime | None = None
+
+    @property
+    def fetch_url(self) -> str:
+        """Where to fetch the feed: its new home after a confirmed move, else the configured URL."""
+        return self.moved_to or self.url
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(self.etag, self.last_modified)
+
+    @property
+    def ttl(self) -> timedelta | None:
+        return timedelta(seconds=self.ttl_seconds) if self.ttl_seconds else None
+
+    def backing_off(self, now: datetime) -> bool:
+        """Failing, and told (by backoff or the server) to wait past ``now``."""
+        return (
+            self.consecutive_failures > 0
+            and self.next_check_at is not None
+            and self.next_check_at > now
+        )
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What scheduling the next check needs to know."""
+
+    now: datetime
+    interval: timedelta
+    jitter: timedelta = timedelta(0)
+
+
+def after_not_modified(state: FeedState, timing: Timing, max_age: timedelta | None) -> FeedState:
+    """A 304 (or a body identical to the last one): a success with nothing to store."""
+    return dataclasses.replace(
+        _succeeded(state, timing),
+        next_check_at=next_check_after_success(
+            timing.now, timing.interval, max_age, state.ttl, jitter=timing.jitter
+        ),
+    )
+
+
+def after_fetch(
+    state: FeedState,
+    timing: Timing,
+    *,
+    validators: Validators,
+    body_hash: str,
+    ttl: timedelta | None,
+    max_age: timedelta | None,
+    complete: bool,
+) -> FeedState:
+    """A feed fetched and parsed; ``complete`` when every entry in it was stored."""
+    ttl_seconds = int(ttl.total_seconds()) if ttl else None
+    new = dataclasses.replace(
+        _succeeded(state, timing),
+        ttl_seconds=ttl_seconds,
+        next_check_at=next_check_after_success(
+            timing.now, timing.interval, max_age, ttl, jitter=timing.jitter
+        ),
+    )
+    if complete:
+        new = dataclasses.replace(
+            new, etag=validators.etag, last_modified=validators.last_modified, body_hash=body_hash
+        )
+    return new
+
+
+def after_redirect(state: FeedState, permanent_target: str | None) -> FeedState:
+    """Track a successful fetch's redirects; move the feed when a permanent one repeats."""
+    if permanent_target is None or permanent_target == state.fetch_url:
+        return dataclasses.replace(state, redirect_to=None, redirect_count=0)
+    count = state.redirect_count + 1 if state.redirect_to == permanent_target else 1
+    if count >= REDIRECT_CONFIRMATIONS:
+        return dataclasses.replace(
+            state,
+            moved_to=permanent_target,
+            redirect_to=None,
+            redirect_count=0,
+            # The validators came from the same final URL, so they stay good.
+        )
+    return dataclasses.replace(state, redirect_to=permanent_target, redirect_count=count)
+
+
+def after_failure(
+    state: FeedState, timing: Timing, error: str, wait_asked: timedelta | None = None
+) -> FeedState:
+    """Count the failure, record why, and back off (longer if the server asked for it)."""
+    failures = state.consecutive_failures + 1
+    return dataclasses.replace(
+        state,
+        consecutive_failures=failures,
+        last_attempt_at=timing.now,
+        last_error=error[:MAX_ERROR_LENGTH],
+        last_error_at=timing.now,
+        next_check_at=next_check_after_failure(
+            timing.now, failures, timing.interval, wait_asked, jitter=timing.jitter
+        ),
+    )
+
+
+def with_api(state: FeedState, api_url: str | None, checked_at: datetime) -> FeedState:
+    return dataclasses.replace(state, wp_api_url=api_url, wp_api_checked_at=checked_at)
+
+
+def _succeeded(state: FeedState, timing: Timing) -> FeedState:
+    return dataclasses.replace(
+        state,
+        consecutive_failures=0,
+        last_attempt_at=timing.now,
+        last_success_at=timing.now,
+    )
+
+
+# --- storage -------------------------------------------------------------------------------------
+
+_COLUMNS = [field.name for field in dataclasses.fields(FeedState)]
+
+
+def load_states(session: Session, feeds: Mapping[int, str]) -> dict[int, FeedState]:
+    """The state of each source's feed (``{source_id: feed URL}``); a fresh one if never polled."""
+    wanted = list(feeds.items())
+    found: dict[int, FeedState] = {}
+    if wanted:
+        rows = session.scalars(
+            select(FetchState).where(FetchState.source_id.in_([sid for sid, _ in wanted]))
+        )
+        for row in rows:
+            if feeds.get(row.source_id) == row.url:
+                found[row.source_id] = FeedState(**{n: getattr(row, n) for n in _COLUMNS})
+    return {sid: found.get(sid) or FeedState(url=url) for sid, url in wanted}
+
+
+def save_states(session: Session, states: Iterable[tuple[int, FeedState]]) -> None:
+    rows: list[dict[str, Any]] = [
+        {"source_id": source_id, **{name: getattr(state, name) for name in _COLUMNS}}
+        for source_id, state in states
+    ]
+    upsert(session, FETCH_STATES, rows, key=["source_id", "url"], update=_COLUMNS[1:])

@@ -1,0 +1,242 @@
+"""Published articles as the feeds and the page see them, built from stored rows.
+
+Pure functions of their inputs. Every string bound for an output passes through one of two
+gates: ``plain_text`` for titles, authors, tags and summaries (entities decoded until none are
+left, then all markup removed, so ``&lt;script&gt;`` in a title is dropped, not displayed), or
+``sanitize_body`` for bodies (``sanitize_html`` once more at publish time, although ingest
+sanitised them already). Both also drop the characters XML 1.0 cannot carry.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import nh3
+
+from aggregator.sanitize import DROPPED_WITH_CONTENT, sanitize_html
+
+SUMMARY_CHARS = 280
+LINK_REL = "noopener noreferrer"  # what the sanitiser puts on every link, too
+# What an empty feed says it was last updated: fixed, so an empty feed's bytes never change.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Characters outside XML 1.0's Char production, and the C1 controls it merely discourages.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Anything that could start a tag, a comment or an entity ("& " and "a < b" cannot).
+_MARKUP = re.compile(r"<[^\s<]|&[#\w]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Scheme, optional user info, then a host of at least one character.
+_HTTP_URL = re.compile(r"https?://(?:[^/?#@]*@)?[^/?#@:\[\]]+|https?://\[[0-9a-f:.]+\]", re.I)
+_UNFIT_IN_URL = re.compile("[\\s\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")  # RFC 4287's atomLanguageTag
+_TEXT_ONLY = nh3.Cleaner(
+    tags=set(), clean_content_tags=set(DROPPED_WITH_CONTENT), strip_comments=True
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """A source as outputs name it."""
+
+    name: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sighted:
+    """One place an article appeared: which source, at which URL ("" when not fit to link)."""
+
+    source: SourceRef
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class SightingRow:
+    source_id: int
+    url: str
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    """The stored columns publishing reads (``text`` may be only its beginning)."""
+
+    id: int
+    canonical_url: str
+    primary_source_id: int
+    title: str
+    author: str | None
+    published_at: datetime | None
+    updated_at: datetime | None
+    first_seen_at: datetime
+    last_changed_at: datetime
+    text: str
+    html: str
+    language: str | None
+    tags: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One published article, cleaned and attributed, ready for any output format.
+
+    ``id`` never changes: it is made of the database id and the day the article was first
+    seen, neither of which an update touches (the canonical URL can change, when an older copy
+    turns up elsewhere). ``changed`` is when this entry's output last changed (text or
+    sightings); HTTP Last-Modified is made from it.
+    """
+
+    id: str
+    article_id: int
+    title: str
+    author: str | None
+    url: str | None
+    published: datetime
+    updated: datetime
+    changed: datetime
+    summary: str
+    content_html: str
+    tags: tuple[str, ...]
+    language: str | None
+    original: Sighted
+    also_seen: tuple[Sighted, ...]
+
+
+def build_entry(
+    row: ArticleRow,
+    sightings: Iterable[SightingRow],
+    sources: dict[int, SourceRef],
+    id_domain: str,
+) -> Entry:
+    """Turn one stored article and its sightings into an entry."""
+    primary = sources.get(row.primary_source_id) or SourceRef("unknown", "unknown source")
+    url = safe_url(row.canonical_url)
+    seen = sorted(sightings, key=lambda sighting: (sighting.first_seen_at, sighting.url))
+    original = Sighted(primary, url or "")
+    also_seen = tuple(
+        Sighted(sources[sighting.source_id], safe_url(sighting.url) or "")
+        for sighting in seen
+        if sighting.source_id != row.primary_source_id and sighting.source_id in sources
+    )
+    published = row.published_at or row.first_seen_at
+    changed = max([row.last_changed_at, *(sighting.first_seen_at for sighting in seen)])
+    body = sanitize_body(row.html) + attribution_html(original, also_seen)
+    return Entry(
+        id=entry_id(id_domain, row.id, row.first_seen_at),
+        article_id=row.id,
+        title=plain_text(row.title) or "(untitled)",
+        author=plain_text(row.author or "") or None,
+        url=url,
+        published=published,
+        updated=max(published, row.updated_at or published),
+        changed=changed,
+        summary=summarize(row.text),
+        content_html=body,
+        tags=clean_tags(row.tags),
+        language=row.language if row.language and _LANGUAGE.fullmatch(row.language) else None,
+        original=original,
+        also_seen=also_seen,
+    )
+
+
+def entry_id(id_domain: str, article_id: int, first_seen_at: datetime) -> str:
+    """A tag: URI (RFC 4151) that names the article for good."""
+    day = first_seen_at.astimezone(UTC).date().isoformat()
+    return f"tag:{id_domain},{day}:article/{article_id}"
+
+
+def clean_xml_chars(text: str) -> str:
+    """``text`` without the characters an XML document cannot contain."""
+    # Every character the pattern matches is unprintable, so this test (in C) settles most.
+    return text if text.isprintable() else _NOT_XML.sub("", text)
+
+
+def sanitize_body(fragment: str) -> str:
+    """``sanitize_html`` once more, and fit for XML.
+
+    The sanitiser's HTML parser already drops C0 and C1 controls; the two non-characters it
+    keeps are removed here, and lone surrogates (which it cannot take) before it.
+    """
+    try:
+        clean = sanitize_html(fragment)
+    except UnicodeEncodeError:
+        clean = sanitize_html(_SURROGATES.sub("", fragment))
+    return clean.replace("\ufffe", "").replace("\uffff", "")
+
+
+def plain_text(value: str) -> str:
+    """Text for a title, author or tag: entities decoded, markup gone, whitespace collapsed."""
+    if not _MARKUP.search(value):  # no tag, no entity: the common case
+        return _collapse(value)
+    text = value
+    # Each pass that changes anything makes the string shorter, so this ends.
+    while (decoded := html.unescape(text)) != text:
+        text = decoded
+    text = html.unescape(_TEXT_ONLY.clean(text))
+    return _collapse(text)
+
+
+def _collapse(text: str) -> str:
+    """Whitespace runs to one space, ends trimmed, characters XML cannot carry dropped."""
+    joined = " ".join(text.split())
+    cleaned = clean_xml_chars(joined)
+    return joined if cleaned == joined else " ".join(cleaned.split())
+
+
+def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """The beginning of ``text`` as plain text, cut at a word boundary near ``limit``."""
+    plain = plain_text(text[: limit * 3])
+    if len(plain) <= limit:
+        return plain
+    cut = plain[:limit]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def clean_tags(tags: Iterable[object]) -> tuple[str, ...]:
+    """Tags as plain text, blanks and repeats (ignoring case) dropped, order kept."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for tag in tags:
+        text = plain_text(tag) if isinstance(tag, str) else ""
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            kept.append(text)
+    return tuple(kept)
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) URL with a host, fit to link to; else None."""
+    if not url or not _HTTP_URL.match(url) or _UNFIT_IN_URL.search(url):
+        return None
+    return url
+
+
+def attribution_html(original: Sighted, also_seen: Sequence[Sighted]) -> str:
+    """ "Originally published at <a>Source</a>; also seen at <a>X</a>, <a>Y</a>." as HTML.
+
+    Every name and URL is escaped (the URLs are http(s) only), so this fragment needs no
+    sanitising of its own.
+    """
+    text = f"Originally published at {_source_link(original)}"
+    if also_seen:
+        text += "; also seen at " + ", ".join(_source_link(sighted) for sighted in also_seen)
+    return f"<p><em>{text}.</em></p>"
+
+
+def _source_link(sighted: Sighted) -> str:
+    name = html.escape(sighted.source.title)
+    if not sighted.url:
+        return name
+    return f'<a href="{html.escape(sighted.url)}" rel="{LINK_REL}">{name}</a>'
+
+
+def newest(entries: Iterable[Entry], moment: str = "updated") -> datetime:
+    """The latest ``updated`` (or ``changed``) of ``entries``; ``EPOCH`` when there are none."""
+    return max((getattr(entry, moment) for entry in entries), default=EPOCH)

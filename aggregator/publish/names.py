@@ -1,0 +1,37 @@
+"""Names that become file names and URL paths: tag slugs and source names.
+
+A slug keeps only word characters (any script) joined by single hyphens, so ``/``, ``.``,
+``..`` and every other separator are impossible in it; tags that differ only in case or
+punctuation ("Mutual aid", "mutual-aid") share one slug and one feed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from aggregator.config import SOURCE_NAME
+from aggregator.publish.entries import plain_text
+
+SLUG_MAX = 80
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def slugify_tag(tag: str) -> str:
+    """``"Mutual Aid / Kropotkin"`` -> ``"mutual-aid-kropotkin"``; ``""`` when nothing is left.
+
+    Markup is removed first (``plain_text``), so a tag's slug is made of what readers see.
+    """
+    folded = unicodedata.normalize("NFKC", plain_text(tag)).casefold()
+    slug = _NOT_WORD.sub("-", folded).strip("-")
+    return slug[:SLUG_MAX].rstrip("-")
+
+
+def is_slug(text: str) -> bool:
+    """True when ``text`` is already a slug (what a feed path may name)."""
+    return bool(text) and slugify_tag(text) == text
+
+
+def is_source_name(name: str) -> bool:
+    """True for names the config accepts (they are safe as file names)."""
+    return SOURCE_NAME.fullmatch(name) is not None

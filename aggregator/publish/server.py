@@ -1,0 +1,228 @@
+"""``mutualaid serve``: the feeds and the page over HTTP, rendered from the database per request.
+
+A small WSGI application on the standard library's wsgiref server (one thread per request).
+Routes mirror the written files (``/feed.atom``, ``/feeds/source/NAME.atom``,
+``/feeds/tag/SLUG.atom``, ``/index.html``, ``/style.css``; every feed also as ``.rss`` and
+``.json``), plus ``/healthz``. Query parameters ``limit``, ``source`` and ``tag`` narrow any
+feed or the page. Every failure is a short text answer; tracebacks go to the log only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from aggregator.config import Config
+from aggregator.errors import MutualAidError
+from aggregator.publish.build import Site, make_feed, render_feed, render_index
+from aggregator.publish.caching import (
+    Representation,
+    Response,
+    conditional_response,
+    plain_response,
+)
+from aggregator.publish.entries import newest
+from aggregator.publish.feed import FORMATS
+from aggregator.publish.page import stylesheet
+from aggregator.publish.routes import (
+    BadRequestError,
+    Query,
+    Route,
+    match_route,
+    merge_selection,
+    parse_query,
+)
+from aggregator.publish.select import select_entries, source_named, sources_with_published
+from aggregator.storage import Database
+
+log = logging.getLogger(__name__)
+
+# The most entries one request may ask for; larger limits are clamped to it.
+MAX_LIMIT = 500
+_REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class ServeError(MutualAidError):
+    """The server cannot start (the address is taken, say)."""
+
+
+class NotFoundError(Exception):
+    """The request names something that does not exist (404)."""
+
+
+class PublishApp:
+    """The WSGI application: one database, the config's output settings."""
+
+    def __init__(self, database: Database, config: Config) -> None:
+        self.database = database
+        self.site = Site.from_config(config)
+        self.max_age = int(config.serve.max_age.total_seconds())
+        self.max_limit = max(MAX_LIMIT, self.site.items)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            response = self.respond(method, _path(environ), environ)
+        except Exception:
+            log.exception("error serving %s", environ.get("PATH_INFO"))
+            response = plain_response(500, "internal error")
+        status = f"{response.status} {_REASONS.get(response.status, '')}".strip()
+        start_response(status, response.headers)
+        return [b""] if method == "HEAD" else [response.body]
+
+    def respond(self, method: str, path: str, environ: dict[str, Any]) -> Response:
+        if method not in ("GET", "HEAD"):
+            response = plain_response(405, "only GET and HEAD")
+            response.headers.append(("Allow", "GET, HEAD"))
+            return response
+        route = match_route(path)
+        if route is None:
+            return plain_response(404, "not found", cache_control=self._cache_control())
+        if route.kind == "health":
+            return self._health()
+        try:
+            query = parse_query(environ.get("QUERY_STRING", ""), self.site.items, self.max_limit)
+            representation = self._represent(route, path, query)
+        except BadRequestError as exc:
+            return plain_response(400, str(exc))
+        except NotFoundError as exc:
+            return plain_response(404, str(exc), cache_control=self._cache_control())
+        return conditional_response(
+            representation,
+            if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+            if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE"),
+            accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
+        )
+
+    def _represent(self, route: Route, path: str, query: Query) -> Representation:
+        if route.kind == "stylesheet":
+            return Representation(stylesheet(), "text/css; charset=utf-8", self._cache_control())
+        selection = merge_selection(route, query)
+        with self.database.session() as session:
+            source = None
+            if selection.source:
+                source = source_named(session, selection.source)
+                if source is None:
+                    raise NotFoundError(f"no source named {selection.source!r}")
+            entries = select_entries(
+                session, self.site.policy, query.limit, selection.source, selection.tag
+            )
+            sources = (
+                sources_with_published(session, self.site.policy) if route.kind == "index" else []
+            )
+        if route.kind == "index":
+            about = [name for name in (source.title if source else None, selection.tag) if name]
+            heading = f"{self.site.title}: {', '.join(about)}" if about else None
+            body = render_index(self.site, entries, sources, query.canonical, heading)
+            content_type = "text/html; charset=utf-8"
+        else:
+            feed = make_feed(
+                self.site, selection, route.format_name, entries, source, selection.tag
+            )
+            feed = dataclasses.replace(feed, path=path.lstrip("/"), query=query.canonical)
+            body = render_feed(feed, route.format_name)
+            content_type = f"{FORMATS[route.format_name]}; charset=utf-8"
+        return Representation(
+            body,
+            content_type,
+            self._cache_control(),
+            newest(entries, "changed") if entries else None,
+        )
+
+    def _health(self) -> Response:
+        try:
+            with self.database.session() as session:
+                session.execute(select(1))
+        except SQLAlchemyError:
+            log.exception("health check failed")
+            return _json_response(503, {"status": "error", "database": "unavailable"})
+        return _json_response(200, {"status": "ok", "database": "ok"})
+
+    def _cache_control(self) -> str:
+        return f"public, max-age={self.max_age}"
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _ThreadingServer6(_ThreadingServer):
+    address_family = socket.AF_INET6
+
+
+class _LoggingHandler(WSGIRequestHandler):
+    """Request lines go to the log, not to stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+
+def make_app_server(app: PublishApp, host: str, port: int) -> WSGIServer:
+    """A threading server for ``app`` on ``host:port`` (port 0: any free port)."""
+    server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
+    try:
+        return make_server(
+            host, port, app, server_class=server_class, handler_class=_LoggingHandler
+        )
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def serve(
+    database: Database,
+    config: Config,
+    host: str,
+    port: int,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve until interrupted; ``ready`` gets the address once the server listens."""
+    server = make_app_server(PublishApp(database, config), host, port)
+    bound_host, bound_port = server.server_address[:2]
+    host_text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
+    shown = f"[{host_text}]" if ":" in host_text else host_text
+    if ready:
+        ready(f"http://{shown}:{bound_port}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _path(environ: dict[str, Any]) -> str:
+    """PATH_INFO as text: WSGI hands it over as bytes decoded as Latin-1."""
+    raw = str(environ.get("PATH_INFO", "/"))
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return raw
+
+
+def _json_response(status: int, value: dict[str, str]) -> Response:
+    body = json.dumps(value).encode("utf-8")
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+    ]
+    return Response(status, headers, body)

@@ -1,0 +1,56 @@
+"""robots.txt that cannot be read: a server error or no answer means the site is closed to us.
+
+Scrapy's ``RobotsTxtMiddleware`` parses whatever body comes back, so a robots.txt answering 500
+(an HTML error page) reads as "allow everything", and one that cannot be fetched at all is
+ignored. RFC 9309 (2.3.1.4) says an unreachable robots.txt means complete disallow. This
+middleware sits outside the retry middleware: once retries are spent, a 5xx or 429 answer, or a
+network error, becomes a robots.txt that disallows everything; a 4xx (no robots.txt) becomes an
+empty one, which allows everything.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+def robots_body(status: int, body: bytes) -> bytes:
+    """The robots.txt to obey for an answer with ``status`` and ``body``."""
+    if status == 429 or status >= 500:
+        return DISALLOW_ALL
+    if status >= 400:
+        return b""
+    return body
+
+
+def is_robots_request(request: Request) -> bool:
+    """The request Scrapy's robots.txt middleware makes for itself."""
+    return bool(request.meta.get("dont_obey_robotstxt")) and (
+        urlsplit(request.url).path == "/robots.txt"
+    )
+
+
+class RobotsFailureMiddleware:
+    """Turns unusable robots.txt answers into what RFC 9309 says they mean."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if not is_robots_request(request):
+            return response
+        body = robots_body(response.status, response.body)
+        if body is response.body:
+            return response
+        return TextResponse(response.url, status=200, body=body, request=request)
+
+    def process_exception(
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Response | None:
+        if not is_robots_request(request) or isinstance(exception, IgnoreRequest):
+            return None
+        return TextResponse(request.url, status=200, body=DISALLOW_ALL, request=request)

@@ -1,0 +1,47 @@
+"""The ``runs`` rows of crawls: one per crawl (or per worker and source), with what it did."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aggregator.config import Config
+from aggregator.storage import Database
+from aggregator.storage.models import Run
+from aggregator.storage.sources import source_ids, sync_sources
+
+KIND = "crawl"
+
+
+def start_run(database: Database, config: Config, source: str, now: datetime) -> int:
+    """Record a crawl of ``source`` as running; return the row's id."""
+    with database.session() as session:
+        # Write first: on SQLite a transaction that reads and then writes can be refused at once
+        # when another process wrote in between.
+        sync_sources(session, config.sources, now)
+        source_id = source_ids(session)[source]
+        run = Run(source_id=source_id, kind=KIND, status="running", started_at=now)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(
+    database: Database,
+    run_id: int,
+    counts: Mapping[str, Any],
+    now: datetime,
+    error: str | None = None,
+) -> None:
+    """Record the end of a crawl: ``ok`` unless ``error`` says why it failed."""
+    with database.session() as session:
+        run = session.get_one(Run, run_id)
+        run.status = "failed" if error else "ok"
+        run.finished_at = now
+        run.fetched = int(counts.get("pages", 0))
+        run.new = int(counts.get("new", 0))
+        run.updated = int(counts.get("updated", 0))
+        run.unchanged = int(counts.get("unchanged", 0)) + int(counts.get("duplicate", 0))
+        run.failed = int(counts.get("errors", 0))
+        run.error = error

@@ -1,0 +1,287 @@
+"""The generic spider: one source's listings, pages and sitemaps, driven by its ``crawl:`` block.
+
+Listing pages are read for article links and next-page links (``listing``), never stored. Article
+pages are handed on whole, as ``FetchedItem(origin=CRAWL, html=...)``, to the item pipeline. What
+to fetch is decided by ``plan.triage``: nothing already stored (unless refreshing), nothing older
+than ``since``, and no further listing pages once one has nothing left to fetch.
+
+``SharedSourceSpider`` is the same spider for ``mutualaid worker``: it takes its start URLs from
+Redis and waits for more work instead of closing when idle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.task import LoopingCall
+from twisted.python.failure import Failure
+
+from aggregator.config import Config
+from aggregator.items import FetchedItem, Origin
+from spiders.listing import read_listing
+from spiders.plan import CrawlOptions, CrawlPlan, on_allowed_domain, triage
+from spiders.progress import CrawlCounters
+from spiders.shared import Keys, pop_start
+from spiders.sitemaps import read_sitemap
+
+ARTICLE_PRIORITY = 10  # finish the articles of a listing before reading the next listing page
+MAX_SITEMAP_DEPTH = 3
+REPORT_EVERY = 0.25  # seconds between progress reports
+# How long a worker's "I am busy" lasts in Redis: longer than Scrapy's 5 s idle heartbeat, so
+# an idle worker sees it.
+ACTIVE_TTL = 6
+
+Report = Callable[[str, dict[str, Any]], None]
+KnownLoader = Callable[[], frozenset[str]]
+
+
+class SourceSpider(Spider):
+    """Crawls one source; ``name`` is the source's name (it keys the Redis queue too)."""
+
+    name = "mutualaid"
+
+    def __init__(
+        self,
+        plan: CrawlPlan,
+        config: Config,
+        load_known: KnownLoader,
+        report: Report | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=plan.source, **kwargs)
+        self.plan = plan
+        self.source = plan.source
+        self.config = config
+        self.allowed_domains = list(plan.allowed_domains)
+        self.counters = CrawlCounters()
+        self._load_known = load_known
+        self.known = frozenset[str]() if plan.options.refresh else load_known()
+        self._report = report
+        self._requested = 0
+        self._reporter: LoopingCall | None = None  # made once the reactor runs
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider: SourceSpider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
+        return spider
+
+    # -- start -------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self.start_requests_for(self.plan.options):
+            yield request
+
+    def start_requests_for(self, options: CrawlOptions) -> Iterator[Request]:
+        for url in self.plan.start_urls:
+            yield from self._follow(url, "listing", options, depth=0)
+        for url in self.plan.sitemaps:
+            yield from self._follow(url, "sitemap", options, depth=0)
+
+    # -- callbacks ---------------------------------------------------------------------------
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        self._count_page("listings")
+        options = CrawlOptions.from_meta(response.meta.get("options"))
+        if not isinstance(response, TextResponse):
+            self.counters.skipped += 1
+            return
+        listing = read_listing(response.body, response.url, self.plan.links, _now())
+        decision = triage(
+            listing.entries, known=self.known, since=options.since, refresh=options.refresh
+        )
+        self.counters.known += decision.known
+        self.counters.old += decision.old
+        for url in decision.follow:
+            yield from self._follow(url, "article", options)
+        depth = response.meta.get("listing_depth", 0) + 1
+        if not decision.keep_paging:
+            self.logger.info("stopped paging at %s: nothing new on it", response.url)
+        elif depth <= self.plan.max_depth:
+            for url in listing.next_pages:
+                yield from self._follow(url, "listing", options, depth=depth)
+
+    def parse_article(self, response: Response) -> Iterator[FetchedItem]:
+        self._count_page("articles")
+        if not isinstance(response, TextResponse):
+            self.counters.skipped += 1
+            self.counters.note(response.url, "not an HTML page")
+            return
+        redirected = response.meta.get("redirect_urls") or []
+        yield FetchedItem(
+            source=self.source,
+            url=response.url,
+            origin=Origin.CRAWL,
+            fetched_at=_now(),
+            html=response.text,
+            requested_url=redirected[0] if redirected else None,
+        )
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        self._count_page("sitemaps")
+        options = CrawlOptions.from_meta(response.meta.get("options"))
+        max_size = self.settings.getint("DOWNLOAD_MAXSIZE")
+        page = read_sitemap(response.body, response.url, _now(), max_size)
+        depth = response.meta.get("listing_depth", 0) + 1
+        if page.kind == "index" and depth <= MAX_SITEMAP_DEPTH:
+            for entry in page.entries:
+                if options.since and entry.published and entry.published < options.since:
+                    continue  # nothing in that sitemap changed since
+                yield from self._follow(entry.url, "sitemap", options, depth=depth)
+        elif page.kind == "urlset":
+            articles = [e for e in page.entries if self.plan.links.is_article_url(e.url)]
+            decision = triage(
+                articles, known=self.known, since=options.since, refresh=options.refresh
+            )
+            self.counters.known += decision.known
+            self.counters.old += decision.old
+            for url in decision.follow:
+                yield from self._follow(url, "article", options)
+
+    def on_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        error = failure.value
+        if isinstance(error, HttpError):  # a subclass of IgnoreRequest: test it first
+            self.counters.error(url, f"HTTP {error.response.status}")
+        elif isinstance(error, IgnoreRequest):
+            self.counters.blocked += 1
+            self.counters.note(url, str(error) or "not allowed")
+        else:
+            self.counters.error(url, str(error) or type(error).__name__)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _follow(
+        self, url: str, kind: str, options: CrawlOptions, depth: int = 0
+    ) -> Iterator[Request]:
+        if not on_allowed_domain(url, self.plan.allowed_domains):
+            return
+        limit = options.max_pages
+        if limit is not None and self._requested >= limit:
+            self.counters.limited = True
+            return
+        self._requested += 1
+        callbacks = {
+            "listing": self.parse_listing,
+            "article": self.parse_article,
+            "sitemap": self.parse_sitemap,
+        }
+        yield Request(
+            url,
+            callback=callbacks[kind],
+            errback=self.on_error,
+            priority=ARTICLE_PRIORITY if kind == "article" else 0,
+            meta={"kind": kind, "options": options.as_meta(), "listing_depth": depth},
+        )
+
+    def _count_page(self, kind: str) -> None:
+        self.counters.pages += 1
+        setattr(self.counters, kind, getattr(self.counters, kind) + 1)
+
+    def _opened(self, spider: Spider) -> None:
+        if self._report is not None and self._reporter is None:
+            self._reporter = LoopingCall(self.send_progress)
+            self._reporter.start(REPORT_EVERY, now=False)
+
+    def send_progress(self) -> None:
+        if self._report is not None:
+            self._report(self.source, self.counters.snapshot())
+
+    def closed(self, reason: str) -> None:
+        self.counters.finish_reason = reason
+        if self._reporter is not None and self._reporter.running:
+            self._reporter.stop()
+        self.send_progress()
+
+
+class SharedSourceSpider(SourceSpider):
+    """A ``mutualaid worker``'s spider: start URLs come from Redis, and idling is not the end.
+
+    With ``idle_exit`` set, it closes after that many seconds in which neither it nor any other
+    worker of the crawl did anything (workers announce their activity in Redis, since one may be
+    between pages while another parses the listing that will feed both); without, it waits for
+    the next seed.
+    """
+
+    def __init__(
+        self,
+        plan: CrawlPlan,
+        config: Config,
+        load_known: KnownLoader,
+        report: Report | None = None,
+        *,
+        redis_url: str,
+        prefix: str,
+        idle_exit: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(plan, config, load_known, report, **kwargs)
+        self.keys = Keys(prefix, plan.source)
+        self.redis = redis.Redis.from_url(redis_url)
+        self.idle_exit = idle_exit
+        self._last_active = time.monotonic()
+        self._announced = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SharedSourceSpider:
+        spider: SharedSourceSpider = super().from_crawler(crawler, *args, **kwargs)  # type: ignore[assignment]
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._active, signal=signals.response_received)
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self._take_start_requests():
+            yield request
+
+    def _take_start_requests(self) -> list[Request]:
+        messages = pop_start(self.redis, self.keys)
+        if messages:
+            self._active()
+            if not self.plan.options.refresh:
+                self.known = self._load_known()  # a new crawl: what was stored since counts
+        return list(_requests_from(self, messages))
+
+    def _active(self, *args: Any, **kwargs: Any) -> None:
+        now = time.monotonic()
+        self._last_active = now
+        if now - self._announced >= 1.0:
+            self._announced = now
+            self.redis.set(self.keys.active, 1, ex=ACTIVE_TTL)
+
+    def _idle(self, spider: Spider) -> None:
+        requests = self._take_start_requests()
+        if self.redis.exists(self.keys.requests, self.keys.active):
+            self._last_active = time.monotonic()  # another worker is busy, or left work queued
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        waited = time.monotonic() - self._last_active
+        if self.idle_exit is None or waited < self.idle_exit:
+            raise DontCloseSpider
+
+    def closed(self, reason: str) -> None:
+        super().closed(reason)
+        self.redis.close()
+
+
+def _requests_from(spider: SourceSpider, messages: Iterable[dict[str, Any]]) -> Iterator[Request]:
+    for message in messages:
+        kind = message.get("kind")
+        if kind not in ("listing", "sitemap"):
+            continue
+        options = CrawlOptions.from_meta(message.get("options"))
+        spider._requested = 0  # each seed is a new crawl with its own page budget
+        yield from spider._follow(message["url"], kind, options)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

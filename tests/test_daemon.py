@@ -1,0 +1,164 @@
+"""The real daemon, as a subprocess, against the local test sites with short intervals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+
+MUTUALAID = str(Path(sys.executable).parent / "mutualaid")
+pytestmark = pytest.mark.slow
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def holds_daemon_lock(database: Path, process: subprocess.Popen[str]) -> bool:
+    lock = database.with_name(database.name + ".locks") / "daemon.lock"
+    return lock.exists() and lock.read_text().strip() == f"pid {process.pid}"
+
+
+def feed_size(feed_url: str) -> int:
+    with urllib.request.urlopen(feed_url, timeout=10) as response:
+        return len(feedparser.parse(response.read()).entries)
+
+
+def count_articles(database: Path) -> int:
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database, timeout=30) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM articles").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+@pytest.fixture
+def daemon_config(write_config, tmp_path, blog_site) -> Path:
+    return write_config(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'state' / 'daemon.db'}"},
+            "output": {"dir": str(tmp_path / "public")},
+            "schedule": {"poll_interval": "3s", "crawl_interval": "1h", "jitter": "1s"},
+            "sources": {
+                "blog": {
+                    "homepage": f"{blog_site.base_url}/",
+                    "feed": blog_site.feed_url,
+                    "relevance": "keep_all",
+                }
+            },
+        }
+    )
+
+
+@pytest.fixture
+def start_daemon(daemon_config) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*extra: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [MUTUALAID, "-c", str(daemon_config), "-v", "run", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def test_daemon_polls_publishes_and_stops_cleanly_on_sigterm(
+    start_daemon, tmp_path, blog_site
+) -> None:
+    database = tmp_path / "state" / "daemon.db"
+    daemon = start_daemon()
+    expected = feed_size(blog_site.feed_url)
+    wait_for(lambda: count_articles(database) == expected, 60, "the essays in the blog's feed")
+    feed = tmp_path / "public" / "feed.atom"
+    wait_for(feed.exists, 30, "the combined feed")
+    assert blog_site.articles[0].title.split()[0] in feed.read_text(encoding="utf-8")
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=60) == 0, daemon.stderr.read() if daemon.stderr else ""
+
+
+def test_a_second_daemon_on_the_same_database_refuses_to_start(start_daemon, tmp_path) -> None:
+    first = start_daemon()
+    wait_for(lambda: (tmp_path / "state" / "daemon.db").exists(), 30, "the first daemon")
+    time.sleep(1)
+    second = start_daemon()
+    assert second.wait(timeout=60) == 1
+    assert "daemon is busy" in (second.stderr.read() if second.stderr else "")
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 0
+
+
+def test_kill_9_then_restart_loses_and_duplicates_nothing(
+    start_daemon, tmp_path, blog_site
+) -> None:
+    database = tmp_path / "state" / "daemon.db"
+    first = start_daemon()
+    wait_for(lambda: count_articles(database) > 0, 60, "the first stored essay")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    stored_before = count_articles(database)
+    second = start_daemon()
+    expected = feed_size(blog_site.feed_url)
+    wait_for(lambda: count_articles(database) == expected, 60, "every essay in the feed")
+    wait_for(lambda: holds_daemon_lock(database, second), 30, "the second daemon to be up")
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=60) == 0
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        urls = [row[0] for row in connection.execute("SELECT canonical_url FROM articles")]
+    assert len(urls) == len(set(urls)) == expected >= stored_before
+    leftovers = [p.name for p in (tmp_path / "public").rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_a_manual_poll_beside_the_daemon_succeeds(start_daemon, daemon_config, tmp_path) -> None:
+    daemon = start_daemon()
+    wait_for(lambda: count_articles(tmp_path / "state" / "daemon.db") > 0, 60, "a first poll")
+    manual = subprocess.run(
+        [MUTUALAID, "-c", str(daemon_config), "poll", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert manual.returncode == 0, manual.stderr
+    assert "database is locked" not in manual.stderr
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=60) == 0
+
+
+def test_run_once_does_one_cycle_and_exits(daemon_config, tmp_path, blog_site) -> None:
+    completed = subprocess.run(
+        [MUTUALAID, "-c", str(daemon_config), "run", "--once", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert count_articles(tmp_path / "state" / "daemon.db") == feed_size(blog_site.feed_url)
+    assert (tmp_path / "public" / "feed.atom").exists()
