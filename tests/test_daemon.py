@@ -103,8 +103,8 @@ def test_daemon_polls_publishes_and_stops_cleanly_on_sigterm(
 
 def test_a_second_daemon_on_the_same_database_refuses_to_start(start_daemon, tmp_path) -> None:
     first = start_daemon()
-    wait_for(lambda: (tmp_path / "state" / "daemon.db").exists(), 30, "the first daemon")
-    time.sleep(1)
+    database = tmp_path / "state" / "daemon.db"
+    wait_for(lambda: holds_daemon_lock(database, first), 60, "the first daemon to hold its lock")
     second = start_daemon()
     assert second.wait(timeout=60) == 1
     assert "daemon is busy" in (second.stderr.read() if second.stderr else "")
@@ -137,7 +137,9 @@ def test_kill_9_then_restart_loses_and_duplicates_nothing(
 
 def test_a_manual_poll_beside_the_daemon_succeeds(start_daemon, daemon_config, tmp_path) -> None:
     daemon = start_daemon()
-    wait_for(lambda: count_articles(tmp_path / "state" / "daemon.db") > 0, 60, "a first poll")
+    database = tmp_path / "state" / "daemon.db"
+    wait_for(lambda: count_articles(database) > 0, 60, "a first poll")
+    wait_for(lambda: holds_daemon_lock(database, daemon), 60, "the daemon to be up")
     manual = subprocess.run(
         [MUTUALAID, "-c", str(daemon_config), "poll", "--json"],
         capture_output=True,
