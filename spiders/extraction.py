@@ -9,6 +9,7 @@ each batch, since the storing side keeps learning.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import signal
@@ -19,9 +20,11 @@ from dataclasses import dataclass, field
 from aggregator.config import Config
 from aggregator.errors import NotAnArticleError
 from aggregator.extract import ExtractOptions, SiteRules
+from aggregator.extract.article import strip_blocks
+from aggregator.fingerprints import content_hash, simhash
 from aggregator.ingest import Candidate, SourceContext, prepare_item
 from aggregator.items import FetchedItem
-from aggregator.relevance import TopicProfile
+from aggregator.relevance import TopicProfile, score_article
 
 log = logging.getLogger(__name__)
 
@@ -101,3 +104,23 @@ def prepare_batch(
             log.exception("extraction failed for %s", item.url)
             prepared.failed.append((item.url, f"extraction failed: {exc!r}"))
     return prepared
+
+
+def strip_candidate(
+    candidate: Candidate, learned: frozenset[str], profile: TopicProfile
+) -> Candidate:
+    """``candidate`` without the blocks in ``learned``: text, fingerprints and score redone."""
+    dropped = {block.fingerprint for block in candidate.blocks} & learned
+    if not dropped:
+        return candidate
+    html, text = strip_blocks(candidate.html, dropped)
+    relevance = score_article(profile, title=candidate.title, text=text, tags=candidate.tags)
+    return dataclasses.replace(
+        candidate,
+        html=html,
+        text=text,
+        content_hash=content_hash(text),
+        simhash=simhash(text),
+        relevance=relevance,
+        blocks=tuple(block for block in candidate.blocks if block.fingerprint not in dropped),
+    )

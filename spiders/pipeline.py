@@ -26,10 +26,10 @@ from twisted.python.failure import Failure
 
 from aggregator.config import Config
 from aggregator.ingest import Ingestor, IngestReport
-from aggregator.ingest.boilerplate import learned_fingerprints, strip_learned
+from aggregator.ingest.boilerplate import learned_fingerprints
 from aggregator.items import FetchedItem
 from aggregator.storage import Database, open_database
-from spiders.extraction import Prepared, make_executor, prepare_batch
+from spiders.extraction import Prepared, make_executor, prepare_batch, strip_candidate
 from spiders.progress import CrawlCounters
 from spiders.spider import SourceSpider
 
@@ -138,20 +138,18 @@ class IngestPipeline:
     ) -> tuple[IngestReport, frozenset[str]]:
         """On the storage thread: store one batch, then return the boilerplate learned so far.
 
-        Batches are extracted while earlier ones are stored, and other workers learn too: blocks
-        learned after this batch was extracted (``used``) are cleaned out of it here, as the
-        ingest core cleans articles stored before a block was learned.
+        Batches are extracted while earlier ones are stored, and other workers learn too:
+        blocks learned since this batch was extracted (with ``used``) are taken out of its
+        candidates first, as extraction would have done.
         """
-        report = self.ingestor.store(prepared.candidates)
+        missed = self._learned() - used
+        candidates = [
+            strip_candidate(c, missed, self.ingestor.profile) for c in prepared.candidates
+        ]
+        report = self.ingestor.store(candidates)
         report.skipped += prepared.skipped
         report.failed += prepared.failed
-        with self.database.session() as session:
-            learned = learned_fingerprints(session, self.source_id)
-            missed = learned - used
-            if missed and prepared.candidates:
-                profile = self.ingestor.profile
-                report.cleaned += strip_learned(session, self.source_id, missed, profile)
-        return report, learned
+        return report, self._learned()
 
     def _learned(self) -> frozenset[str]:
         with self.database.session() as session:

@@ -47,6 +47,9 @@ def build_settings(
         "ROBOTSTXT_OBEY": True,
         "ROBOTSTXT_USER_AGENT": ROBOTS_TOKEN,
         "CONCURRENT_REQUESTS": 16,
+        # A page yields one item or a dozen requests; Scrapy starts this many cooperative tasks
+        # for every response, so the default (100) costs more than the items themselves.
+        "CONCURRENT_ITEMS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawling.concurrency_per_domain,
         "DOWNLOAD_DELAY": crawling.download_delay,
         "AUTOTHROTTLE_ENABLED": crawling.autothrottle,

@@ -19,6 +19,7 @@ import redis
 from sqlalchemy import select
 
 from aggregator.config import Config, load_config
+from aggregator.locks import hold_lock
 from aggregator.normalize import canonical_url
 from aggregator.storage import Database, open_database
 from aggregator.storage.models import Run, Sighting
@@ -433,3 +434,15 @@ def test_a_worker_from_the_command_line_stops_when_idle(
     assert result.code == 0, result.err
     report = json.loads(result.out)
     assert (report["source"], report["new"], report["status"]) == ("blog", 12, "ok")
+
+
+def test_a_crawl_waits_for_no_one_the_daemon_is_crawling_the_source(
+    configure, database, run_cli
+) -> None:
+    """The daemon holds source:NAME:crawl while it crawls; a manual crawl then stops at once."""
+    block = {"start_urls": ["https://busy.example/"], "article_links": ["a"]}
+    config = configure({"busy": {"homepage": "https://busy.example/", "crawl": block}})
+    with hold_lock(database(config), "source:busy:crawl"):
+        result = run_cli("-c", config.origin, "crawl", "busy")
+    assert result.code == 1
+    assert "source:busy:crawl is busy" in result.err

@@ -317,3 +317,32 @@ def test_since_from_the_command_line_reads_dates_and_durations() -> None:
     assert _parse_since("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
     assert _parse_since("30d", NOW) == NOW - timedelta(days=30)
     assert _parse_since(None) is None
+
+
+# -- blocks learned while a batch was being extracted -------------------------------------------
+
+
+def test_a_candidate_loses_blocks_learned_after_its_extraction(blog_site) -> None:
+    """The pipeline extracts one batch while it stores the last; what that store learned is
+    taken out of the next batch before it is stored, as extraction would have done."""
+    import urllib.request
+
+    from aggregator.ingest import SourceContext, prepare_item
+    from aggregator.items import FetchedItem, Origin
+    from spiders.extraction import strip_candidate
+
+    config = load_config(REPO_CONFIG, environ={})
+    profile = config.topic.profile()
+    essay = blog_site.articles[0]
+    with urllib.request.urlopen(essay.url, timeout=10) as response:
+        html = response.read().decode()
+    item = FetchedItem(source="blog", url=essay.url, origin=Origin.CRAWL, fetched_at=NOW, html=html)
+    candidate = prepare_item(item, SourceContext(name="blog", profile=profile))
+    assert candidate.blocks
+    block = candidate.blocks[0]
+    stripped = strip_candidate(candidate, frozenset({block.fingerprint, "unrelated"}), profile)
+    assert block.text not in stripped.text
+    assert block not in stripped.blocks
+    assert stripped.content_hash != candidate.content_hash
+    assert stripped.word_count < candidate.word_count
+    assert strip_candidate(candidate, frozenset({"unrelated"}), profile) is candidate

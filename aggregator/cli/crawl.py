@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from rich.table import Table
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
 from aggregator.config import Config, parse_duration
 from aggregator.errors import ConfigError
+from aggregator.locks import hold_lock
 from spiders.plan import CrawlOptions, make_plan
 from spiders.process import CrawlJob, CrawlResult, run_crawl
 from spiders.progress import Event, empty_counts
@@ -69,7 +71,7 @@ def crawl(
             )
         return
     job = CrawlJob((source,), options, workers=workers, log_level=_log_level())
-    result = _run_with_progress(app, job, quiet=as_json)
+    result = _run_with_progress(app, job, quiet=as_json, lock=f"source:{source}:crawl")
     _report(result, job.sources, as_json)
 
 
@@ -150,7 +152,11 @@ def _log_level() -> int:
     return min(logging.getLogger().getEffectiveLevel(), logging.WARNING)
 
 
-def _run_with_progress(app: AppContext, job: CrawlJob, quiet: bool) -> CrawlResult:
+def _run_with_progress(
+    app: AppContext, job: CrawlJob, quiet: bool, lock: str | None = None
+) -> CrawlResult:
+    """Run ``job`` with a live display; with ``lock``, only while no one else holds it (the
+    daemon crawling the same source)."""
     columns = (
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -173,7 +179,8 @@ def _run_with_progress(app: AppContext, job: CrawlJob, quiet: bool) -> CrawlResu
                 elif kind == "log":  # source is the level name here
                     progress.console.print(f"{source.lower()}: {payload}", markup=False)
 
-            return run_crawl(app.config, job, show, database)
+            with hold_lock(database, lock) if lock else contextlib.nullcontext():
+                return run_crawl(app.config, job, show, database)
     finally:
         database.close()
 
