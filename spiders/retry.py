@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Self
 
 from scrapy import Request, Spider
@@ -24,23 +23,18 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.task import deferLater
 
+from aggregator.poll.http import retry_after
+
 log = logging.getLogger(__name__)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from ``now`` that a ``Retry-After`` value asks for; ``None`` when unreadable."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, float((when - now).total_seconds()))
+    """Seconds from ``now`` that a ``Retry-After`` value asks for; ``None`` when unreadable.
+
+    The feed poller's reading of the header (clamped to a day), in seconds.
+    """
+    delay = retry_after(value, now)
+    return None if delay is None else delay.total_seconds()
 
 
 def retry_delay(
