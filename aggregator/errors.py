@@ -55,3 +55,7 @@ class NotAnArticleError(MutualAidError):
         self.url = url
         self.reason = reason
         super().__init__(f"{url}: {reason}")
+
+
+class BlockedDestinationError(FetchError):
+    """A URL points at a scheme or an address this tool must not fetch (see ``aggregator.net``)."""

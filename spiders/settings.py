@@ -1,9 +1,14 @@
-"""Every Scrapy setting the crawls use, in one place, built from the ``crawling:`` config section.
+"""Every Scrapy setting the crawls use, in one place, built from the ``crawling:`` and
+``network:`` config sections.
 
 Politeness first: robots.txt obeyed (an unreadable one closes the site, see ``robots``), one
 request at a time per site, AutoThrottle on top of a fixed delay, retries that back off and honour
-Retry-After (``retry``), a user agent that says who we are and how to reach us, 10 MiB per page,
-http and https only. ``overrides`` (tests, benchmarks) come last.
+Retry-After (``retry``), a user agent that says who we are and how to reach us. Then the outbound
+gate shared with the feed poller (``outbound``): http and https only, no forbidden address on any
+hop, credentials kept to their origin (``credentials``), a total time per download, a size cap
+counted after decompression and one content encoding at most (``encodings``), and no use of a
+truncated body. No proxy from the environment: the gate checks the address actually connected
+to. ``overrides`` (tests, benchmarks) come last.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aggregator import __version__
-from aggregator.config import CrawlingConfig
+from aggregator.config import Config
+from aggregator.net import NetworkPolicy
+from aggregator.net.identity import ROBOTS_TOKEN, user_agent
 
-ROBOTS_TOKEN = "mutualaid"
 PIPELINE = "spiders.pipeline.IngestPipeline"
+POLICY_SETTING = "MUTUALAID_NETWORK_POLICY"  # the NetworkPolicy object (see spiders.outbound)
 
 
 @dataclass(frozen=True)
@@ -27,23 +33,18 @@ class RedisTarget:
     prefix: str
 
 
-def user_agent(crawling: CrawlingConfig) -> str:
-    return crawling.user_agent or (
-        f"{ROBOTS_TOKEN}/{__version__} (+{crawling.contact}; collects writing on mutual aid)"
-    )
-
-
 def build_settings(
-    crawling: CrawlingConfig,
+    config: Config,
     *,
     workers: int,
     redis: RedisTarget | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Scrapy settings for one crawl process; ``workers`` extraction processes (0: a thread)."""
+    crawling, network = config.crawling, config.network
     settings: dict[str, Any] = {
         "BOT_NAME": ROBOTS_TOKEN,
-        "USER_AGENT": user_agent(crawling),
+        "USER_AGENT": user_agent(config),
         "ROBOTSTXT_OBEY": True,
         "ROBOTSTXT_USER_AGENT": ROBOTS_TOKEN,
         "CONCURRENT_REQUESTS": 16,
@@ -56,9 +57,16 @@ def build_settings(
         "AUTOTHROTTLE_START_DELAY": max(crawling.download_delay, 1.0),
         "AUTOTHROTTLE_MAX_DELAY": crawling.autothrottle_max_delay,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
-        "DOWNLOAD_TIMEOUT": crawling.timeout.total_seconds(),
-        "DOWNLOAD_MAXSIZE": crawling.max_bytes,
-        "DOWNLOAD_WARNSIZE": crawling.max_bytes // 2,
+        # The whole download, headers to last byte: a server dripping a byte a second is cut off.
+        "DOWNLOAD_TIMEOUT": network.total_timeout.total_seconds(),
+        "DNS_TIMEOUT": network.connect_timeout.total_seconds(),
+        # Compressed bytes as received, and decompressed ones (see spiders.encodings).
+        "DOWNLOAD_MAXSIZE": network.max_bytes,
+        "DOWNLOAD_WARNSIZE": network.max_bytes // 2,
+        "DOWNLOAD_FAIL_ON_DATALOSS": True,  # a truncated body is an error, never a page
+        POLICY_SETTING: NetworkPolicy(allow_private=network.allow_private),
+        "TWISTED_DNS_RESOLVER": "spiders.outbound.GuardedResolver",
+        "HTTPPROXY_ENABLED": False,
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
         "RETRY_ENABLED": True,
@@ -71,9 +79,14 @@ def build_settings(
         # Only http and https: no local files, FTP, S3 or data: URLs, whatever a page links to.
         "DOWNLOAD_HANDLERS": {"file": None, "ftp": None, "s3": None, "data": None},
         "DOWNLOADER_MIDDLEWARES": {
+            "spiders.outbound.DestinationGateMiddleware": 40,  # before any other, robots.txt too
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            "spiders.retry.BackoffRetryMiddleware": 550,
             "spiders.robots.RobotsFailureMiddleware": 540,
+            "spiders.retry.BackoffRetryMiddleware": 550,
+            "spiders.credentials.RedirectCredentialsMiddleware": 555,  # after the header makers
+            "spiders.outbound.RefusedLookupMiddleware": 560,  # its exceptions before retrying
+            "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+            "spiders.encodings.BoundedDecompressionMiddleware": 590,
         },
         "ITEM_PIPELINES": {PIPELINE: 300},
         "MUTUALAID_WORKERS": workers,

@@ -73,7 +73,8 @@ def write_config(tmp_path: Path, sqlite_url: str) -> WriteConfig:
         if isinstance(content, str):
             path.write_text(content, encoding="utf-8")
             return path
-        data = {"database": {"url": sqlite_url}, "sources": {}}
+        # The local test sites live on 127.0.0.1: fetching them needs the private-address opt-in.
+        data = {"database": {"url": sqlite_url}, "network": {"allow_private": True}, "sources": {}}
         data.update(content or {})
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         return path

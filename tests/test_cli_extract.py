@@ -35,9 +35,10 @@ def test_extract_a_file_prints_title_and_text(run_cli, news_site, tmp_path) -> N
     assert article.paragraphs[2][:60] in result.out
 
 
-def test_extract_urls_as_jsonl_with_a_listing_among_them(run_cli, news_site) -> None:
+def test_extract_urls_as_jsonl_with_a_listing_among_them(run_cli, news_site, write_config) -> None:
     article = news_site.article(SEED_SLUG)
-    result = run_cli("extract", "--jsonl", article.url, news_site.listing_urls[1])
+    local = str(write_config())  # opts in to fetching from 127.0.0.1
+    result = run_cli("-c", local, "extract", "--jsonl", article.url, news_site.listing_urls[1])
     assert result.code == 1  # one input was not an article
     first, second = (json.loads(line) for line in result.out.splitlines())
     assert first["title"] == article.title
@@ -72,7 +73,7 @@ def test_extract_with_a_source_applies_its_rules(run_cli, news_site, write_confi
         {"sources": {"news": {"homepage": f"{news_site.base_url}/", "rules": repo_rules}}}
     )
     article = news_site.article(SEED_SLUG)
-    plain = run_cli("extract", article.url)
+    plain = run_cli("-c", str(write_config(name="plain.yaml")), "extract", article.url)
     ruled = run_cli("-c", str(path), "extract", "--source", "news", article.url)
     assert "WhatsApp" in plain.out
     assert ruled.code == 0 and "WhatsApp" not in ruled.out

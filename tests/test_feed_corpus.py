@@ -9,7 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from aggregator.fetch import MAX_REDIRECTS, USER_AGENT
+from aggregator.fetch import MAX_REDIRECTS
+from aggregator.net import NetworkPolicy
+from aggregator.net.identity import BARE_USER_AGENT
+from aggregator.net.transport import GuardedTransport
 from tests.feedcorpus import CORPUS, Case, check_case, content_type, load_cases, read_case
 from tests.feedserver import ARTICLE_WORDS
 from tests.pollkit import poll_env
@@ -76,7 +79,7 @@ class LoopbackTransport(httpx.BaseTransport):
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.inner = httpx.HTTPTransport()
+        self.inner = GuardedTransport(NetworkPolicy(allow_private=True))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host != "127.0.0.1" or request.url.port != self.port:
@@ -114,7 +117,7 @@ def test_polling_the_whole_corpus_ingests_or_fails_cleanly(
         transport=LoopbackTransport(corpus_site.port),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": BARE_USER_AGENT},
         timeout=httpx.Timeout(30, connect=10),
     )
     with (

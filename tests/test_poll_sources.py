@@ -13,6 +13,7 @@ import yaml
 from aggregator.config import SourceConfig, load_config
 from aggregator.errors import ConfigError, FetchError
 from aggregator.fetch import FetchLimits, make_client
+from aggregator.net import NetworkPolicy
 from aggregator.poll.configfile import add_sources, write_sources, yaml_scalar
 from aggregator.poll.discover import candidate_urls, discover_feed, feed_links
 from aggregator.poll.http import Fetcher
@@ -24,11 +25,12 @@ from tests.sites.news_site import NewsSite
 from tests.sites.server import Response
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+LOCAL = NetworkPolicy(allow_private=True)  # the test sites are on 127.0.0.1
 
 
 @pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
-    with make_client() as client:
+    with make_client(policy=LOCAL) as client:
         yield Fetcher(client, FetchLimits(), HostLimiter(0.0))
 
 
@@ -77,7 +79,7 @@ def test_a_feed_url_discovers_itself(fetcher, blog_site: BlogSite) -> None:
 
 
 def test_discovery_falls_back_to_wordpress_paths() -> None:
-    with ScriptedServer() as server, make_client() as client:
+    with ScriptedServer() as server, make_client(policy=LOCAL) as client:
         server.route("/", html_page("No links here"))
         server.route("/?feed=rss2", feed_response(rss_feed([("a", "A")], base=server.base_url)))
         found = discover_feed(Fetcher(client, FetchLimits(), HostLimiter(0.0)), server.url("/"))
@@ -86,7 +88,7 @@ def test_discovery_falls_back_to_wordpress_paths() -> None:
 
 
 def test_no_feed_anywhere_is_a_clear_error() -> None:
-    with ScriptedServer() as server, make_client() as client:
+    with ScriptedServer() as server, make_client(policy=LOCAL) as client:
         server.route("/", html_page("Plain site"))
         with pytest.raises(FetchError, match="no feed found"):
             discover_feed(Fetcher(client, FetchLimits(), HostLimiter(0.0)), server.url("/"))

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from rich.progress import Progress
 
 from aggregator.cli.context import AppContext, pass_app, print_json, stderr
+from aggregator.config import Config
 from aggregator.errors import MutualAidError
 from aggregator.extract import Extracted, ExtractOptions, SiteRules, extract_article
-from aggregator.fetch import fetch, make_client
+from aggregator.fetch import FetchLimits, client_for, fetch
 from aggregator.ingest.boilerplate import learned_fingerprints
 from aggregator.storage.sources import source_ids
 
@@ -54,7 +56,8 @@ def extract(
     )
     results: list[dict[str, Any]] = []
     failures = 0
-    for label, outcome in _extract_all(inputs or ("-",), base_url, rules, boilerplate, options):
+    inputs = inputs or ("-",)
+    for label, outcome in _extract_all(app.config, inputs, base_url, rules, boilerplate, options):
         if isinstance(outcome, str):
             failures += 1
             record: dict[str, Any] = {"input": label, "error": outcome}
@@ -74,6 +77,7 @@ def extract(
 
 
 def _extract_all(
+    config: Config,
     inputs: tuple[str, ...],
     base_url: str | None,
     rules: SiteRules,
@@ -81,11 +85,12 @@ def _extract_all(
     options: ExtractOptions,
 ) -> Iterator[tuple[str, Extracted | str]]:
     progress = Progress(console=stderr, transient=True, disable=len(inputs) < 2)
-    with make_client() as client, progress:
+    limits = FetchLimits.from_config(config.network)
+    with client_for(config, limits) as client, progress:
         task = progress.add_task("extracting", total=len(inputs))
         for label in inputs:
             try:
-                page = _read(label, base_url, client)
+                page = _read(label, base_url, client, limits)
                 yield (
                     label,
                     extract_article(
@@ -100,9 +105,9 @@ def _extract_all(
                 progress.advance(task)
 
 
-def _read(label: str, base_url: str | None, client: Any) -> Page:
+def _read(label: str, base_url: str | None, client: httpx.Client, limits: FetchLimits) -> Page:
     if label.startswith(("http://", "https://")):
-        fetched = fetch(label, client=client)
+        fetched = fetch(label, limits, client)
         return Page(label, fetched.url, fetched.body)
     if label == "-":
         return Page(label, base_url or "https://stdin.invalid/", sys.stdin.buffer.read())

@@ -18,9 +18,16 @@ import click
 from pydantic import ValidationError
 
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
-from aggregator.config import CONFIG_ENV, DEFAULT_FILE, SOURCE_NAME, SourceConfig
+from aggregator.config import (
+    CONFIG_ENV,
+    DEFAULT_FILE,
+    SOURCE_NAME,
+    SOURCE_NAME_MAX,
+    SourceConfig,
+    check_source_name,
+)
 from aggregator.errors import ConfigError, MutualAidError
-from aggregator.fetch import FetchLimits, make_client
+from aggregator.fetch import FetchLimits, client_for
 from aggregator.normalize import canonical_url
 from aggregator.poll.configfile import write_sources
 from aggregator.poll.discover import discover_feed
@@ -43,8 +50,9 @@ def add_source(app: AppContext, url: str, name: str | None, as_json: bool) -> No
         _check_name(name, config.sources)
     if not url.startswith(("http://", "https://")):
         url = "https://" + url
-    with make_client() as client:
-        found = discover_feed(Fetcher(client, FetchLimits(), HostLimiter(DISCOVERY_DELAY)), url)
+    limits = FetchLimits.from_config(config.network)
+    with client_for(config, limits) as client:
+        found = discover_feed(Fetcher(client, limits, HostLimiter(DISCOVERY_DELAY)), url)
     existing = _configured_feeds(config.sources)
     if _key(found.feed_url) in existing:
         raise MutualAidError(
@@ -141,12 +149,13 @@ def suggest_name(homepage: str, title: str | None, taken: set[str]) -> str:
     base = _slug(from_host) or _slug(title or "") or "source"
     name, number = base, 2
     while name in taken:
-        name, number = f"{base[:60]}-{number}", number + 1
+        suffix = f"-{number}"
+        name, number = base[: SOURCE_NAME_MAX - len(suffix)].rstrip("-") + suffix, number + 1
     return name
 
 
 def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:SOURCE_NAME_MAX].strip("-")
     return slug if SOURCE_NAME.match(slug) else ""
 
 
@@ -156,18 +165,20 @@ def _fields(title: str | None, homepage: str, feed: str) -> dict[str, str]:
 
 
 def _check_name(name: str, sources: dict[str, SourceConfig]) -> None:
-    if not SOURCE_NAME.match(name):
-        raise click.BadParameter(
-            f"bad source name {name!r}: use lowercase letters, digits, '-' and '_'",
-            param_hint="--name",
-        )
+    """A name given with ``--name``: checked before any request, a one-line error (exit 2)."""
+    try:
+        check_source_name(name)
+    except ValueError as exc:
+        raise ConfigError("--name", str(exc)) from None
     if name in sources:
-        raise click.BadParameter(f"a source named {name!r} already exists", param_hint="--name")
+        raise ConfigError("--name", f"a source named {name!r} already exists")
 
 
 def _validate(name: str, fields: dict[str, str]) -> None:
-    if not SOURCE_NAME.match(name):
-        raise ConfigError("source", f"bad source name {name!r}: use a-z, 0-9, '-' and '_'")
+    try:
+        check_source_name(name)
+    except ValueError as exc:
+        raise ConfigError("source", str(exc)) from None
     try:
         SourceConfig.model_validate(fields)
     except ValidationError as exc:

@@ -1,0 +1,137 @@
+"""The httpx transport every fetch goes through: policy checks and the per-fetch deadline.
+
+Three layers, each wrapping httpx/httpcore's own:
+
+* ``GuardedTransport`` (an ``httpx.HTTPTransport``) checks each request's URL with the policy
+  before anything is sent: every redirect hop is its own request, so every hop is checked.
+* ``GuardedBackend`` (an httpcore network backend) resolves the host through
+  ``NetworkPolicy.resolve`` and connects to the checked address itself, so the address
+  connected to is the address checked (no second lookup for DNS rebinding to change). TLS
+  still verifies and sends SNI for the URL's host name: httpcore passes it to ``start_tls``.
+* ``DeadlineStream`` bounds every connect, TLS handshake, read and write by the time left in
+  the current fetch (``aggregator.net.deadline``), so a dripping server is cut off.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+from aggregator.errors import BlockedDestinationError
+from aggregator.net.deadline import time_left
+from aggregator.net.policy import NetworkPolicy
+
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
+
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """An HTTP/1.1 transport that only reaches what ``policy`` allows. No proxies, ever."""
+
+    def __init__(self, policy: NetworkPolicy, limits: httpx.Limits = POOL_LIMITS) -> None:
+        super().__init__(trust_env=False, limits=limits)
+        self.policy = policy
+        # httpx has no public hook for the network backend, so the pool it built is replaced
+        # by one with the same settings and ours (httpx 0.28: HTTPTransport._pool).
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        self.policy.check_url(url)
+        try:
+            return super().handle_request(request)
+        except BlockedDestinationError as exc:  # raised while connecting: name the URL
+            raise BlockedDestinationError(url, exc.reason) from None
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """Connects only to addresses the policy accepts, found by resolving once."""
+
+    def __init__(self, policy: NetworkPolicy) -> None:
+        self.policy = policy
+        self._sockets = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.NetworkStream:
+        infos = self.policy.resolve(host, port, f"{host}:{port}")
+        failure: Exception = httpcore.ConnectError(f"no address found for {host}")
+        for info in infos:
+            address = str(info[4][0])
+            try:
+                stream = self._sockets.connect_tcp(
+                    address,
+                    port,
+                    _bounded(timeout, httpcore.ConnectTimeout),
+                    local_address,
+                    socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # try the next address the name has
+                continue
+            return DeadlineStream(stream)
+        raise failure
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are not fetched from")
+
+    def sleep(self, seconds: float) -> None:
+        self._sockets.sleep(seconds)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose every operation ends by the current fetch's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def _bounded(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+    left = time_left(timeout)
+    if left is not None and left <= 0:
+        raise error("the fetch took longer than its total time limit")
+    return left
