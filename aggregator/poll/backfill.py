@@ -119,7 +119,10 @@ def _from_feed_pages(
         fresh = fresh[: count - len(links)]
         links.update(entry.link for entry in fresh)
         out.skipped += skipped
-        Gatherer(collector, job, http, out).gather(fresh, max_pages=count)
+        known = collector.lookup(
+            job, [entry.guid for entry in fresh if entry.guid], [entry.link for entry in fresh]
+        )
+        Gatherer(collector, job, http, out).gather(fresh, known, max_pages=count)
         if len(links) >= count:
             break
 

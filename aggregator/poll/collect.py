@@ -7,9 +7,10 @@ The poller ingests the items and records the outcome.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from aggregator.fetch import Fetched
 from aggregator.items import FetchedItem
 from aggregator.poll.entries import PlannedEntry, plan_entries, to_item
 from aggregator.poll.feeds import parse_feed
+from aggregator.poll.flags import feed_flags
 from aggregator.poll.http import RATE_LIMITED, Fetcher, retry_after
 from aggregator.poll.known import KnownEntries, known_entries
 from aggregator.poll.pages import fetch_page
@@ -70,11 +72,15 @@ class Collected:
     response: Fetched | None = None
     feed: ParsedFeed | None = None
     complete: bool = True  # everything found was fetched (nothing failed or was deferred)
+    flags: tuple[str, ...] | None = None  # warnings about the feed, when it was read this time
     api_check: tuple[str | None, datetime] | None = None  # (endpoint or None, when) if asked
 
     def fail(self, reason: str, wait_asked: timedelta | None = None) -> Collected:
         self.status, self.error, self.wait_asked = "failed", reason, wait_asked
         return self
+
+
+MAX_ITEMS_PER_FEED = 500
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,13 @@ class Collector:
         fetcher: Fetcher,
         clock: Callable[[], datetime],
         settings: CollectSettings = CollectSettings(),
+        max_items: int = MAX_ITEMS_PER_FEED,
     ) -> None:
         self.database = database
         self.fetcher = fetcher
         self.clock = clock
         self.settings = settings
+        self.max_items = max_items  # entries read per feed, from its top; the rest are ignored
 
     def collect(self, job: SourceJob) -> Collected:
         """Fetch and parse the feed, then fetch what its entries lack; never raises."""
@@ -131,15 +139,25 @@ class Collector:
             out.status = "not_modified"  # the same bytes as last time: no parse, no writes
             return
         try:
-            out.feed = parse_feed(fetched.body, fetched.headers, fetched.url)
+            feed = parse_feed(fetched.body, fetched.headers, fetched.url)
         except FeedParseError as exc:
             out.fail(exc.reason)
             return
-        planned, out.skipped = plan_entries(out.feed)
-        Gatherer(self, job, http, out).gather(planned, self.settings.max_pages)
+        listed = len(feed.entries)
+        if listed > self.max_items:
+            feed = dataclasses.replace(feed, entries=feed.entries[: self.max_items])
+        out.feed = feed
+        planned, out.skipped = plan_entries(feed)
+        known = self.lookup(job, [e.guid for e in planned if e.guid], [e.link for e in planned])
+        out.flags = feed_flags(feed, listed, planned, known, out.started_at)
+        for flag in out.flags:
+            log.warning("%s: %s", job.name, flag)
+        Gatherer(self, job, http, out).gather(planned, known, self.settings.max_pages)
 
-    def lookup(self, job: SourceJob, guids: Iterable[str], links: Iterable[str]) -> KnownEntries:
+    def lookup(self, job: SourceJob, guids: Sequence[str], links: Sequence[str]) -> KnownEntries:
         """Which of these GUIDs and links the source has stored (a read-only transaction)."""
+        if not guids and not links:
+            return KnownEntries({}, {})
         with self.database.session() as session:
             return known_entries(session, job.source_id, guids, links)
 
@@ -154,7 +172,7 @@ class Gatherer:
         self.out = out
         self.now = out.started_at
 
-    def gather(self, planned: list[PlannedEntry], max_pages: int) -> None:
+    def gather(self, planned: list[PlannedEntry], known: KnownEntries, max_pages: int) -> None:
         fetch_all = self.job.source.always_fetch_page
         wanting = []
         for entry in planned:
@@ -164,8 +182,6 @@ class Gatherer:
                 wanting.append(entry)
         if not wanting:
             return
-        guids = [entry.guid for entry in wanting if entry.guid]
-        known = self.collector.lookup(self.job, guids, [entry.link for entry in wanting])
         if not fetch_all:
             wanting = self.from_api(wanting, known)
         self.from_pages(wanting, known, max_pages)

@@ -5,6 +5,10 @@ URL or a path (a string that looks like either makes feedparser fetch or open it
 which feedparser 6 does not read, is ours (``jsonfeed``). Whatever the format, entries come out
 as ``FeedEntry`` with absolute links (resolved against the final URL) and aware UTC dates.
 
+Before feedparser sees the bytes they are made honest and harmless: re-encoded as UTF-8 where
+the bytes contradict the declared charset (``charset``), and stripped of entity declarations
+(``aggregator.xmlsafe``). What that fixed becomes the feed's warnings, and so its flags.
+
 Something that is not a feed at all (an empty body, an HTML page such as a bot challenge or an
 error page, a JSON error) raises ``FeedParseError``: a fetch error for the source.
 """
@@ -22,6 +26,7 @@ from typing import Any
 
 import feedparser
 
+from aggregator.poll.charset import FeedBytes, as_utf8
 from aggregator.poll.http import feed_ttl
 from aggregator.poll.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.poll.parsed import (
@@ -30,7 +35,9 @@ from aggregator.poll.parsed import (
     ParsedFeed,
     absolute_url,
     plain_text,
+    without_controls,
 )
+from aggregator.xmlsafe import UnsafeEntitiesError, without_entity_declarations
 
 # feedparser flags these even on perfectly usable feeds (a charset the headers and the XML
 # declaration disagree on, an odd Content-Type); any other problem with no entries is fatal.
@@ -39,6 +46,10 @@ _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
 )
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_ISO_DATE = re.compile(
+    r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ]+(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,]\d+)?)?)?"
+    r"\s*(?P<offset>[Zz]|[+-]\d\d:?\d\d)?\s*$"
+)
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
@@ -50,7 +61,8 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     lowered = {name.lower(): value for name, value in headers.items()}
     lowered["content-location"] = url
     lowered.pop("content-encoding", None)  # the body is already decoded
-    result = feedparser.parse(io.BytesIO(body), response_headers=lowered)
+    prepared = _prepare(body, lowered, url)
+    result = feedparser.parse(io.BytesIO(prepared.body), response_headers=prepared.headers)
     if not result.get("version"):
         raise FeedParseError(url, describe_non_feed(body, lowered.get("content-type")))
     # Atom entries without an author inherit the feed's (RFC 4287, 4.2.1).
@@ -70,7 +82,25 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         ttl=feed_ttl(feed.get("ttl")) if feed.get("ttl") is not None else None,
         entries=entries,
         problem=problem,
+        warnings=prepared.notes,
     )
+
+
+def _prepare(body: bytes, headers: dict[str, str], url: str) -> FeedBytes:
+    """The bytes feedparser should read: UTF-8 by the evidence, no entity declarations.
+
+    Its notes are feed flags (``aggregator.poll.flags``).
+    """
+    prepared = as_utf8(body, headers, url)
+    notes = tuple(f"encoding: {note}" for note in prepared.notes)
+    try:
+        stripped = without_entity_declarations(prepared.body)
+    except UnsafeEntitiesError:
+        raise FeedParseError(url, "declares XML entities where they cannot be removed") from None
+    if stripped is None:
+        return FeedBytes(prepared.body, prepared.headers, notes)
+    notes += ("xml_entities: the feed declares XML entities; they were not expanded",)
+    return FeedBytes(stripped, prepared.headers, notes)
 
 
 def describe_non_feed(body: bytes, content_type: str | None) -> str:
@@ -84,9 +114,9 @@ def describe_non_feed(body: bytes, content_type: str | None) -> str:
 
 
 def _entry(raw: Any, base: str, default_author: str | None = None) -> FeedEntry:
-    published = _date(raw.get("published_parsed"))
-    # Not raw.get: feedparser maps a missing updated_parsed to published_parsed, with a warning.
-    updated = _date(dict.get(raw, "updated_parsed"))
+    # dict.get, not raw.get: feedparser maps a missing ``updated`` to ``published`` (and back).
+    published, published_problem = _checked_date(raw, "published")
+    updated, updated_problem = _checked_date(raw, "updated")
     return FeedEntry(
         link=_link(raw, base),
         guid=_text(raw.get("id")),
@@ -97,6 +127,40 @@ def _entry(raw: Any, base: str, default_author: str | None = None) -> FeedEntry:
         published=published or updated,
         updated=updated if published and updated != published else None,
         tags=tuple(dict.fromkeys(filter(None, (_tag(tag) for tag in raw.get("tags") or ())))),
+        date_problem=None if published or updated else published_problem or updated_problem,
+    )
+
+
+def _checked_date(raw: Any, key: str) -> tuple[datetime | None, str | None]:
+    """The entry's ``published`` or ``updated`` date, or why the text it gives is unusable.
+
+    feedparser rolls impossible ISO dates over (February 30th becomes March 2nd, 25:61 the
+    next morning); those are refused here, like the ones it could not read at all.
+    """
+    text = dict.get(raw, key)
+    if not isinstance(text, str) or not text.strip():
+        return None, None
+    moment = _date(dict.get(raw, f"{key}_parsed"))
+    if moment is None:
+        return None, f"unreadable date {text.strip()[:80]!r}"
+    if impossible_date(text):
+        return None, f"impossible date {text.strip()[:80]!r}"
+    return moment, None
+
+
+def impossible_date(text: str) -> bool:
+    """Does an ISO 8601 style date name a day, hour or offset that does not exist?"""
+    match = _ISO_DATE.match(text)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups()[:6])
+    try:
+        datetime(year, month, day, hour, minute, min(second, 59))  # 60: a leap second
+    except ValueError:
+        return True
+    offset = match["offset"]
+    return (
+        offset is not None and len(offset) > 1 and (int(offset[1:3]) > 14 or int(offset[-2:]) > 59)
     )
 
 
@@ -121,7 +185,7 @@ def _content(parts: Any) -> str | None:
             continue
         if "html" not in (part.get("type") or "text/html"):
             value = "".join(f"<p>{html.escape(line)}</p>" for line in value.split("\n\n"))
-        bodies.append(value)
+        bodies.append(without_controls(value))
     return max(bodies, key=len, default=None)
 
 
@@ -132,7 +196,7 @@ def _tag(tag: Any) -> str | None:
 def _text(value: object) -> str | None:
     if not isinstance(value, str):
         return None
-    return value.strip() or None
+    return without_controls(value).strip() or None
 
 
 def _date(value: time.struct_time | None) -> datetime | None:

@@ -97,7 +97,7 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit() alone takes "²" and "١٢٠"
         delay = timedelta(seconds=min(int(text), 10**9))
     else:
         try:

@@ -19,6 +19,7 @@ from aggregator.poll.parsed import (
     ParsedFeed,
     absolute_url,
     plain_text,
+    without_controls,
 )
 
 VERSIONS = {
@@ -66,8 +67,8 @@ def _describe_json(document: object) -> str:
 def _entry(item: dict[str, Any], base: str) -> FeedEntry:
     link = absolute_url(item.get("url"), base) or absolute_url(item.get("external_url"), base)
     guid = item.get("id")
-    published = _date(item.get("date_published"))
-    updated = _date(item.get("date_modified"))
+    published, published_problem = _date(item.get("date_published"))
+    updated, updated_problem = _date(item.get("date_modified"))
     return FeedEntry(
         link=link,
         guid=_guid(guid),
@@ -78,6 +79,7 @@ def _entry(item: dict[str, Any], base: str) -> FeedEntry:
         published=published or updated,
         updated=updated if published and updated != published else None,
         tags=tuple(dict.fromkeys(filter(None, (plain_text(tag) for tag in _list(item, "tags"))))),
+        date_problem=None if published or updated else published_problem or updated_problem,
     )
 
 
@@ -85,7 +87,7 @@ def _guid(value: object) -> str | None:
     """JSON Feed 1.0 allowed numeric ids; 1.1 wants strings. Either way, a string here."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
-    return str(value).strip() or None
+    return without_controls(str(value)).strip() or None
 
 
 def _content(item: dict[str, Any], base: str) -> str | None:
@@ -95,9 +97,10 @@ def _content(item: dict[str, Any], base: str) -> str | None:
 
 def _html_or_text(markup: object, text: object) -> str | None:
     if isinstance(markup, str) and markup.strip():
-        return markup
+        return without_controls(markup)
     if isinstance(text, str) and text.strip():
-        return "".join(f"<p>{html.escape(part.strip())}</p>" for part in text.split("\n\n"))
+        paragraphs = without_controls(text).split("\n\n")
+        return "".join(f"<p>{html.escape(part.strip())}</p>" for part in paragraphs)
     return None
 
 
@@ -112,14 +115,18 @@ def _list(item: dict[str, Any], key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _date(value: object) -> datetime | None:
-    """An RFC 3339 date as aware UTC; naive dates are taken as UTC, garbage as missing."""
-    if not isinstance(value, str) or not value.strip():
-        return None
+def _date(value: object) -> tuple[datetime | None, str | None]:
+    """An RFC 3339 date as aware UTC (naive dates are taken as UTC), or why it is unusable."""
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        return None, f"unreadable date {value!r:.80}"
+    if not value.strip():
+        return None, None
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC), None
+    except (ValueError, OverflowError):
+        return None, f"unreadable or impossible date {value.strip()[:80]!r}"

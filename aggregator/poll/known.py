@@ -1,4 +1,7 @@
-"""Which feed entries a source already has stored, so their pages are not fetched again."""
+"""Which feed entries a source already has stored, so their pages are not fetched again.
+
+Also tells whether a stored link came with another GUID, for spotting feeds whose GUIDs change.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ CLOCK_SKEW = timedelta(minutes=10)
 class Stored:
     article_id: int
     last_changed_at: datetime
+    guid: str | None = None  # the GUID the source gave it when last seen
 
     def outdated_by(self, modified: datetime | None) -> bool:
         """Was the post modified after we last stored it? An unknown date says no."""
@@ -39,6 +43,15 @@ class KnownEntries:
             return self.by_guid[key]
         key = url_key(link)
         return self.by_url.get(key) if key else None
+
+    def guid_changed(self, guid: str | None, link: str) -> bool:
+        """Is ``link`` stored under another GUID, while ``guid`` itself is stored nowhere?"""
+        key = clean_inline(guid)
+        if not key or key in self.by_guid:
+            return False
+        url = url_key(link)
+        stored = self.by_url.get(url) if url else None
+        return stored is not None and stored.guid is not None and stored.guid != key
 
 
 def url_key(link: str) -> str | None:
@@ -65,7 +78,7 @@ def known_entries(
     by_guid: dict[str, Stored] = {}
     by_url: dict[str, Stored] = {}
     for guid, url, article_id, changed in session.execute(query):
-        stored = Stored(article_id, changed)
+        stored = Stored(article_id, changed, guid)
         if guid:
             by_guid[guid] = stored
         by_url[url] = stored

@@ -1,7 +1,8 @@
 """OPML subscription lists: read the feeds out of one, write our sources as one.
 
-Read with a parser that resolves no entities and fetches nothing, so a hostile file can neither
-expand into gigabytes nor reach the network. Categories (nested outlines) are flattened.
+Read with the safe parser (``aggregator.xmlsafe``: no entities resolved, nothing fetched), so
+a hostile file can neither expand into gigabytes nor reach the network.
+Categories (nested outlines) are flattened.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from lxml import etree
 
 from aggregator.config import SourceConfig
 from aggregator.errors import MutualAidError
+from aggregator.xmlsafe import parse_xml
 
 
 class OpmlError(MutualAidError):
@@ -30,9 +32,8 @@ class OpmlFeed:
 
 def read_opml(data: bytes, label: str = "OPML") -> list[OpmlFeed]:
     """Every outline with an ``xmlUrl``, in document order, each feed once."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        root = etree.fromstring(data, parser)
+        root = parse_xml(data)
     except etree.XMLSyntaxError as exc:
         raise OpmlError(f"{label}: not well-formed XML: {exc}") from None
     if not isinstance(root.tag, str) or etree.QName(root).localname.lower() != "opml":

@@ -11,6 +11,8 @@ from urllib.parse import urljoin
 from aggregator.errors import FetchError
 
 _TAG = re.compile(r"<[^>]*>")
+# C0 controls but tab and line ends, DEL and C1: never text, and NUL breaks PostgreSQL.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -31,6 +33,7 @@ class FeedEntry:
     published: datetime | None = None
     updated: datetime | None = None
     tags: tuple[str, ...] = ()
+    date_problem: str | None = None  # why a date the entry gives could not be used
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class ParsedFeed:
     ttl: timedelta | None
     entries: tuple[FeedEntry, ...]
     problem: str | None = None  # what the parser had to recover from, if anything
+    warnings: tuple[str, ...] = ()  # what was wrong with the feed but could be worked around
 
 
 def plain_text(value: object) -> str | None:
@@ -51,8 +55,13 @@ def plain_text(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     stripped = _TAG.sub(" ", value) if "<" in value else value
-    text = _SPACE.sub(" ", html.unescape(stripped)).strip()
+    text = _SPACE.sub(" ", without_controls(html.unescape(stripped))).strip()
     return text or None
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters (tab and line ends stay)."""
+    return _CONTROLS.sub("", text)
 
 
 def absolute_url(link: object, base: str) -> str | None:

@@ -21,10 +21,17 @@ import httpx
 
 from aggregator.config import Config
 from aggregator.errors import UnknownSourceError
-from aggregator.fetch import FetchLimits, make_client
+from aggregator.fetch import FetchLimits, client_for
 from aggregator.ingest import Ingestor, IngestReport
 from aggregator.poll.backfill import backfill
-from aggregator.poll.collect import Collected, Collector, CollectSettings, SourceJob, body_hash
+from aggregator.poll.collect import (
+    MAX_ITEMS_PER_FEED,
+    Collected,
+    Collector,
+    CollectSettings,
+    SourceJob,
+    body_hash,
+)
 from aggregator.poll.http import Fetcher, max_age, permanent_target, validators_of
 from aggregator.poll.limiter import HostLimiter
 from aggregator.poll.record import Recorder, run_row
@@ -36,9 +43,11 @@ from aggregator.poll.state import (
     after_not_modified,
     after_redirect,
     load_states,
+    longest_wait,
     with_api,
 )
 from aggregator.storage import Database
+from aggregator.storage.database import describe_error, is_database_fault
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -48,8 +57,19 @@ Clock = Callable[[], datetime]
 class PollSettings:
     workers: int = 4  # sources fetched at once (each host still gets one request at a time)
     host_delay: float = 1.0  # seconds between two requests to one host
-    limits: FetchLimits = field(default_factory=FetchLimits)
+    limits: FetchLimits | None = None  # default: from the config's ``network`` section
     collect: CollectSettings = field(default_factory=CollectSettings)
+    max_items_per_feed: int = MAX_ITEMS_PER_FEED  # entries read from the top of each feed
+
+    @classmethod
+    def from_config(cls, config: Config) -> PollSettings:
+        polling = config.polling
+        return cls(
+            workers=polling.workers,
+            host_delay=polling.host_delay,
+            collect=CollectSettings(max_pages=polling.max_pages),
+            max_items_per_feed=polling.max_items_per_feed,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,23 +107,26 @@ class Poller:
         database: Database,
         config: Config,
         *,
-        settings: PollSettings = PollSettings(),
+        settings: PollSettings | None = None,
         client: httpx.Client | None = None,
         clock: Clock | None = None,
         jitter: Callable[[], timedelta] | None = None,
     ) -> None:
         self.database = database
         self.config = config
-        self.settings = settings
+        self.settings = settings = settings or PollSettings.from_config(config)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         spread = config.schedule.jitter.total_seconds()
         self.jitter = jitter or (lambda: timedelta(seconds=random.uniform(0, spread)))
         self.ingestor = Ingestor(database, config, clock=self.clock)
+        limits = settings.limits or FetchLimits.from_config(config.network)
         self._own_client = client is None
-        self.client = client or make_client(settings.limits)
+        self.client = client or client_for(config, limits)
         limiter = HostLimiter(settings.host_delay)
-        self.fetcher = Fetcher(self.client, settings.limits, limiter)
-        self.collector = Collector(database, self.fetcher, self.clock, settings.collect)
+        self.fetcher = Fetcher(self.client, limits, limiter)
+        self.collector = Collector(
+            database, self.fetcher, self.clock, settings.collect, settings.max_items_per_feed
+        )
         self._states: dict[int, FeedState] = {}
         self.recorder = Recorder(database)
 
@@ -197,10 +220,11 @@ class Poller:
         if not source.enabled:
             return "disabled in the configuration"
         state = self._states[self.ingestor.source_ids[name]]
-        due = state.next_check_at
+        longest = longest_wait(self.config.poll_interval(name), self.config.schedule.jitter)
+        due = state.due_at(now, longest)
         if due_only and due is not None and due > now:
             return f"not due until {due:%Y-%m-%d %H:%M} UTC"
-        if not force and state.backing_off(now):
+        if not force and state.backing_off(now, longest):
             return (
                 f"backing off after {state.consecutive_failures} failure(s) until "
                 f"{due:%Y-%m-%d %H:%M} UTC (--force polls anyway)"
@@ -241,8 +265,12 @@ class Poller:
         try:
             return self.ingestor.ingest(collected.items)
         except Exception as exc:  # storage down, or a bug: this source fails, the run goes on
-            log.exception("storing items of %s failed", collected.job.name)
-            collected.fail(f"storing failed: {exc}")
+            reason = describe_error(exc)
+            if is_database_fault(exc):  # locked, full, restarting: one line says it all
+                log.error("storing items of %s failed: %s", collected.job.name, reason)
+            else:
+                log.exception("storing items of %s failed", collected.job.name)
+            collected.fail(f"storing failed: {reason}")
             return IngestReport()
 
     def _next_state(
@@ -274,6 +302,7 @@ def _after_poll(
             ttl=collected.feed.ttl if collected.feed else None,
             max_age=hint,
             complete=collected.complete and not report.failed,
+            flags=collected.flags or (),
         )
     return after_redirect(state, permanent_target(response))
 

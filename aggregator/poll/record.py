@@ -39,7 +39,7 @@ class Recorder:
     def flush(self) -> None:
         if not self._runs:
             return
-        with self.database.session() as session:
+        with self.database.write_session() as session:
             save_states(session, list(self._states.items()))
             session.execute(insert(RUNS), self._runs)
         self._states.clear()

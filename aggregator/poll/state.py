@@ -22,6 +22,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from aggregator.poll.http import (
+    BACKOFF_CAP,
+    MAX_HINT,
     Validators,
     next_check_after_failure,
     next_check_after_success,
@@ -52,6 +54,7 @@ class FeedState:
     last_error_at: datetime | None = None
     wp_api_url: str | None = None
     wp_api_checked_at: datetime | None = None
+    flags: tuple[str, ...] = ()  # warnings from the last reading of the feed (poll.flags)
 
     @property
     def fetch_url(self) -> str:
@@ -66,13 +69,26 @@ class FeedState:
     def ttl(self) -> timedelta | None:
         return timedelta(seconds=self.ttl_seconds) if self.ttl_seconds else None
 
-    def backing_off(self, now: datetime) -> bool:
+    def due_at(self, now: datetime, longest: timedelta | None = None) -> datetime | None:
+        """When the next check is due (None: never polled).
+
+        A stored time further ahead of ``now`` than ``longest`` (see ``longest_wait``) is one
+        no poll sets: it was stored before the clock went back, and the feed is due now.
+        """
+        due = self.next_check_at
+        if due is not None and longest is not None and due - now > longest:
+            return now
+        return due
+
+    def backing_off(self, now: datetime, longest: timedelta | None = None) -> bool:
         """Failing, and told (by backoff or the server) to wait past ``now``."""
-        return (
-            self.consecutive_failures > 0
-            and self.next_check_at is not None
-            and self.next_check_at > now
-        )
+        due = self.due_at(now, longest)
+        return self.consecutive_failures > 0 and due is not None and due > now
+
+
+def longest_wait(interval: timedelta, jitter: timedelta) -> timedelta:
+    """The furthest ahead any poll schedules the next check: capped backoff or server hints."""
+    return max(interval, BACKOFF_CAP, MAX_HINT) + jitter
 
 
 @dataclass(frozen=True)
@@ -103,12 +119,14 @@ def after_fetch(
     ttl: timedelta | None,
     max_age: timedelta | None,
     complete: bool,
+    flags: tuple[str, ...] = (),
 ) -> FeedState:
     """A feed fetched and parsed; ``complete`` when every entry in it was stored."""
     ttl_seconds = int(ttl.total_seconds()) if ttl else None
     new = dataclasses.replace(
         _succeeded(state, timing),
         ttl_seconds=ttl_seconds,
+        flags=flags,
         next_check_at=next_check_after_success(
             timing.now, timing.interval, max_age, ttl, jitter=timing.jitter
         ),
@@ -181,13 +199,19 @@ def load_states(session: Session, feeds: Mapping[int, str]) -> dict[int, FeedSta
         )
         for row in rows:
             if feeds.get(row.source_id) == row.url:
-                found[row.source_id] = FeedState(**{n: getattr(row, n) for n in _COLUMNS})
+                values = {name: getattr(row, name) for name in _COLUMNS}
+                values["flags"] = tuple(row.flags or ())
+                found[row.source_id] = FeedState(**values)
     return {sid: found.get(sid) or FeedState(url=url) for sid, url in wanted}
 
 
 def save_states(session: Session, states: Iterable[tuple[int, FeedState]]) -> None:
     rows: list[dict[str, Any]] = [
-        {"source_id": source_id, **{name: getattr(state, name) for name in _COLUMNS}}
+        {
+            "source_id": source_id,
+            **{name: getattr(state, name) for name in _COLUMNS},
+            "flags": list(state.flags),
+        }
         for source_id, state in states
     ]
     upsert(session, FETCH_STATES, rows, key=["source_id", "url"], update=_COLUMNS[1:])
