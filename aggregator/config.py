@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError
 from aggregator.errors import ConfigError
 from aggregator.extract.rules import RuleError, SiteRules
 from aggregator.relevance import TopicProfile
+from aggregator.strict_yaml import DuplicateKeyError, load_yaml
 
 CONFIG_ENV = "MUTUALAID_CONFIG"
 DATABASE_URL_ENV = "MUTUALAID_DATABASE_URL"
@@ -40,7 +41,14 @@ DEFAULT_FILE = Path("config.yaml")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Source names become file names (feeds/source/NAME.atom) and URL paths: 1-64 of a-z, 0-9, "-"
+# and "_", starting with a letter or digit. \A...\Z, not ^...$: "$" would let a final newline in.
+SOURCE_NAME_MAX = 64
+SOURCE_NAME = re.compile(rf"\A[a-z0-9][a-z0-9_-]{{0,{SOURCE_NAME_MAX - 1}}}\Z")
+SOURCE_NAME_RULE = (
+    f"use 1 to {SOURCE_NAME_MAX} of a-z, 0-9, '-' and '_', starting with a letter or digit"
+)
 _TAG_AUTHORITY = re.compile(
     r"([\w.+-]+@)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", re.ASCII
 )
@@ -75,6 +83,13 @@ def _parse_duration_text(text: str) -> float:
     return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
 
 
+def check_source_name(name: object) -> str:
+    """Return ``name`` if it is a safe source name; raise ``ValueError`` saying why not."""
+    if not isinstance(name, str) or not SOURCE_NAME.match(name):
+        raise ValueError(f"bad source name {name!r}: {SOURCE_NAME_RULE}")
+    return name
+
+
 def check_http_url(value: str) -> str:
     """Accept only absolute http(s) URLs with a host."""
     parts = urlsplit(value.strip())
@@ -83,8 +98,20 @@ def check_http_url(value: str) -> str:
     return value.strip()
 
 
+def check_folder(value: object) -> object:
+    """A folder setting: absolute or relative as the user likes, but named and printable."""
+    if isinstance(value, str | PurePath):
+        text = str(value)
+        if not text.strip():
+            raise ValueError("must name a folder, got an empty path")
+        if _PATH_CONTROL.search(text):
+            raise ValueError(f"control character in path: {text!r}")
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+Folder = Annotated[Path, BeforeValidator(check_folder)]
 
 
 class _Strict(BaseModel):
@@ -105,7 +132,7 @@ class DatabaseConfig(_Strict):
 
 
 class OutputConfig(_Strict):
-    dir: Path
+    dir: Folder
     title: str = Field(min_length=1)
     items: int = Field(gt=0, le=10_000)
     # Where the output is served from; absolute self links need it. None: relative links.
@@ -216,6 +243,24 @@ class CrawlConfig(_Strict):
         return self
 
 
+class PollingConfig(_Strict):
+    """How feed polling paces itself and how much it reads per poll."""
+
+    workers: int = Field(default=4, ge=1, le=64)  # sources polled at once
+    host_delay: float = Field(default=1.0, ge=0)  # seconds between two requests to one host
+    max_pages: int = Field(default=30, ge=0)  # article pages fetched per source per poll
+    max_items_per_feed: int = Field(default=500, ge=1, le=100_000)  # entries read from the top
+
+
+class NetworkConfig(_Strict):
+    """Limits and address rules for every outbound request (feeds, pages, APIs, crawls)."""
+
+    allow_private: bool = False  # loopback/private/link-local targets: only for local testing
+    connect_timeout: Duration = timedelta(seconds=10)
+    total_timeout: Duration = timedelta(seconds=30)  # whole fetch, so a drip feed is cut off
+    max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)  # decoded body size cap
+
+
 class CrawlingConfig(_Strict):
     """How every crawl behaves: politeness, limits, and how the work is spread."""
 
@@ -225,13 +270,11 @@ class CrawlingConfig(_Strict):
     autothrottle: bool
     autothrottle_max_delay: float = Field(gt=0)
     concurrency_per_domain: int = Field(ge=1, le=32)
-    timeout: Duration
     retries: int = Field(ge=0, le=10)
     retry_backoff: float = Field(ge=0)
     retry_max_wait: Duration
-    max_bytes: int = Field(gt=0)
     http_cache: bool
-    http_cache_dir: Path
+    http_cache_dir: Folder
     workers: int | None = Field(ge=0, le=64)
     batch_size: int = Field(ge=1, le=1000)
     redis_url: str | None = None
@@ -279,6 +322,8 @@ class Config(_Strict):
     extraction: ExtractionConfig
     topic: TopicConfig
     crawling: CrawlingConfig
+    network: NetworkConfig = NetworkConfig()
+    polling: PollingConfig = PollingConfig()
     sources: dict[str, SourceConfig]
     # Where the settings came from; set by load_config, not read from YAML.
     origin: str = Field(default="packaged defaults", exclude=True)
@@ -287,10 +332,7 @@ class Config(_Strict):
     @classmethod
     def _check_names(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
         for name in sources:
-            if not SOURCE_NAME.match(name):
-                raise ValueError(
-                    f"bad source name {name!r}: use lowercase letters, digits, '-' and '_'"
-                )
+            check_source_name(name)
         return sources
 
     def poll_interval(self, name: str) -> timedelta:
@@ -332,7 +374,7 @@ def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 
 def _read_defaults() -> dict[str, Any]:
     text = resources.files("aggregator").joinpath("defaults.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = _parse_yaml(text, "packaged defaults")
     return data
 
 
@@ -346,18 +388,28 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(str(path), f"cannot read: {reason}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise ConfigError(str(path), f"invalid YAML{where}: {problem}") from None
+    data = _parse_yaml(text, str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(str(path), "the top level must be a mapping of settings")
     return data
+
+
+def _parse_yaml(text: str, origin: str) -> Any:
+    """The YAML document in ``text``; a syntax error or a repeated key is a ``ConfigError``."""
+    try:
+        return load_yaml(text)
+    except DuplicateKeyError as exc:
+        message = f"duplicate key at line {exc.line} (first at line {exc.first_line})"
+        raise ConfigError(origin, message, key=exc.key) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(origin, f"invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(origin, "invalid YAML: nested too deeply") from None
 
 
 def _anchor_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
@@ -369,10 +421,10 @@ def _anchor_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
         if relative and relative != ":memory:" and not relative.startswith("file:"):
             data["database"] = {**data["database"], "url": f"sqlite:///{base_dir / relative}"}
     out_dir = data.get("output", {}).get("dir")
-    if isinstance(out_dir, str) and not Path(out_dir).is_absolute():
+    if isinstance(out_dir, str) and out_dir.strip() and not Path(out_dir).is_absolute():
         data["output"] = {**data["output"], "dir": str(base_dir / out_dir)}
     cache_dir = data.get("crawling", {}).get("http_cache_dir")
-    if isinstance(cache_dir, str) and not Path(cache_dir).is_absolute():
+    if isinstance(cache_dir, str) and cache_dir.strip() and not Path(cache_dir).is_absolute():
         data["crawling"] = {**data["crawling"], "http_cache_dir": str(base_dir / cache_dir)}
     return data
 

@@ -62,6 +62,13 @@ def test_control_characters_are_removed_even_when_written_as_references() -> Non
     assert cleaned == "<p>abcde</p>"
 
 
+def test_c1_controls_and_non_characters_go_and_their_neighbours_stay() -> None:
+    # U+00A0..U+00BF share the UTF-8 lead byte of the C1 controls, U+FFFD that of U+FFFE/U+FFFF.
+    cleaned = sanitize_html("<p>\x80a\x85b\x9f \u00ab\u00bbc\u00bf\ufffd\ufffed\uffff</p>")
+    assert cleaned == "<p>ab \u00ab\u00bbc\u00bf\ufffdd</p>"
+    assert sanitize_html("<p>tab\tand\nnewline\r\n</p>") == "<p>tab\tand\nnewline\n</p>"
+
+
 def test_relative_links_are_dropped_because_callers_resolve_them_first() -> None:
     cleaned = sanitize_html('<a href="/local">x</a><img src="relative.png">')
     assert "href" not in cleaned and "relative.png" not in cleaned

@@ -14,6 +14,9 @@ from aggregator.config import SOURCE_NAME
 from aggregator.publish.entries import plain_text
 
 SLUG_MAX = 80
+# File names are limited in bytes (255 on most file systems), and the build writes a temporary
+# ".SLUG.atom.XXXXXXXX.tmp" beside each feed: 80 characters of CJK (3 bytes each) are too many.
+SLUG_MAX_BYTES = 200
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -23,8 +26,11 @@ def slugify_tag(tag: str) -> str:
     Markup is removed first (``plain_text``), so a tag's slug is made of what readers see.
     """
     folded = unicodedata.normalize("NFKC", plain_text(tag)).casefold()
-    slug = _NOT_WORD.sub("-", folded).strip("-")
-    return slug[:SLUG_MAX].rstrip("-")
+    slug = _NOT_WORD.sub("-", folded).strip("-")[:SLUG_MAX]
+    encoded = slug.encode("utf-8")
+    if len(encoded) > SLUG_MAX_BYTES:  # cut at a character boundary
+        slug = encoded[:SLUG_MAX_BYTES].decode("utf-8", errors="ignore")
+    return slug.rstrip("-")
 
 
 def is_slug(text: str) -> bool:
