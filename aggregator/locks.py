@@ -4,23 +4,30 @@ The daemon holds ``daemon`` for its lifetime, and every poll or crawl of a sourc
 ``source:<name>`` while it runs, so two daemons never run on one database and a manual
 ``mutualaid poll`` never fetches a source the daemon is fetching. SQLite databases use ``flock``
 on files beside the database; PostgreSQL uses session advisory locks, which also work across
-machines. Locks die with their process: a killed daemon leaves nothing to clean up.
+machines. Locks die with their process: a killed daemon leaves nothing to clean up. An advisory
+lock also dies with its database session (a server restart): ``HeldLock.check`` notices and takes
+it back, unless another process was quicker.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from aggregator.errors import MutualAidError
 from aggregator.storage import Database
+from aggregator.storage.database import describe_error
+
+log = logging.getLogger(__name__)
 
 
 class LockBusyError(MutualAidError):
@@ -31,18 +38,33 @@ class LockBusyError(MutualAidError):
         super().__init__(f"{name} is busy: {holder}")
 
 
+class HeldLock:
+    """A lock being held. A file lock lasts as long as its process."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def check(self) -> bool:
+        """Whether the lock is still held (taking it back if it was lost and is free).
+
+        False when that cannot be told now (the database is away); ``LockBusyError`` when
+        another process took it meanwhile.
+        """
+        return True
+
+
 @contextmanager
-def hold_lock(database: Database, name: str) -> Iterator[None]:
+def hold_lock(database: Database, name: str) -> Iterator[HeldLock]:
     """Hold the lock ``name`` for the ``with`` block; raise ``LockBusyError`` if it is taken."""
     backend = database.engine.url.get_backend_name()
     if backend == "postgresql":
-        with _advisory_lock(database, name):
-            yield
+        with _advisory_lock(database, name) as held:
+            yield held
     elif backend == "sqlite":
         with _file_lock(_lock_folder(database), name):
-            yield
+            yield HeldLock(name)
     else:
-        yield  # no cross-process lock on this backend: documented, not silently broken
+        yield HeldLock(name)  # no cross-process lock on this backend: documented, not hidden
 
 
 def _lock_folder(database: Database) -> Path:
@@ -74,19 +96,70 @@ def _file_lock(folder: Path, name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@contextmanager
-def _advisory_lock(database: Database, name: str) -> Iterator[None]:
-    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-    with database.engine.connect() as connection:
-        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
-        connection.commit()
-        if not taken:
-            raise LockBusyError(name, "held by another process")
+def advisory_key(name: str) -> int:
+    """The 64-bit key of the lock ``name`` on PostgreSQL (``pg_locks``: classid, objid)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class _AdvisoryLock(HeldLock):
+    """A session-level advisory lock on one connection, and the session (backend) holding it."""
+
+    def __init__(self, name: str, connection: Connection) -> None:
+        super().__init__(name)
+        self.key = advisory_key(name)
+        self.connection = connection
+        self.backend = self._take()
+
+    def _take(self) -> int:
+        row = self.connection.execute(
+            text("SELECT pg_try_advisory_lock(:key), pg_backend_pid()"), {"key": self.key}
+        ).one()
+        self.connection.commit()
+        if not row[0]:
+            raise LockBusyError(self.name, "held by another process")
+        return int(row[1])
+
+    def check(self) -> bool:
         try:
-            yield
+            backend = self._backend()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self.connection.rollback()
+            try:
+                backend = self._backend()  # a new session, if the server is back
+            except DBAPIError:
+                self.connection.rollback()
+                return False
+        if backend == self.backend:
+            return True
+        self.backend = self._take()  # the old session, and the lock with it, is gone
+        log.warning("lock %s was lost with its database session; taken again", self.name)
+        return True
+
+    def _backend(self) -> int:
+        backend = int(self.connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        self.connection.commit()
+        return backend
+
+    def release(self) -> None:
+        """Release the lock; one whose session died (a server restart) is gone already."""
+        try:
+            self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            self.connection.commit()
+        except SQLAlchemyError as exc:  # the session is gone or going: the lock goes with it
+            log.warning("lock %s went with its session: %s", self.name, describe_error(exc))
+
+
+@contextmanager
+def _advisory_lock(database: Database, name: str) -> Iterator[_AdvisoryLock]:
+    with database.engine.connect() as connection:
+        held = _AdvisoryLock(name, connection)
+        try:
+            yield held
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-            connection.commit()
+            held.release()
 
 
 def _safe(name: str) -> str:

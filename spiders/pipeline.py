@@ -19,7 +19,6 @@ from typing import Any, Self, TypeVar
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from sqlalchemy import Connection, event
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
@@ -68,7 +67,6 @@ class IngestPipeline:
         self.config: Config = spider.config
         self.counters: CrawlCounters = spider.counters
         self.database: Database = open_database(self.config.database.url)
-        take_write_lock_first(self.database)
         self.ingestor = Ingestor(self.database, self.config)
         self.source_id = self.ingestor.source_ids[self.source]
         self._storer = ThreadPoolExecutor(1, thread_name_prefix="mutualaid-store")
@@ -172,21 +170,6 @@ def in_reactor(future: Future[T]) -> Deferred[T]:
 
     future.add_done_callback(settle)
     return deferred
-
-
-def take_write_lock_first(database: Database) -> None:
-    """On SQLite, make each transaction of this handle a writer from its first statement.
-
-    Several crawl processes (``mutualaid worker``) store at once. SQLite refuses, without
-    waiting, a transaction that read and then tries to write after another process wrote in
-    between; one that asks for the write lock before reading waits its turn (busy timeout).
-    """
-    if database.engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(database.engine, "begin")
-    def _lock(connection: Connection) -> None:
-        connection.exec_driver_sql("UPDATE sources SET id = id WHERE 0")
 
 
 def _failed(batch: list[FetchedItem], reason: str) -> IngestReport:

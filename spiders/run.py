@@ -37,9 +37,7 @@ def run_job(job: CrawlJob, config: Config, send: Send) -> None:
     workers = job.workers if job.workers is not None else config.crawling.workers
     if workers is None:
         workers = os.cpu_count() or 1
-    settings = build_settings(
-        config.crawling, workers=workers, redis=job.shared, overrides=job.settings
-    )
+    settings = build_settings(config, workers=workers, redis=job.shared, overrides=job.settings)
     plans = [make_plan(s, config.sources[s], job.options, config.origin) for s in job.sources]
     database = open_database(config.database.url)
     process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": False})

@@ -16,9 +16,7 @@ KIND = "crawl"
 
 def start_run(database: Database, config: Config, source: str, now: datetime) -> int:
     """Record a crawl of ``source`` as running; return the row's id."""
-    with database.session() as session:
-        # Write first: on SQLite a transaction that reads and then writes can be refused at once
-        # when another process wrote in between.
+    with database.write_session() as session:
         sync_sources(session, config.sources, now)
         source_id = source_ids(session)[source]
         run = Run(source_id=source_id, kind=KIND, status="running", started_at=now)
@@ -35,7 +33,7 @@ def finish_run(
     error: str | None = None,
 ) -> None:
     """Record the end of a crawl: ``ok`` unless ``error`` says why it failed."""
-    with database.session() as session:
+    with database.write_session() as session:
         run = session.get_one(Run, run_id)
         run.status = "failed" if error else "ok"
         run.finished_at = now

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from aggregator.config import Config, load_config
 from aggregator.ingest import Ingestor, Outcome
 from aggregator.ingest import store as store_module
 from aggregator.items import FetchedItem, Origin
+from aggregator.sanitize import SANITIZER_VERSION, sanitize_html
 from aggregator.storage import Database, open_database
 from aggregator.storage.models import Article, Boilerplate, Sighting, Source
 
@@ -366,3 +367,52 @@ def test_a_passage_quoted_inside_several_essays_is_not_learned(setup) -> None:
         learned = [row.text for row in session.scalars(select(Boilerplate))]
     assert learned == [banner]
     assert all(quote in text and banner not in text for text in texts)
+
+
+def _markers(database: Database) -> dict[str, int | None]:
+    with database.session() as session:
+        return dict(session.execute(select(Article.canonical_url, Article.sanitized_with)).all())
+
+
+def _forget_markers(database: Database) -> None:
+    """Make every stored article look stored by a version that did not record the sanitiser."""
+    with database.session() as session:
+        session.execute(update(Article).values(sanitized_with=None))
+
+
+def test_the_sanitiser_version_is_recorded_on_insert_and_update(setup, make_news_site) -> None:
+    site = make_news_site()
+    _, database, ingestor = setup()
+    config = ingestor.config.model_copy(
+        update={"sources": {"news": ingestor.config.sources["news"].model_copy(
+            update={"homepage": f"{site.base_url}/"})}}
+    )  # fmt: skip
+    article = site.article(SEED_SLUG)
+    first = Ingestor(database, config, clock=lambda: NOW)
+    assert first.ingest([page_item("news", article.url)]).counts == {Outcome.NEW: 1}
+    assert list(_markers(database).values()) == [SANITIZER_VERSION]
+    _forget_markers(database)
+    site.update_article(SEED_SLUG, paragraphs=(*article.paragraphs, "A correction was added."))
+    later = Ingestor(database, config, clock=lambda: NOW + timedelta(days=1))
+    assert later.ingest([page_item("news", article.url)]).counts == {Outcome.UPDATED: 1}
+    assert list(_markers(database).values()) == [SANITIZER_VERSION]
+
+
+def test_boilerplate_cleaning_records_the_sanitiser_version(setup, news_site) -> None:
+    _, database, ingestor = setup(rules=False)
+    first, *rest = news_site.articles
+    assert "WhatsApp and Telegram" in fetch(first.url)
+    ingestor.ingest([page_item("news", first.url)])
+    _forget_markers(database)  # as if stored by an older version
+    report = ingestor.ingest([page_item("news", article.url) for article in rest])
+    assert report.learned >= 3
+    url = first.url.rstrip("/")
+    with database.session() as session:
+        stored = session.scalars(select(Article).where(Article.canonical_url == url)).one()
+    # Cleaned of the learned blocks, so rewritten by the sanitiser and marked as such.
+    assert "WhatsApp and Telegram" not in stored.text
+    assert stored.sanitized_with == SANITIZER_VERSION
+    assert sanitize_html(stored.html) == stored.html
+    markers = _markers(database)
+    assert len(markers) == len(news_site.articles)
+    assert set(markers.values()) == {SANITIZER_VERSION}

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from aggregator.config import SourceConfig
 from aggregator.errors import StorageError
 from aggregator.storage import migrate, open_database
+from aggregator.storage.engine import make_engine
 from aggregator.storage.health import source_health
 from aggregator.storage.models import Article, Base, FetchState, Run, Sighting, Source
 from aggregator.storage.sources import source_ids, sync_sources
@@ -242,3 +243,38 @@ def test_deleting_an_article_removes_its_sightings(database_url: str) -> None:
         remaining = session.scalars(select(Sighting)).all()
     database.close()
     assert remaining == []
+
+
+def test_migration_0006_leaves_existing_articles_unmarked(database_url: str) -> None:
+    """Articles stored before 0006 keep their bodies and get no sanitiser version (None)."""
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, "0005")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO sources (name, homepage, enabled, created_at) "
+                    "VALUES ('old', 'https://old.example/', :yes, :now)"
+                ),
+                {"yes": True, "now": NOW},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO articles (canonical_url, primary_source_id, title, "
+                    "date_estimated, first_seen_at, last_changed_at, text, html, tags, "
+                    "word_count, content_hash, matched_terms) VALUES ('https://old.example/1', "
+                    "1, 'Old', :no, :now, :now, 'Old text', :html, '[]', 2, :hash, '{}')"
+                ),
+                {
+                    "no": False,
+                    "now": NOW,
+                    "html": "<p>Old <script>x</script></p>",
+                    "hash": "0" * 64,
+                },
+            )
+        assert migrate.upgrade(engine).after == migrate.head_revision()
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT html, sanitized_with FROM articles")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("<p>Old <script>x</script></p>", None)]

@@ -28,7 +28,7 @@ def upgrade(app: AppContext, as_json: bool) -> None:
     database = open_database(app.config.database.url, upgrade=False)
     try:
         result = database.upgrade()
-        with database.session() as session:
+        with database.write_session() as session:
             sync_sources(session, app.config.sources, datetime.now(UTC))
     finally:
         database.close()
@@ -75,7 +75,7 @@ def purge(app: AppContext, days: int | None, as_json: bool) -> None:
     now = datetime.now(UTC)
     database = app.open_database()
     try:
-        with database.session() as session:
+        with database.write_session() as session:
             count = purge_before(session, now - timedelta(days=keep), now)
     finally:
         database.close()

@@ -6,13 +6,20 @@ resumes where the last process stopped. Crawls run on their own slower schedule,
 last crawl in ``runs``. Any run that stored something asks for a feed rebuild; bursts of
 requests coalesce into one. ``max_instances=1`` and ``coalesce`` keep a slow source from piling
 up, and a misfire grace of one interval lets a late job still run.
+
+Faults: a job that fails (a locked, full or restarting database, a full disk) is rolled back,
+logged in one line and recorded in ``runs`` (later, if the database cannot take it now); the
+job runs again on its schedule. Stored times are not trusted blindly (``schedule``), and a
+clock that jumps while the daemon runs moves the jobs with it.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,9 +29,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.config import Config
 from aggregator.daemon.metrics import Metrics
+from aggregator.daemon.runlog import RunLog
+from aggregator.daemon.schedule import ClockWatch, first_crawl_at, first_poll_at, shifted
 from aggregator.daemon.work import (
     WorkResult,
     crawl_source,
@@ -32,8 +42,9 @@ from aggregator.daemon.work import (
     purge_old,
     rebuild_feeds,
 )
-from aggregator.locks import hold_lock
+from aggregator.locks import HeldLock, LockBusyError, hold_lock
 from aggregator.storage import Database
+from aggregator.storage.database import describe_error
 from aggregator.storage.health import source_health
 from aggregator.storage.models import Run, Source
 
@@ -41,6 +52,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 REBUILD_DELAY = timedelta(seconds=2)  # requests within this window share one rebuild
 STOP_BOUND = 30.0  # seconds running jobs get to commit or roll back on shutdown
+WATCH_EVERY = 5.0  # seconds between two looks at the wall clock and at the daemon's lock
 
 
 @dataclass
@@ -77,6 +89,9 @@ class Daemon:
         )
         self._rebuild_lock = threading.Lock()
         self._stop = threading.Event()
+        self.run_log = RunLog(database)
+        self._ignore_stored_due: set[str] = set()  # polls to run whatever the stored next check
+        self._taken_over: LockBusyError | None = None
 
     # -- one cycle ------------------------------------------------------------------------------
 
@@ -91,20 +106,28 @@ class Daemon:
             for name in self._crawl_sources():
                 report.results.append(self._record(crawl_source(self.database, self.config, name)))
             report.results.append(self._record(purge_old(self.database, self.config, self.clock())))
-            report.results.append(self._record(rebuild_feeds(self.database, self.config)))
+            report.results.append(self.rebuild())
         return report
 
     # -- running for months -----------------------------------------------------------------------
 
     def run_forever(self, stop_bound: float = STOP_BOUND) -> None:
-        """Run until SIGTERM or SIGINT; then give running jobs ``stop_bound`` seconds."""
-        with hold_lock(self.database, "daemon"):
+        """Run until SIGTERM or SIGINT; then give running jobs ``stop_bound`` seconds.
+
+        Raises ``LockBusyError`` after stopping if another daemon took the database over.
+        """
+        with hold_lock(self.database, "daemon") as lock:
             self._install_signal_handlers()
             self.scheduler.start()
             self.schedule_all()
             self.request_rebuild()
             log.info("daemon started with %d job(s)", len(self.scheduler.get_jobs()))
-            self._stop.wait()
+            watch = ClockWatch(self.clock(), time.monotonic())
+            while not self._stop.wait(WATCH_EVERY):
+                jump = watch.jump(self.clock(), time.monotonic())
+                if jump is not None:
+                    self.after_clock_jump(jump)
+                self._keep(lock)
             log.info("stopping: waiting up to %.0fs for running jobs", stop_bound)
             stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
             stopper.start()
@@ -112,9 +135,22 @@ class Daemon:
             if stopper.is_alive():
                 log.warning("a job did not finish in time; its transaction rolls back")
         log.info("daemon stopped")
+        if self._taken_over is not None:
+            raise self._taken_over
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _keep(self, lock: HeldLock) -> None:
+        """Still the one daemon? A database restart drops the lock; take it back or stop."""
+        try:
+            lock.check()
+        except LockBusyError as exc:
+            log.error("another daemon took over this database (%s); stopping", exc)
+            self._taken_over = exc
+            self.stop()
+        except SQLAlchemyError as exc:
+            log.warning("cannot check the daemon lock now: %s", describe_error(exc))
 
     def schedule_all(self) -> None:
         """Add one poll job per feed source and one crawl job per crawled source."""
@@ -126,9 +162,8 @@ class Daemon:
         for name in self._feed_sources():
             interval = self.config.poll_interval(name)
             due = health[name].next_check_at if name in health else None
-            self._add_job(
-                f"poll:{name}", self._poll_job, name, interval, jitter, max(now, due or now)
-            )
+            first = first_poll_at(due, now, interval, self.config.schedule.jitter, self._spread())
+            self._add_job(f"poll:{name}", self._poll_job, name, interval, jitter, first)
         if self.config.retention.days is not None:
             self.scheduler.add_job(
                 self._purge_job,
@@ -140,13 +175,12 @@ class Daemon:
             )
         crawl_every = self.config.schedule.crawl_interval
         for name in self._crawl_sources():
-            last = last_crawls.get(name)
-            first = max(now, last + crawl_every) if last else now
+            first = first_crawl_at(last_crawls.get(name), now, crawl_every, self._spread())
             self._add_job(f"crawl:{name}", self._crawl_job, name, crawl_every, jitter, first)
 
     def request_rebuild(self) -> None:
         self.scheduler.add_job(
-            self._rebuild_job,
+            self.rebuild,
             id="rebuild",
             replace_existing=True,
             next_run_time=self.clock() + REBUILD_DELAY,
@@ -155,8 +189,25 @@ class Daemon:
 
     # -- jobs -------------------------------------------------------------------------------------
 
+    def after_clock_jump(self, jump: timedelta) -> None:
+        """Move every job by a wall-clock jump, so none waits for a time that will not come."""
+        now = self.clock()
+        log.warning(
+            "the clock jumped %s by %s; moving the schedule with it",
+            "back" if jump < timedelta(0) else "forward",
+            abs(jump),
+        )
+        for job in self.scheduler.get_jobs():
+            if job.next_run_time is not None:
+                self._move(job.id, shifted(job.next_run_time, now, jump, self._spread()))
+        # Next checks stored before a jump back lie that much too far ahead: poll each source
+        # once on the moved schedule without waiting for them.
+        self._ignore_stored_due.update(self._feed_sources())
+
     def _poll_job(self, name: str) -> None:
-        result = self._record(poll_source(self.database, self.config, name, due_only=True))
+        due_only = name not in self._ignore_stored_due
+        self._ignore_stored_due.discard(name)
+        result = self._record(poll_source(self.database, self.config, name, due_only=due_only))
         if result.next_check_at and result.next_check_at > self.clock():
             self._move(f"poll:{name}", result.next_check_at)
         if result.stored:
@@ -170,9 +221,10 @@ class Daemon:
         if self._record(purge_old(self.database, self.config, self.clock())).counts.get("purged"):
             self.request_rebuild()
 
-    def _rebuild_job(self) -> None:
+    def rebuild(self) -> WorkResult:
+        """Rebuild the feeds now (one rebuild at a time), log and record how it went."""
         with self._rebuild_lock:
-            self._record(rebuild_feeds(self.database, self.config))
+            return self._record(rebuild_feeds(self.database, self.config))
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -205,6 +257,10 @@ class Daemon:
             log.debug("could not move %s", job_id)
 
     def _record(self, result: WorkResult) -> WorkResult:
+        if not result.recorded:
+            self.run_log.add(result, self.clock())
+        if self.run_log.pending:
+            self.run_log.flush()
         self.metrics.runs.labels(result.kind, result.source, result.status).inc()
         self.metrics.duration.labels(result.kind).observe(result.seconds)
         for outcome, count in result.counts.items():
@@ -222,6 +278,10 @@ class Daemon:
         elif result.status in ("ok", "not_modified"):
             self.metrics.last_success.labels(result.kind, result.source).set_to_current_time()
         return result
+
+    def _spread(self) -> timedelta:
+        """A random part of the jitter, so jobs due at once do not all start together."""
+        return timedelta(seconds=random.uniform(0, self.config.schedule.jitter.total_seconds()))
 
     def _feed_sources(self) -> list[str]:
         return [n for n, s in self.config.sources.items() if s.enabled and s.feed]

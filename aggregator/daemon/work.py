@@ -2,7 +2,9 @@
 
 Every poll or crawl of a source holds the lock ``source:<name>``; a source another process is
 working on is skipped, not fetched twice. Each unit returns what it did instead of raising, so
-one failing source never stops the daemon.
+one failing source never stops the daemon. Expected failures (a locked, full or restarting
+database, a full disk, an unwritable folder) come back as a one-line reason; only an
+unexpected exception (a bug) is logged with its traceback.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.config import Config
+from aggregator.errors import MutualAidError
 from aggregator.locks import LockBusyError, hold_lock
 from aggregator.poll import Poller
 from aggregator.publish import write_site
 from aggregator.storage import Database
+from aggregator.storage.database import describe_error, is_database_fault
 from aggregator.storage.retention import purge_before
 
 log = logging.getLogger(__name__)
@@ -29,31 +33,51 @@ STORED = ("new", "updated")
 class WorkResult:
     """What one poll, crawl or rebuild did."""
 
-    kind: str  # poll, crawl or rebuild
-    source: str  # "" for a rebuild
+    kind: str  # poll, crawl, purge or rebuild
+    source: str  # "" for a rebuild or a purge
     status: str  # ok, not_modified, skipped, busy or failed
     counts: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None
     next_check_at: datetime | None = None
     seconds: float = 0.0
+    started_at: datetime | None = None
+    # Whether a ``runs`` row says what happened (the poller and the crawler write their own);
+    # the daemon writes the others, later if the database cannot take it now.
+    recorded: bool = True
 
     @property
     def stored(self) -> bool:
         return any(self.counts.get(outcome, 0) for outcome in STORED)
 
 
+def _failed(
+    kind: str, source: str, exc: Exception, started_at: datetime, started: float
+) -> WorkResult:
+    """The result of a unit that raised: an expected fault is one line, a bug a traceback."""
+    if not (isinstance(exc, MutualAidError | OSError) or is_database_fault(exc)):
+        log.exception("%s of %s failed unexpectedly", kind, source or "the feeds")
+    return WorkResult(
+        kind,
+        source,
+        "failed",
+        error=describe_error(exc),
+        seconds=time.monotonic() - started,
+        started_at=started_at,
+        recorded=False,
+    )
+
+
 def poll_source(database: Database, config: Config, name: str, due_only: bool) -> WorkResult:
     """Poll one source's feed, unless another process is already polling it."""
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(UTC)
     try:
         with hold_lock(database, f"source:{name}"), Poller(database, config) as poller:
             (result, *_) = poller.poll([name], due_only=due_only)
     except LockBusyError as exc:
         log.info("not polling %s: %s", name, exc, extra={"source": name})
         return WorkResult("poll", name, "busy", error=str(exc))
-    except Exception as exc:  # a bug or a dead database: report it, keep the daemon alive
-        log.exception("polling %s failed", name, extra={"source": name})
-        return WorkResult("poll", name, "failed", error=repr(exc))
+    except Exception as exc:  # a dead database or a bug: report it, keep the daemon alive
+        return _failed("poll", name, exc, started_at, started)
     counts = {
         outcome: getattr(result, outcome)
         for outcome in ("new", "updated", "unchanged", "duplicate", "skipped", "failed")
@@ -66,6 +90,7 @@ def poll_source(database: Database, config: Config, name: str, due_only: bool) -
         result.error,
         result.next_check_at,
         time.monotonic() - started,
+        started_at,
     )
 
 
@@ -73,33 +98,33 @@ def crawl_source(database: Database, config: Config, name: str) -> WorkResult:
     """Crawl one source's listings in a child process, unless another process is crawling it."""
     from spiders.process import CrawlJob, run_crawl  # Scrapy loads only where crawls run
 
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(UTC)
     try:
         with hold_lock(database, f"source:{name}:crawl"):
             result = run_crawl(config, CrawlJob(sources=(name,)), database=database)
     except LockBusyError as exc:
         return WorkResult("crawl", name, "busy", error=str(exc))
     except Exception as exc:
-        log.exception("crawling %s failed", name, extra={"source": name})
-        return WorkResult("crawl", name, "failed", error=repr(exc))
+        return _failed("crawl", name, exc, started_at, started)
     error = result.error_for(name)
     counts: dict[str, Any] = dict(result.counts.get(name, {}))
     numbers = {key: int(value) for key, value in counts.items() if isinstance(value, int)}
     status = "failed" if error else "ok"
-    return WorkResult("crawl", name, status, numbers, error, None, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return WorkResult("crawl", name, status, numbers, error, None, seconds, started_at)
 
 
 def rebuild_feeds(database: Database, config: Config) -> WorkResult:
-    """Write the feeds and the page again (atomically, file by file)."""
-    started = time.monotonic()
+    """Write the feeds and the page again (atomically, file by file; a failure keeps the old)."""
+    started, started_at = time.monotonic(), datetime.now(UTC)
     try:
         report = write_site(database, config)
     except Exception as exc:
-        log.exception("rebuilding the feeds failed")
-        return WorkResult("rebuild", "", "failed", error=repr(exc))
+        return _failed("rebuild", "", exc, started_at, started)
     written = len(getattr(report, "written", ()) or ())
+    seconds = time.monotonic() - started
     return WorkResult(
-        "rebuild", "", "ok", {"written": written}, None, None, time.monotonic() - started
+        "rebuild", "", "ok", {"written": written}, None, None, seconds, started_at, recorded=False
     )
 
 
@@ -108,11 +133,13 @@ def purge_old(database: Database, config: Config, now: datetime) -> WorkResult:
     days = config.retention.days
     if days is None:
         return WorkResult("purge", "", "skipped")
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(UTC)
     try:
-        with database.session() as session:
+        with database.write_session() as session:
             count = purge_before(session, now - timedelta(days=days), now)
     except Exception as exc:
-        log.exception("purging old articles failed")
-        return WorkResult("purge", "", "failed", error=repr(exc))
-    return WorkResult("purge", "", "ok", {"purged": count}, None, None, time.monotonic() - started)
+        return _failed("purge", "", exc, started_at, started)
+    seconds = time.monotonic() - started
+    return WorkResult(
+        "purge", "", "ok", {"purged": count}, None, None, seconds, started_at, recorded=False
+    )

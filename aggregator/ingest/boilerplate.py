@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from aggregator.extract.article import block_fingerprint, strip_blocks
 from aggregator.fingerprints import content_hash, simhash, simhash_bands
 from aggregator.relevance import TopicProfile, score_article
+from aggregator.sanitize import SANITIZER_VERSION
 from aggregator.storage.models import Article, BlockSighting, Boilerplate, SimhashBand
 
 
@@ -100,20 +101,28 @@ def strip_learned(
         )
         .distinct()
     )
-    changed = 0
+    changed = []
     for article in session.scalars(select(Article).where(Article.id.in_(holders))):
         html, text = strip_blocks(article.html, fingerprints)
         if text == article.text:
             continue
-        _replace_text(session, article, html, text, profile)
-        changed += 1
-    return changed
+        _replace_text(article, html, text, profile)
+        changed.append(article)
+    if changed:  # their bands in two statements, not two per article
+        session.execute(
+            delete(SimhashBand).where(SimhashBand.article_id.in_([a.id for a in changed]))
+        )
+        session.add_all(
+            SimhashBand(article_id=article.id, band=band, value=value)
+            for article in changed
+            for band, value in enumerate(simhash_bands(article.simhash))
+        )
+    return len(changed)
 
 
-def _replace_text(
-    session: Session, article: Article, html: str, text: str, profile: TopicProfile
-) -> None:
+def _replace_text(article: Article, html: str, text: str, profile: TopicProfile) -> None:
     article.html = html
+    article.sanitized_with = SANITIZER_VERSION  # strip_blocks returns sanitize_html's output
     article.text = text
     article.word_count = len(text.split())
     article.content_hash = content_hash(text)
@@ -121,11 +130,6 @@ def _replace_text(
     relevance = score_article(profile, title=article.title, text=text, tags=article.tags)
     article.relevance = relevance.score
     article.matched_terms = dict(relevance.matched)
-    session.execute(delete(SimhashBand).where(SimhashBand.article_id == article.id))
-    session.add_all(
-        SimhashBand(article_id=article.id, band=band, value=value)
-        for band, value in enumerate(simhash_bands(article.simhash))
-    )
 
 
 def suggest_rules(session: Session, source_id: int, min_articles: int = 2) -> list[Suggestion]:

@@ -25,6 +25,7 @@ from aggregator.ingest.prepare import Candidate, SourceContext, prepare_item
 from aggregator.ingest.store import Outcome, save_batch, save_candidate
 from aggregator.items import FetchedItem
 from aggregator.storage import Database
+from aggregator.storage.database import is_database_fault
 from aggregator.storage.sources import source_ids, sync_sources
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Ingestor:
         )
         self._rules = {name: source.rules.compile() for name, source in config.sources.items()}
         self._contexts: dict[str, SourceContext] = {}
-        with database.session() as session:
+        with database.write_session() as session:
             sync_sources(session, config.sources, self.clock())
             self.source_ids = source_ids(session)
 
@@ -117,26 +118,32 @@ class Ingestor:
         return self._contexts[source]
 
     def store(self, candidates: Sequence[Candidate]) -> IngestReport:
-        """Store one batch in one transaction; if it fails, store its items one by one."""
+        """Store one batch in one transaction; if it fails, store its items one by one.
+
+        A fault of the database itself (locked, full, disconnected) is no item's fault: it is
+        raised, the batch rolled back whole, for the caller to report.
+        """
         report = IngestReport()
         if not candidates:
             return report
         now = self.clock()
         try:
-            with self.database.session() as session:
+            with self.database.write_session() as session:
                 entries = [(c, self.source_ids[c.source]) for c in candidates]
                 for saved in save_batch(session, entries, now):
                     report.counts[saved.outcome.value] += 1
                 self._learn(session, candidates, now, report)
             return report
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
+            if is_database_fault(exc):
+                raise
             log.info("a batch of %d failed; storing its items one by one", len(candidates))
         return self._store_carefully(candidates, now)
 
     def _store_carefully(self, candidates: Sequence[Candidate], now: datetime) -> IngestReport:
         """The slow path: each item in a savepoint, so one bad item loses only itself."""
         report = IngestReport()
-        with self.database.session() as session:
+        with self.database.write_session() as session:
             for candidate in candidates:
                 self._store_one(session, candidate, now, report)
             self._learn(session, candidates, now, report)

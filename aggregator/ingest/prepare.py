@@ -17,6 +17,7 @@ from aggregator.fingerprints import content_hash, simhash
 from aggregator.items import FetchedItem, Origin
 from aggregator.normalize import canonical_url, clean_inline, normalize_date
 from aggregator.relevance import Relevance, TopicProfile, score_article
+from aggregator.sanitize import SANITIZER_VERSION
 
 # Only short blocks at the edges of an article are remembered for boilerplate learning: banners
 # and appeals are short and open or close the page. A passage quoted in the middle of several
@@ -59,6 +60,9 @@ class Candidate:
     simhash: int
     relevance: Relevance
     blocks: tuple[Block, ...]  # short, learnable blocks, for boilerplate learning
+    # The SANITIZER_VERSION that produced ``html``; None (cleaned again when published) unless
+    # ``html`` is known to be the sanitiser's output.
+    sanitized_with: int | None = None
 
     @property
     def word_count(self) -> int:
@@ -103,6 +107,7 @@ def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
         simhash=simhash(extracted.text),
         relevance=score_article(context.profile, title=title, text=extracted.text, tags=tags),
         blocks=_learnable(extracted.blocks),
+        sanitized_with=SANITIZER_VERSION,  # extract_article's HTML is sanitize_html's output
     )
 
 

@@ -5,9 +5,10 @@ the exact content hash, then near-duplicates across sources (SimHash within a fe
 agreeing titles and authors). The first two find the same item again (unchanged or updated);
 the last two find another copy of it (a new sighting; the earliest copy is the primary).
 
-A batch is looked up in three queries, its new articles are inserted one statement each (their
-ids are needed at once), and its sightings and fingerprints are written together at the end.
-Articles stored earlier in the same batch are found like any other.
+A batch is looked up in four queries (the last: every stored article sharing a SimHash band
+with one of its candidates), its new articles are inserted one statement each (their ids are
+needed at once), and its sightings and fingerprints are written together at the end. Articles
+stored earlier in the same batch are found like any other.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Saved:
 
 
 Entry = tuple[Candidate, int]  # a candidate and the id of the source it came from
+NearRow = tuple[int, int | None, str, str | None]  # an article's id, SimHash, title and author
 
 
 @dataclass
@@ -74,7 +76,12 @@ class _Known:
     hash_of: dict[int, str] = field(default_factory=dict)
     buried_urls: set[str] = field(default_factory=set)
     buried_hashes: set[str] = field(default_factory=set)
-    fresh: list[tuple[int, int, str, str | None]] = field(default_factory=list)
+    fresh: list[NearRow] = field(default_factory=list)
+    # Stored articles sharing a band with the batch, as they were before it; and the ones whose
+    # text the batch changed, whose stored bands are gone until the batch ends.
+    by_band: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    banded: dict[int, NearRow] = field(default_factory=dict)
+    rewritten: set[int] = field(default_factory=set)
 
     def same_item(self, candidate: Candidate, source_id: int) -> int | None:
         keys = [
@@ -145,12 +152,13 @@ def _save(
         if known.hash_of.get(same) == candidate.content_hash:
             return Saved(Outcome.UNCHANGED, same, MatchKind.SAME)
         _update_text(session, writes, same, candidate, now)
+        known.rewritten.add(same)
         known.remember(same, candidate, source_id)
         return Saved(Outcome.UPDATED, same, MatchKind.SAME)
     copy = known.by_hash.get(candidate.content_hash)
     kind = MatchKind.CONTENT
     if copy is None:
-        copy, kind = _near_duplicate(session, known, candidate), MatchKind.NEAR
+        copy, kind = _near_duplicate(known, candidate), MatchKind.NEAR
     if copy is not None:
         _prefer_earliest(session, copy, candidate, source_id)
         known.by_source_url[(source_id, candidate.url)] = copy
@@ -205,19 +213,39 @@ def _look_up(session: Session, entries: Sequence[Entry]) -> _Known:
     ):
         known.by_hash[content_hash] = article_id
     known.buried_urls, known.buried_hashes = buried(session, urls, hashes)
+    _look_up_bands(session, known, entries)
     return known
 
 
-def _near_duplicate(session: Session, known: _Known, candidate: Candidate) -> int | None:
-    bands = list(enumerate(simhash_bands(candidate.simhash)))
-    sharing = select(SimhashBand.article_id).where(
-        tuple_(SimhashBand.band, SimhashBand.value).in_(bands)
+def _look_up_bands(session: Session, known: _Known, entries: Sequence[Entry]) -> None:
+    """Every stored article sharing a SimHash band with a candidate: near-duplicate suspects."""
+    bands = sorted(
+        {band for candidate, _ in entries for band in enumerate(simhash_bands(candidate.simhash))}
     )
-    stored = session.execute(
-        select(Article.id, Article.simhash, Article.title, Article.author).where(
-            Article.id.in_(sharing)
+    rows = session.execute(
+        select(
+            SimhashBand.band,
+            SimhashBand.value,
+            Article.id,
+            Article.simhash,
+            Article.title,
+            Article.author,
         )
-    ).all()
+        .join(Article, SimhashBand.article_id == Article.id)
+        .where(tuple_(SimhashBand.band, SimhashBand.value).in_(bands))
+    )
+    for band, value, article_id, article_simhash, title, author in rows:
+        known.by_band.setdefault((band, value), []).append(article_id)
+        known.banded[article_id] = (article_id, article_simhash, title, author)
+
+
+def _near_duplicate(known: _Known, candidate: Candidate) -> int | None:
+    sharing = {
+        article_id
+        for band in enumerate(simhash_bands(candidate.simhash))
+        for article_id in known.by_band.get(band, ())
+    }
+    stored = [known.banded[article_id] for article_id in sharing - known.rewritten]
     for article_id, value, title, author in sorted([*stored, *known.fresh]):
         if value is None or hamming(value, candidate.simhash) > NEAR_DUPLICATE_DISTANCE:
             continue
@@ -273,6 +301,7 @@ def _content_fields(candidate: Candidate) -> dict[str, Any]:
         "author": candidate.author,
         "text": candidate.text,
         "html": candidate.html,
+        "sanitized_with": candidate.sanitized_with,
         "language": candidate.language,
         "tags": list(candidate.tags),
         "word_count": candidate.word_count,

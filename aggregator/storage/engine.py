@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option of the engine behind write sessions: on SQLite their BEGIN takes the write lock.
+WRITE_OPTION = "mutualaid_writes"
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -28,11 +30,22 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, **options)
-    _tune_sqlite(engine)
+    _tune_sqlite(engine, busy_timeout_ms(parsed))
     return engine
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def busy_timeout_ms(url: URL) -> int:
+    """How long a SQLite writer waits for the lock: the URL's ``?timeout=SECONDS``, else 30 s."""
+    given = url.query.get("timeout")
+    if isinstance(given, str):
+        try:
+            return max(0, int(float(given) * 1000))
+        except ValueError:
+            pass
+    return SQLITE_BUSY_TIMEOUT_MS
+
+
+def _tune_sqlite(engine: Engine, busy_timeout: int) -> None:
     # pysqlite's own transaction handling issues BEGIN late and hides it from SQLAlchemy; turn it
     # off and let SQLAlchemy emit BEGIN itself so a transaction means what the code says.
     @event.listens_for(engine, "connect")
@@ -40,14 +53,18 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # A transaction that reads and then writes must not start as a reader: SQLite refuses, at
+    # once and whatever the busy timeout, to upgrade a read snapshot another writer has since
+    # changed ("database is locked"). Write sessions ask for the lock at BEGIN and wait for it.
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def display_url(url: str | URL) -> str:

@@ -1,13 +1,14 @@
-"""Read-only per-source health: what ``mutualaid status`` reports."""
+"""Read-only health, per source and of the daemon's own work: what ``mutualaid status`` reports."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import ColumnElement
 
 from aggregator.storage.models import Article, FetchState, Run, Sighting, Source
 
@@ -23,6 +24,10 @@ class RunSummary:
     failed: int
     error: str | None
 
+    @property
+    def failed_run(self) -> bool:
+        return self.status == "failed"
+
 
 @dataclass(frozen=True, slots=True)
 class SourceHealth:
@@ -37,6 +42,21 @@ class SourceHealth:
     articles: int = 0
     sightings: int = 0
     last_run: RunSummary | None = None
+    last_failure: RunSummary | None = None  # the newest failed poll or crawl, however old
+    failing_since: datetime | None = None  # first failed poll since the last good one
+    flags: tuple[str, ...] = ()  # warnings from the last reading of the feed
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonHealth:
+    """The daemon's own work: the newest feed rebuild and purge it recorded."""
+
+    last_rebuild: RunSummary | None = None
+    last_purge: RunSummary | None = None
+
+    @property
+    def failed(self) -> list[RunSummary]:
+        return [run for run in (self.last_rebuild, self.last_purge) if run and run.failed_run]
 
 
 def source_health(session: Session, names: Iterable[str]) -> list[SourceHealth]:
@@ -48,22 +68,40 @@ def source_health(session: Session, names: Iterable[str]) -> list[SourceHealth]:
     articles = _count_by(session, Article.primary_source_id, ids.values())
     sightings = _count_by(session, Sighting.source_id, ids.values())
     runs = _last_runs(session, ids.values())
+    failures = _last_runs(session, ids.values(), Run.status == "failed")
+    since = _failing_since(session, ids.values())
     report = []
     for name in wanted:
         source_id = ids.get(name)
         if source_id is None:
             report.append(SourceHealth(name=name, known=False))
             continue
-        report.append(
-            _summarise(
-                name,
-                states.get(source_id, []),
-                articles.get(source_id, 0),
-                sightings.get(source_id, 0),
-                runs.get(source_id),
-            )
+        health = _summarise(
+            name,
+            states.get(source_id, []),
+            articles.get(source_id, 0),
+            sightings.get(source_id, 0),
+            runs.get(source_id),
         )
+        failure, failing = failures.get(source_id), since.get(source_id)
+        report.append(replace(health, last_failure=failure, failing_since=failing))
     return report
+
+
+def daemon_health(session: Session) -> DaemonHealth:
+    """The newest rebuild and purge the daemon recorded (runs without a source)."""
+    found: dict[str, RunSummary] = {}
+    for kind in ("rebuild", "purge"):
+        query = (
+            select(Run)
+            .where(Run.source_id.is_(None), Run.kind == kind)
+            .order_by(Run.started_at.desc(), Run.id.desc())
+            .limit(1)
+        )
+        run = session.scalars(query).first()
+        if run is not None:
+            found[kind] = _summary(run)
+    return DaemonHealth(last_rebuild=found.get("rebuild"), last_purge=found.get("purge"))
 
 
 def _summarise(
@@ -89,7 +127,15 @@ def _summarise(
         articles=articles,
         sightings=sightings,
         last_run=last_run,
+        flags=_flags(states),
     )
+
+
+def _flags(states: list[FetchState]) -> tuple[str, ...]:
+    """The flags of the state polled last (older ones belong to a feed URL no longer used)."""
+    attempted = [state for state in states if state.last_attempt_at is not None]
+    newest = max(attempted, key=lambda state: state.last_attempt_at or 0, default=None)
+    return tuple(newest.flags or ()) if newest else ()
 
 
 def _latest(values: Iterable[datetime | None]) -> datetime | None:
@@ -110,26 +156,53 @@ def _count_by(
     return dict(session.execute(query).all())
 
 
-def _last_runs(session: Session, ids: Iterable[int]) -> dict[int, RunSummary]:
+def _last_runs(
+    session: Session, ids: Iterable[int], *where: ColumnElement[bool]
+) -> dict[int, RunSummary]:
+    """The newest run of each source (among those matching ``where``)."""
     newest_first = (
         func.row_number()
         .over(partition_by=Run.source_id, order_by=(Run.started_at.desc(), Run.id.desc()))
         .label("position")
     )
-    ranked = select(Run.id, newest_first).where(Run.source_id.in_(list(ids))).subquery()
+    ranked = select(Run.id, newest_first).where(Run.source_id.in_(list(ids)), *where).subquery()
     latest = select(ranked.c.id).where(ranked.c.position == 1)
     runs = session.scalars(select(Run).where(Run.id.in_(latest)))
-    return {
-        run.source_id: RunSummary(
-            kind=run.kind,
-            status=run.status,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            new=run.new,
-            updated=run.updated,
-            failed=run.failed,
-            error=run.error,
+    return {run.source_id: _summary(run) for run in runs if run.source_id is not None}
+
+
+def _failing_since(session: Session, ids: Iterable[int]) -> dict[int, datetime]:
+    """For sources whose polls fail: when the first failure after the last success started."""
+    wanted = list(ids)
+    last_ok = (
+        select(Run.source_id, func.max(Run.started_at).label("at"))
+        .where(Run.source_id.in_(wanted), Run.kind == "poll", Run.status == "ok")
+        .group_by(Run.source_id)
+        .subquery()
+    )
+    query = (
+        select(Run.source_id, func.min(Run.started_at))
+        .outerjoin(last_ok, last_ok.c.source_id == Run.source_id)
+        .where(
+            Run.source_id.in_(wanted),
+            Run.kind == "poll",
+            Run.status == "failed",
+            or_(last_ok.c.at.is_(None), Run.started_at > last_ok.c.at),
         )
-        for run in runs
-        if run.source_id is not None
-    }
+        .group_by(Run.source_id)
+    )
+    rows = session.execute(query).all()
+    return {source_id: since for source_id, since in rows if source_id is not None and since}
+
+
+def _summary(run: Run) -> RunSummary:
+    return RunSummary(
+        kind=run.kind,
+        status=run.status,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        new=run.new,
+        updated=run.updated,
+        failed=run.failed,
+        error=run.error,
+    )

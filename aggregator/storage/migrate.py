@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 import aggregator
 from aggregator.errors import StorageError
+from aggregator.storage.engine import WRITE_OPTION
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ def upgrade(engine: Engine, revision: str = "head") -> UpgradeResult:
     before = current_revision(engine)
     _check_known(before)
     config = alembic_config()
+    writer = engine.execution_options(**{WRITE_OPTION: True})  # one transaction, lock up front
     try:
-        with engine.begin() as connection:
+        with writer.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except CommandError as exc:

@@ -91,6 +91,9 @@ class FetchState(Base):
     # last asked (a null URL with a time means it did not answer then).
     wp_api_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
     wp_api_checked_at: Mapped[datetime | None]
+    # Warnings from the last reading of the feed, one line each ("code: detail"): an item cap
+    # reached, unusable dates, unreliable GUIDs, a wrong encoding (``aggregator.poll.flags``).
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     source: Mapped[Source] = relationship(back_populates="fetch_states")
 
@@ -120,6 +123,10 @@ class Article(Base):
     last_changed_at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
+    # The ``aggregator.sanitize.SANITIZER_VERSION`` that produced ``html``; None when unknown
+    # (stored before it was recorded, or not by the sanitiser). Publishing cleans ``html`` again
+    # unless this is the current version.
+    sanitized_with: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str | None] = mapped_column(String(16))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     word_count: Mapped[int] = mapped_column(Integer, default=0)
