@@ -63,6 +63,7 @@ def memory_over_polls(polls: int, folder: Path) -> tuple[int, int]:
         path = folder / "memory.yaml"
         path.write_text(yaml.safe_dump({
             "database": {"url": f"sqlite:///{folder / 'memory.db'}"},
+            "network": {"allow_private": True},  # the blog is on loopback
             "sources": {"blog": {"homepage": f"{site.base_url}/", "feed": site.feed_url}},
         }))  # fmt: skip
         config = load_config(path, environ={})

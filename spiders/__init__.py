@@ -8,5 +8,7 @@ Pure parts: ``listing`` and ``sitemaps`` (reading pages), ``plan`` (what to fetc
 paging), ``retry`` and ``robots`` (their decisions as functions). I/O: ``spider``, ``pipeline``,
 ``extraction`` (worker processes), ``known`` and ``runs`` (the database), ``shared`` (Redis).
 ``process`` starts a crawl in a child process from a parent that never imports Scrapy, and
-``run`` is what that child runs. Every Scrapy setting is in ``settings``.
+``run`` is what that child runs. Every Scrapy setting is in ``settings``. The outbound gate
+shared with the feed poller: ``outbound`` (URLs and resolved addresses), ``credentials``
+(redirects to another origin) and ``encodings`` (decompression under the size cap).
 """

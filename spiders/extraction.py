@@ -25,6 +25,7 @@ from aggregator.fingerprints import content_hash, simhash
 from aggregator.ingest import Candidate, SourceContext, prepare_item
 from aggregator.items import FetchedItem
 from aggregator.relevance import TopicProfile, score_article
+from aggregator.sanitize import SANITIZER_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def strip_candidate(
     return dataclasses.replace(
         candidate,
         html=html,
+        sanitized_with=SANITIZER_VERSION,  # strip_blocks returns sanitize_html's output
         text=text,
         content_hash=content_hash(text),
         simhash=simhash(text),

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest, ResponseDataLossError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.task import LoopingCall
@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 from aggregator.config import Config
 from aggregator.items import FetchedItem, Origin
 from spiders.listing import read_listing
+from spiders.outbound import RefusedDownload
 from spiders.plan import CrawlOptions, CrawlPlan, on_allowed_domain, triage
 from spiders.progress import CrawlCounters
 from spiders.shared import Keys, pop_start
@@ -153,6 +154,10 @@ class SourceSpider(Spider):
         error = failure.value
         if isinstance(error, HttpError):  # a subclass of IgnoreRequest: test it first
             self.counters.error(url, f"HTTP {error.response.status}")
+        elif isinstance(error, RefusedDownload):  # so is this: the network gate or a limit
+            self.counters.error(url, error.reason)
+        elif isinstance(error, ResponseDataLossError):  # nothing of the body is used
+            self.counters.error(url, "truncated body: the connection closed before its end")
         elif isinstance(error, IgnoreRequest):
             self.counters.blocked += 1
             self.counters.note(url, str(error) or "not allowed")

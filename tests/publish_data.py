@@ -82,6 +82,9 @@ class Row:
     first_seen_at: datetime = NOW
     url: str | None = None
     also_seen: tuple[tuple[int, str], ...] = ()
+    # None: stored before the sanitiser's version was recorded, so published bodies are cleaned
+    # again (every hostile-content test relies on that).
+    sanitized_with: int | None = None
 
     def article(self) -> dict[str, Any]:
         return {
@@ -98,6 +101,7 @@ class Row:
             "last_changed_at": self.first_seen_at,
             "text": self.text,
             "html": self.html,
+            "sanitized_with": self.sanitized_with,
             "language": "en",
             "tags": list(self.tags),
             "word_count": len(self.text.split()),

@@ -11,11 +11,13 @@ import pytest
 
 from aggregator.config import CrawlConfig, SourceConfig, load_config
 from aggregator.errors import ConfigError
+from aggregator.net import NetworkPolicy
+from aggregator.net.identity import user_agent
 from spiders.listing import DEFAULT_NEXT_PAGE, Entry, LinkRules, read_listing
 from spiders.plan import CrawlOptions, make_plan, on_allowed_domain, triage
 from spiders.retry import parse_retry_after, retry_delay
 from spiders.robots import DISALLOW_ALL, robots_body
-from spiders.settings import RedisTarget, build_settings, user_agent
+from spiders.settings import POLICY_SETTING, RedisTarget, build_settings
 from spiders.sitemaps import read_sitemap
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -214,7 +216,7 @@ def test_bad_crawl_blocks_are_config_errors_naming_the_key(write_config, crawl, 
 def test_crawling_defaults_and_the_cache_folder_beside_the_config(write_config, tmp_path) -> None:
     config = load_config(write_config({}), environ={})
     assert config.crawling.concurrency_per_domain == 1
-    assert config.crawling.max_bytes == 10 * 1024 * 1024
+    assert config.network.max_bytes == 10 * 1024 * 1024
     assert config.crawling.http_cache_dir == tmp_path / "cache" / "http"
 
 
@@ -222,27 +224,44 @@ def test_crawling_defaults_and_the_cache_folder_beside_the_config(write_config, 
 
 
 def test_settings_are_polite_and_speak_only_http(write_config) -> None:
-    crawling = load_config(write_config({}), environ={}).crawling
-    settings = build_settings(crawling, workers=2)
+    config = load_config(write_config({"network": {}}), environ={})  # the packaged defaults
+    settings = build_settings(config, workers=2)
     assert settings["ROBOTSTXT_OBEY"] is True
     assert settings["CONCURRENT_REQUESTS_PER_DOMAIN"] == 1
     assert settings["AUTOTHROTTLE_ENABLED"] is True
     assert settings["DOWNLOAD_MAXSIZE"] == 10 * 1024 * 1024
+    assert settings["DOWNLOAD_TIMEOUT"] == 30
+    assert settings["DOWNLOAD_FAIL_ON_DATALOSS"] is True
     assert settings["DOWNLOAD_HANDLERS"] == {"file": None, "ftp": None, "s3": None, "data": None}
-    assert crawling.contact in settings["USER_AGENT"]
+    assert settings[POLICY_SETTING] == NetworkPolicy(allow_private=False)
+    assert settings["HTTPPROXY_ENABLED"] is False
+    assert str(config.crawling.contact) in settings["USER_AGENT"]
+    assert settings["USER_AGENT"] == user_agent(config)
     assert settings["USER_AGENT"].startswith("mutualaid/")
     assert "SCHEDULER" not in settings
-    shared = build_settings(crawling, workers=1, redis=RedisTarget("redis://r/0", "p"))
+    shared = build_settings(config, workers=1, redis=RedisTarget("redis://r/0", "p"))
     assert shared["SCHEDULER_QUEUE_KEY"] == "p:%(spider)s:requests"
     assert shared["SCHEDULER_PERSIST"] is True
-    assert (
-        build_settings(crawling, workers=1, overrides={"DOWNLOAD_DELAY": 0})["DOWNLOAD_DELAY"] == 0
-    )
+    assert build_settings(config, workers=1, overrides={"DOWNLOAD_DELAY": 0})["DOWNLOAD_DELAY"] == 0
+
+
+def test_the_network_section_sets_the_download_limits_and_the_policy(write_config) -> None:
+    network = {"allow_private": True, "total_timeout": "7s", "max_bytes": 5000}
+    config = load_config(write_config({"network": network}), environ={})
+    settings = build_settings(config, workers=0)
+    assert (settings["DOWNLOAD_TIMEOUT"], settings["DOWNLOAD_MAXSIZE"]) == (7, 5000)
+    assert settings[POLICY_SETTING] == NetworkPolicy(allow_private=True)
+
+
+@pytest.mark.parametrize("key", ["timeout", "max_bytes"])
+def test_the_old_crawling_limits_are_gone_for_the_network_section(write_config, key) -> None:
+    with pytest.raises(ConfigError, match=f"crawling.{key}"):
+        load_config(write_config({"crawling": {key: 10}}), environ={})
 
 
 def test_a_configured_user_agent_wins(write_config) -> None:
-    crawling = load_config(write_config({"crawling": {"user_agent": "me/1"}}), environ={}).crawling
-    assert user_agent(crawling) == "me/1"
+    config = load_config(write_config({"crawling": {"user_agent": "me/1"}}), environ={})
+    assert build_settings(config, workers=0)["USER_AGENT"] == "me/1"
 
 
 # -- retries and robots.txt -----------------------------------------------------------------------
@@ -329,6 +348,7 @@ def test_a_candidate_loses_blocks_learned_after_its_extraction(blog_site) -> Non
 
     from aggregator.ingest import SourceContext, prepare_item
     from aggregator.items import FetchedItem, Origin
+    from aggregator.sanitize import SANITIZER_VERSION, sanitize_html
     from spiders.extraction import strip_candidate
 
     config = load_config(REPO_CONFIG, environ={})
@@ -345,4 +365,7 @@ def test_a_candidate_loses_blocks_learned_after_its_extraction(blog_site) -> Non
     assert block not in stripped.blocks
     assert stripped.content_hash != candidate.content_hash
     assert stripped.word_count < candidate.word_count
+    # Rewritten by the sanitiser, and marked as such (publishing trusts the mark).
+    assert stripped.sanitized_with == SANITIZER_VERSION
+    assert sanitize_html(stripped.html) == stripped.html
     assert strip_candidate(candidate, frozenset({"unrelated"}), profile) is candidate

@@ -141,6 +141,24 @@ def test_gzip_when_the_client_accepts_it(served: Served) -> None:
         "tag=%2F%2E%2E",
         "tag=" + "x" * 300,
         "&".join(f"p{n}=1" for n in range(40)),
+        "limit=-1",
+        "limit=99999999999999999999",
+        "limit=" + "9" * 5000,  # past int()'s 4300-digit limit: never reaches int()
+        "limit=%ff",
+        "limit=%00",
+        "limit=1%00",
+        "limit=%2B5",  # +5
+        "limit=%EF%BC%95",  # a fullwidth digit
+        "source=../x",
+        "source=%ff",
+        "source=blog%0A",  # a name with a newline after it
+        "source=blog&source=news",
+        "tag=a&tag=b",
+        "tag=%00",
+        "tag=%ff%fe",
+        "tag=<script>",
+        "tag=%3Cscript%3Ealert(1)%3C/script%3E",
+        "limit=2;tag=x",  # ";" does not separate: the limit is "2;tag=x"
     ],
 )
 def test_bad_query_parameters_get_400_without_a_traceback(served: Served, query: str) -> None:
@@ -149,6 +167,48 @@ def test_bad_query_parameters_get_400_without_a_traceback(served: Served, query:
         assert response.status == 400, (path, query)
         assert response.getheader("Content-Type") == "text/plain; charset=utf-8"
         assert b"Traceback" not in response.body and len(response.body) < 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "x=%ff&y=%00",
+        "%ff=%ff",
+        "%00",
+        "&&&&=&",
+        "x=1;limit=abc",  # ";" separates nothing: one unknown parameter
+        "cachebuster=" + "a" * 60_000,  # a long query the server still reads
+        "tag=a%0d%0aSet-Cookie:%20x=1",
+    ],
+)
+def test_unknown_or_odd_query_parameters_are_ignored(served: Served, query: str) -> None:
+    for path in ("/feed.atom", "/", "/feeds/source/blog.json"):
+        response = served.get(f"{path}?{query}")
+        assert response.status == 200, (path, query)
+        assert response.getheader("Set-Cookie") is None
+        assert b"Set-Cookie" not in response.body
+
+
+def test_junk_paths_and_headers_are_never_a_server_error(served: Served) -> None:
+    for path in (
+        "/feeds/source/%00.atom",
+        "/feeds/source/blog%0A.atom",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/feed.atom%00",
+        "/feeds//tag/x.atom",
+        "/feeds/tag/%E2%80%AE.atom",
+    ):
+        assert served.get(path).status == 404, path
+    assert served.get("/feeds/tag/%ff.atom").status == 200  # a tag slug no article has
+    too_long = served.get("/feed.atom?q=" + "a" * 70_000)  # past the server's request-line cap
+    assert too_long.status == 414
+    for header in (
+        {"If-Modified-Since": "garbage"},
+        {"If-Modified-Since": "Mon, 01 Jan 0001 00:00:00 +2359"},
+        {"If-None-Match": "x" * 8000},
+        {"Accept-Encoding": "gzip;q=" + "9" * 5000},
+    ):
+        assert served.get("/feed.atom", **header).status == 200, header
 
 
 def test_query_parameters_narrow_the_feed(served: Served) -> None:

@@ -258,8 +258,8 @@ def _language(tree: HtmlElement) -> str | None:
 def strip_blocks(html: str, fingerprints: Collection[str]) -> tuple[str, str]:
     """Remove top-level blocks whose fingerprint is listed from stored (sanitised) HTML.
 
-    Returns the new HTML and its text; used when a block is learned as boilerplate after
-    articles containing it were already stored.
+    Returns the new HTML (``sanitize_html``'s output) and its text; used when a block is learned
+    as boilerplate after articles containing it were already stored.
     """
     wrapper = lxml.html.fragment_fromstring(html or "<p></p>", create_parent="div")
     _drop_boilerplate(wrapper, fingerprints)

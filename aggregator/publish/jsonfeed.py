@@ -25,7 +25,8 @@ def render_jsonfeed(feed: Feed) -> bytes:
     document["description"] = feed.description
     document["authors"] = [{"name": feed.title}]
     document["items"] = [_item(entry) for entry in feed.entries]
-    return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+    # On one line: with an indent, the json module encodes in Python, ten times slower.
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
 def _item(entry: Entry) -> dict[str, Any]:

@@ -72,6 +72,14 @@ def select_entries(
     cache: dict[int, Entry] | None = None,
 ) -> list[Entry]:
     """The newest ``limit`` published entries, of one source and/or one tag slug if given."""
+    if tag is None and not cache:
+        # Nothing to reuse: read the rows with the query that picks them, not by id after it.
+        where, order = _published_newest_first(policy, source)
+        query = _article_columns().where(*where).order_by(*order).limit(limit)
+        made = {} if cache is None else cache
+        rows = session.connection().execute(query).all()
+        _build_entries(session, policy, rows, made)
+        return list(made.values())
     ids = published_ids(session, policy, limit, source, tag)
     return load_entries(session, policy, ids, cache)
 
@@ -88,18 +96,17 @@ def published_ids(
     if tag is None:
         return list(session.scalars(select(Article.id).where(*where).order_by(*order).limit(limit)))
     rows = _scan(session, where, order)
-    matching = (article_id for article_id, tags in rows if tag in _slugs(tags))
+    slugs = _TagSlugs()
+    matching = (article_id for article_id, tags in rows if tag in slugs.of(tags))
     return list(islice(matching, limit))
 
 
 def group_by_tag(session: Session, policy: PublishPolicy, limit: int) -> list[TagGroup]:
     """Every tag of the published articles with its newest ``limit`` ids, in one pass."""
     groups: dict[str, TagGroup] = {}
+    slugs = _TagSlugs()
     for article_id, tags in _scan(session, *_published_newest_first(policy)):
-        for label in clean_tags(tags if isinstance(tags, list) else ()):
-            slug = slugify_tag(label)
-            if not slug:
-                continue
+        for slug, label in slugs.labelled(tags):
             group = groups.setdefault(slug, TagGroup(slug, label))
             if len(group.ids) < limit and article_id not in group.ids[-1:]:
                 group.ids.append(article_id)
@@ -120,29 +127,32 @@ def load_entries(
     cache = {} if cache is None else cache
     missing = [article_id for article_id in dict.fromkeys(ids) if article_id not in cache]
     if missing:
-        sources = load_sources(session)
-        for row, sightings in _read_articles(session, missing):
-            cache[row.id] = build_entry(row, sightings, sources, policy.id_domain)
+        connection = session.connection()
+        rows: list[Any] = []
+        for chunk in _chunks(missing):
+            rows += connection.execute(_article_columns().where(Article.id.in_(chunk))).all()
+        _build_entries(session, policy, rows, cache)
     return [cache[article_id] for article_id in ids if article_id in cache]
 
 
-def _read_articles(
-    session: Session, ids: Sequence[int]
-) -> Iterator[tuple[ArticleRow, list[SightingRow]]]:
+def _build_entries(
+    session: Session, policy: PublishPolicy, rows: Sequence[Any], made: dict[int, Entry]
+) -> None:
+    """Entries for rows of ``_article_columns``, with their sightings, into ``made`` in order."""
     # Plain column reads: Core on the session's connection, without the ORM's row machinery.
+    if not rows:
+        return
+    sources = load_sources(session)
+    articles = [ArticleRow(*row) for row in rows]
+    sightings: dict[int, list[SightingRow]] = {article.id: [] for article in articles}
     connection = session.connection()
     seen = select(Sighting.article_id, Sighting.source_id, Sighting.url, Sighting.first_seen_at)
-    for chunk in _chunks(ids):
-        query = _article_columns().where(Article.id.in_(chunk))
-        rows = [ArticleRow(*row) for row in connection.execute(query).all()]
-        sightings: dict[int, list[SightingRow]] = {row.id: [] for row in rows}
-        for article_id, source_id, url, first_seen in connection.execute(
-            seen.where(Sighting.article_id.in_(chunk))
-        ).all():
-            if article_id in sightings:
-                sightings[article_id].append(SightingRow(source_id, url, first_seen))
-        for row in rows:
-            yield row, sightings[row.id]
+    for chunk in _chunks(list(sightings)):
+        query = seen.where(Sighting.article_id.in_(chunk))
+        for article_id, source_id, url, first_seen in connection.execute(query):
+            sightings[article_id].append(SightingRow(source_id, url, first_seen))
+    for article in articles:
+        made[article.id] = build_entry(article, sightings[article.id], sources, policy.id_domain)
 
 
 def load_sources(session: Session) -> dict[int, SourceRef]:
@@ -222,6 +232,7 @@ def _article_columns() -> Select[Any]:
         Article.last_changed_at,
         func.substr(Article.text, 1, SUMMARY_SOURCE_CHARS),
         Article.html,
+        Article.sanitized_with,
         Article.language,
         Article.tags,
     )
@@ -238,10 +249,28 @@ def _scan(
     yield from ((row[0], row[1]) for row in result)
 
 
-def _slugs(tags: object) -> set[str]:
-    if not isinstance(tags, list):
-        return set()
-    return {slugify_tag(tag) for tag in clean_tags(tags)}
+class _TagSlugs:
+    """The (slug, label) pairs of stored tag lists, each distinct list worked out once.
+
+    A scan reads the tags of every published article, and the same few lists recur on most of
+    them: cleaning and slugifying each distinct list once halves the cost of a scan.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+    def labelled(self, tags: object) -> tuple[tuple[str, str], ...]:
+        """(slug, label) of each clean tag with a slug, in order."""
+        # Tags that are not strings are dropped by clean_tags anyway, and could not be a key.
+        key = tuple(tag for tag in tags if isinstance(tag, str)) if isinstance(tags, list) else ()
+        pairs = self._known.get(key)
+        if pairs is None:
+            labelled = ((slugify_tag(label), label) for label in clean_tags(key))
+            pairs = self._known[key] = tuple((slug, label) for slug, label in labelled if slug)
+        return pairs
+
+    def of(self, tags: object) -> set[str]:
+        return {slug for slug, _ in self.labelled(tags)}
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:

@@ -3,7 +3,8 @@
 A file is written to a temporary file in its own folder, flushed to disk, then renamed over
 the old one: a reader sees the old file or the new one, never part of either. A file whose
 bytes did not change is left alone, so its modification time (and a static server's
-Last-Modified) still says when it last changed.
+Last-Modified) still says when it last changed. A temporary file names the process writing it;
+one left by a process that died (kill -9 mid-write) is removed by the next build.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def write_site(
     """Build every output from the database and write it into ``output.dir``."""
     folder = config.output.dir
     report = BuildReport(folder)
+    remove_orphans(folder)
     with database.session() as session:
         outputs = plan_outputs(session, Site.from_config(config))
         if on_plan:
@@ -90,7 +92,8 @@ def write_file(folder: Path, relative: str, data: bytes) -> Written:
 def write_atomic(path: Path, data: bytes) -> None:
     """Temporary file in the same folder, fsync, rename; the folder is fsynced after."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    prefix = f".{path.name}.{os.getpid()}."
+    handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     temporary = Path(name)
     try:
         with os.fdopen(handle, "wb") as file:
@@ -124,6 +127,33 @@ def prune_stale(folder: Path, kept: set[str]) -> list[str]:
                 log.info("removed stale feed %s", relative)
                 removed.append(relative)
     return removed
+
+
+def remove_orphans(folder: Path) -> list[str]:
+    """Remove temporary files whose writer is gone (killed mid-write); return their names."""
+    removed = []
+    for path in folder.rglob(".*.tmp") if folder.is_dir() else ():
+        writer = _writer_of(path.name)
+        if writer is not None and not _running(writer):
+            path.unlink(missing_ok=True)
+            removed.append(str(path.relative_to(folder)))
+    return removed
+
+
+def _writer_of(temporary: str) -> int | None:
+    """The pid in ``.NAME.PID.RANDOM.tmp``; None for any other name."""
+    parts = temporary.removesuffix(".tmp").rsplit(".", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _holds(path: Path, data: bytes) -> bool:

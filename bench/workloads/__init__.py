@@ -12,6 +12,7 @@ WORKLOADS: dict[str, Workload] = {
         extraction.EXTRACT,
         extraction.INGEST,
         publish.BUILD_FEED,
+        publish.BUILD_FEED_UNMARKED,
         polling.POLL_TWICE,
         polling.FEED_PARSE,
         crawl.CRAWL_INGEST,

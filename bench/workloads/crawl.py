@@ -80,6 +80,7 @@ def prepare(size: int) -> Inputs:
             {
                 "database": {"url": f"sqlite:///{template}"},
                 "crawling": BENCH_CRAWLING,
+                "network": {"allow_private": True},  # the site is on loopback
                 "sources": {SOURCE: {"homepage": f"{site.base_url}/", "crawl": crawl}},
             }
         )

@@ -70,7 +70,13 @@ def prepare_poll(size: int) -> PollInputs:
     polled = folder / "polled.db"
     config_path = folder / "config.yaml"
     config_path.write_text(
-        yaml.safe_dump({"database": {"url": f"sqlite:///{empty}"}, "sources": sources}),
+        yaml.safe_dump(
+            {
+                "database": {"url": f"sqlite:///{empty}"},
+                "network": {"allow_private": True},  # the feed farm is on loopback
+                "sources": sources,
+            }
+        ),
         encoding="utf-8",
     )
     config = load_config(config_path, environ={})
