@@ -382,9 +382,14 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_a_full_disk_fails_the_feed_build_and_leaves_the_old_files_whole(
+def _built_then_retitled(
     write_config, tmp_path, blog_site, run_cli
-) -> None:
+) -> tuple[Path, Path, dict[str, bytes]]:
+    """The blog polled and its feeds built under "Old title", then the config retitled.
+
+    Returns the output folder, the config file and a snapshot of the files as built, so the
+    next build has something new to write.
+    """
     public = tmp_path / "public"
     settings = {
         "output": {"dir": str(public), "title": "Old title"},
@@ -394,9 +399,16 @@ def test_a_full_disk_fails_the_feed_build_and_leaves_the_old_files_whole(
     config = write_config(settings)
     assert run_cli("-c", str(config), "poll").code == 0
     assert run_cli("-c", str(config), "feed", "build").code == 0
-    before = _snapshot(public)
+    built = _snapshot(public)
     settings["output"]["title"] = "New title"  # type: ignore[index]
     write_config(settings)
+    return public, config, built
+
+
+def test_a_full_disk_fails_the_feed_build_and_leaves_the_old_files_whole(
+    write_config, tmp_path, blog_site, run_cli
+) -> None:
+    public, config, before = _built_then_retitled(write_config, tmp_path, blog_site, run_cli)
     limit = 40_000  # room for SQLite's 32 KiB shared-memory file, not for the combined feeds
     assert len(before["feed.atom"]) > limit
     failed = run_with_file_limit([MUTUALAID, "-c", str(config), "feed", "build"], limit)
@@ -858,18 +870,7 @@ def _restore(folder: Path, files: dict[str, bytes]) -> None:
 def test_kill_9_during_a_feed_build_leaves_every_file_old_or_new_and_whole(
     write_config, tmp_path, blog_site, run_cli
 ) -> None:
-    public = tmp_path / "public"
-    settings = {
-        "output": {"dir": str(public), "title": "Old title"},
-        "sources": {"blog": {"homepage": f"{blog_site.base_url}/", "feed": blog_site.feed_url,
-                             "relevance": "keep_all"}},
-    }  # fmt: skip
-    config = write_config(settings)
-    assert run_cli("-c", str(config), "poll").code == 0
-    assert run_cli("-c", str(config), "feed", "build").code == 0
-    old = _snapshot(public)
-    settings["output"]["title"] = "New title"  # type: ignore[index]
-    write_config(settings)
+    public, config, old = _built_then_retitled(write_config, tmp_path, blog_site, run_cli)
     build = ["-c", str(config), "feed", "build"]
     steps = count_steps(build)
     new = _snapshot(public)
