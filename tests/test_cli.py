@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -12,6 +13,8 @@ import pytest
 
 from aggregator import __version__
 from aggregator.cli import cli
+from aggregator.storage import open_database
+from aggregator.storage.models import FetchState, Source
 
 SOURCES = {
     "alpha": {"homepage": "https://alpha.example/", "feed": "https://alpha.example/feed/"},
@@ -133,3 +136,33 @@ def test_real_console_script_exits_cleanly_on_bad_config(write_config) -> None:
     )
     assert completed.returncode == 2
     assert completed.stderr.strip() == f"error: {path}: surprise: unknown key"
+
+
+def test_status_shows_a_servers_error_text_literally(run_cli, write_config, sqlite_url) -> None:
+    # Error text comes from the outside world: square brackets in it are not Rich markup.
+    path = str(write_config({"sources": SOURCES}))
+    assert run_cli("-c", path, "status").code == 0
+    hostile = "HTTP 500 [b] boom [/b] [i] x"
+    database = open_database(sqlite_url)
+    try:
+        with database.session() as session:
+            now = datetime.now(UTC)
+            alpha = Source(name="alpha", homepage="https://alpha.example/", created_at=now)
+            session.add(alpha)
+            session.flush()
+            session.add(
+                FetchState(
+                    source_id=alpha.id,
+                    url=SOURCES["alpha"]["feed"],
+                    consecutive_failures=1,
+                    last_error=hostile,
+                    last_error_at=now,
+                )
+            )
+            session.commit()
+    finally:
+        database.close()
+    result = run_cli("-c", path, "status")
+    assert result.code == 0, result.err
+    for token in ("[b]", "[/b]", "[i]"):  # short words: the folded cell never splits them
+        assert token in result.out

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
 from aggregator.config import Config, parse_duration
@@ -236,5 +237,5 @@ def _summary(record: Mapping[str, Any]) -> Table:
     if record["limited"]:
         table.add_row("stopped at --max-pages", "yes")
     for url, reason in record["problems"][:SHOWN_PROBLEMS]:
-        table.add_row(f"[red]{reason}[/]", url)
+        table.add_row(Text(reason, style="red"), Text(url))
     return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import yaml
 from rich.table import Table
+from rich.text import Text
 
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stdout
 from aggregator.ingest.boilerplate import suggest_rules
@@ -48,7 +49,7 @@ def suggest(app: AppContext, source: str, min_articles: int, as_json: bool) -> N
         table.add_column(column, overflow="fold")
     for item in found:
         table.add_row(
-            str(item.articles), str(item.authors), "yes" if item.learned else "no", item.text
+            str(item.articles), str(item.authors), "yes" if item.learned else "no", Text(item.text)
         )
     stdout.print(table)
     snippet = {"sources": {source: {"rules": {"drop_phrases": [item.text for item in found]}}}}

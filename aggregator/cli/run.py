@@ -9,6 +9,7 @@ from typing import Any
 import click
 from prometheus_client import make_wsgi_app
 from rich.table import Table
+from rich.text import Text
 
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
 from aggregator.daemon import CycleReport, Daemon, WorkResult
@@ -94,7 +95,7 @@ def _print_cycle(report: CycleReport, as_json: bool) -> None:
             result.status,
             str(result.counts.get("new", "")),
             str(result.counts.get("updated", "")),
-            result.error or "",
+            Text(result.error or ""),
         )
     stdout.print(table)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from aggregator.cli.context import AppContext, ago, json_option, pass_app, print_json, stdout
 from aggregator.storage.health import DaemonHealth, SourceHealth, daemon_health, source_health
@@ -40,7 +41,7 @@ def _table(report: list[SourceHealth], database_url: str) -> Table:
         table.add_row(
             health.name,
             ago(health.last_success_at),
-            _last_error(health),
+            Text(_last_error(health)),
             _failures(health),
             ago(health.next_check_at) if health.next_check_at else "due",
             f"{health.articles} ({health.sightings} seen)",
