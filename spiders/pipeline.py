@@ -138,16 +138,19 @@ class IngestPipeline:
 
         Batches are extracted while earlier ones are stored, and other workers learn too:
         blocks learned since this batch was extracted (with ``used``) are taken out of its
-        candidates first, as extraction would have done.
+        candidates first, as extraction would have done. The set is read again after storing
+        only if this batch learned something: what others learn meanwhile, the next batch's
+        first read catches, and its candidates are stripped of it here all the same.
         """
-        missed = self._learned() - used
+        learned = self._learned()
+        missed = learned - used
         candidates = [
             strip_candidate(c, missed, self.ingestor.profile) for c in prepared.candidates
         ]
         report = self.ingestor.store(candidates)
         report.skipped += prepared.skipped
         report.failed += prepared.failed
-        return report, self._learned()
+        return report, self._learned() if report.learned else learned
 
     def _learned(self) -> frozenset[str]:
         with self.database.session() as session:

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from aggregator.config import Config, load_config
+from aggregator.fingerprints import simhash_bands
 from aggregator.ingest import Ingestor, Outcome
 from aggregator.ingest import store as store_module
 from aggregator.items import FetchedItem, Origin
 from aggregator.sanitize import SANITIZER_VERSION, sanitize_html
 from aggregator.storage import Database, open_database
-from aggregator.storage.models import Article, Boilerplate, Sighting, Source
+from aggregator.storage.models import Article, Boilerplate, Sighting, SimhashBand, Source
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -416,3 +417,71 @@ def test_boilerplate_cleaning_records_the_sanitiser_version(setup, news_site) ->
     markers = _markers(database)
     assert len(markers) == len(news_site.articles)
     assert set(markers.values()) == {SANITIZER_VERSION}
+
+
+def _essay(url: str, title: str, author: str, paragraphs: list[str], source: str = "blog"):
+    return FetchedItem(
+        source=source, url=url, origin=Origin.FEED, fetched_at=NOW, feed_title=title,
+        feed_author=author, content="".join(f"<p>{p}</p>" for p in paragraphs),
+    )  # fmt: skip
+
+
+def _paragraphs(topic: str, count: int = 20) -> list[str]:
+    return [
+        f"On {topic}, paragraph {index} argues its own point about neighbours, tools and "
+        f"meeting number {index * 7 + len(topic)} in the hall on street {index}."
+        for index in range(count)
+    ]
+
+
+def test_a_near_copy_of_an_article_stored_in_an_earlier_batch_is_a_duplicate(setup) -> None:
+    _, database, ingestor = setup()
+    text = _paragraphs("tool libraries")
+    original = _essay("https://blog.example/tools", "Tool libraries", "Ana Ruiz", text)
+    assert ingestor.ingest([original]).counts == {Outcome.NEW: 1}
+    edited = [*text[:-1], "A last paragraph the republisher added about their own town."]
+    copy = _essay("https://news.example/tools", "Tool libraries", "Ana Ruiz", edited, "news")
+    assert ingestor.ingest([copy]).counts == {Outcome.DUPLICATE: 1}
+    assert count(database, Article) == 1
+    assert count(database, Sighting) == 2
+
+
+def test_text_an_article_lost_in_the_same_batch_does_not_make_a_copy_its_duplicate(
+    setup,
+) -> None:
+    """An article rewritten earlier in a batch is compared by its new text, not its old one."""
+    _, database, ingestor = setup()
+    old = _paragraphs("seed swaps")
+    url = "https://blog.example/seeds"
+    first = ingestor.ingest([_essay(url, "Seed swaps", "Ana Ruiz", old)])
+    assert first.counts == {Outcome.NEW: 1}
+    rewritten = _essay(url, "Seed swaps", "Ana Ruiz", _paragraphs("bicycle repair", 25))
+    near_old = [*old[:-1], "A last paragraph the republisher added about their own town."]
+    copy = _essay("https://news.example/seeds", "Seed swaps", "Ana Ruiz", near_old, "news")
+    report = ingestor.ingest([rewritten, copy])
+    assert report.counts == {Outcome.UPDATED: 1, Outcome.NEW: 1}
+    assert count(database, Article) == 2
+
+
+def test_articles_cleaned_of_learned_boilerplate_get_the_bands_of_their_new_text(setup) -> None:
+    _, database, ingestor = setup()
+    banner = "Subscribe to our weekly letter and never miss an essay from us again."
+    authors = ["Ana Ruiz", "Ben Okoro", "Chen Wei", "Dara Singh"]
+    items = [
+        _essay(f"https://blog.example/e{n}", f"Essay {n}", author,
+               [*_paragraphs(f"town {n}"), banner])
+        for n, author in enumerate(authors)
+    ]  # fmt: skip
+    report = ingestor.ingest(items)
+    assert report.learned == 1 and report.cleaned == len(authors)
+    with database.session() as session:
+        articles = session.scalars(select(Article)).all()
+        bands = {
+            (row.article_id, row.band): row.value for row in session.scalars(select(SimhashBand))
+        }
+        assert all(banner not in article.text for article in articles)
+        assert bands == {
+            (article.id, band): value
+            for article in articles
+            for band, value in enumerate(simhash_bands(article.simhash))
+        }

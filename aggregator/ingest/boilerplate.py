@@ -101,35 +101,34 @@ def strip_learned(
         )
         .distinct()
     )
-    changed = []
+    changed: dict[int, int] = {}  # article id: its new SimHash
     for article in session.scalars(select(Article).where(Article.id.in_(holders))):
         html, text = strip_blocks(article.html, fingerprints)
         if text == article.text:
             continue
-        _replace_text(article, html, text, profile)
-        changed.append(article)
+        changed[article.id] = _replace_text(article, html, text, profile)
     if changed:  # their bands in two statements, not two per article
-        session.execute(
-            delete(SimhashBand).where(SimhashBand.article_id.in_([a.id for a in changed]))
-        )
+        session.execute(delete(SimhashBand).where(SimhashBand.article_id.in_(list(changed))))
         session.add_all(
-            SimhashBand(article_id=article.id, band=band, value=value)
-            for article in changed
-            for band, value in enumerate(simhash_bands(article.simhash))
+            SimhashBand(article_id=article_id, band=band, value=value)
+            for article_id, article_simhash in changed.items()
+            for band, value in enumerate(simhash_bands(article_simhash))
         )
     return len(changed)
 
 
-def _replace_text(article: Article, html: str, text: str, profile: TopicProfile) -> None:
+def _replace_text(article: Article, html: str, text: str, profile: TopicProfile) -> int:
+    """Give ``article`` its cleaned text, and what follows from it; return its new SimHash."""
     article.html = html
     article.sanitized_with = SANITIZER_VERSION  # strip_blocks returns sanitize_html's output
     article.text = text
     article.word_count = len(text.split())
     article.content_hash = content_hash(text)
-    article.simhash = simhash(text)
+    article.simhash = new_simhash = simhash(text)
     relevance = score_article(profile, title=article.title, text=text, tags=article.tags)
     article.relevance = relevance.score
     article.matched_terms = dict(relevance.matched)
+    return new_simhash
 
 
 def suggest_rules(session: Session, source_id: int, min_articles: int = 2) -> list[Suggestion]:
