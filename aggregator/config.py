@@ -339,9 +339,7 @@ class Config(_Strict):
         return self.sources[name].poll_interval or self.schedule.poll_interval
 
 
-def load_config(
-    path: Path | str | None = None, environ: Mapping[str, str] | None = None
-) -> Config:
+def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Load and validate the configuration; see the module docstring for the lookup order."""
     env = os.environ if environ is None else environ
     chosen = Path(path) if path else (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
