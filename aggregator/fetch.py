@@ -18,7 +18,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 
 from aggregator.config import Config, NetworkConfig
-from aggregator.errors import BlockedDestinationError, FetchError
+from aggregator.errors import FetchError
 from aggregator.net.deadline import fetch_deadline
 from aggregator.net.decoding import ACCEPT_ENCODING, CappedDecoder
 from aggregator.net.identity import BARE_USER_AGENT, user_agent
@@ -113,8 +113,10 @@ def fetch_response(
     try:
         with fetch_deadline(limits.total_timeout):
             return _follow(client, url, dict(headers or {}), limits)
-    except BlockedDestinationError:
-        raise
+    except FetchError as exc:  # refused or unresolvable; the connection layer knows no URL
+        if "://" in exc.url:
+            raise
+        raise type(exc)(url, exc.reason) from None
     except httpx.HTTPError as exc:
         raise FetchError(url, _describe(exc)) from None
     except (httpx.InvalidURL, UnicodeError, ValueError):  # a URL or Location httpx cannot use

@@ -7,10 +7,15 @@ resolving only ever looks up names this machine answers itself (``localhost``, I
 from __future__ import annotations
 
 import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
 
 import pytest
 
 from aggregator.errors import BlockedDestinationError, FetchError
+from aggregator.fetch import FetchLimits, fetch
 from aggregator.net import NetworkPolicy, blocked_reason
 from aggregator.net.addresses import parse_host_address
 from aggregator.net.policy import check_scheme
@@ -184,3 +189,40 @@ def test_resolving_a_public_literal_gives_it_back() -> None:
     infos = DENY.resolve("8.8.8.8", 443, "https://8.8.8.8/")
     assert {info[4][0] for info in infos} == {"8.8.8.8"}
     assert all(info[4][1] == 443 for info in infos)
+
+
+@pytest.fixture
+def hanging_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The system resolver stuck on every name (as with an unreachable DNS server).
+
+    The one stand-in in these tests: a DNS server that never answers cannot be set up without
+    changing the machine's resolver configuration.
+    """
+    asked: list[str] = []
+    release = threading.Event()
+
+    def hang(host: str, *args: object, **kwargs: object) -> list[object]:
+        asked.append(host)
+        release.wait(10)
+        raise socket.gaierror(socket.EAI_AGAIN, "gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    yield asked
+    release.set()
+
+
+def test_a_lookup_that_hangs_is_abandoned_at_the_timeout(hanging_resolver) -> None:
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"looking up slow\.example timed out"):
+        DENY.resolve("slow.example", 80, "http://slow.example/", timeout=0.3)
+    assert time.monotonic() - started < 5
+    assert hanging_resolver == ["slow.example"]
+
+
+def test_a_fetch_stuck_in_dns_ends_at_its_total_time(hanging_resolver) -> None:
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timed out") as failed:
+        fetch("http://slow.example/feed", FetchLimits(total_timeout=0.5))
+    assert failed.value.url == "http://slow.example/feed"  # the URL asked for, not host:port
+    assert time.monotonic() - started < 5
+    assert hanging_resolver == ["slow.example"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -47,18 +48,36 @@ class NetworkPolicy:
         if reason:
             raise BlockedDestinationError(url, f"refused: {reason}")
 
-    def resolve(self, host: str, port: int, url: str) -> list[AddrInfo]:
+    def resolve(
+        self, host: str, port: int, url: str, timeout: float | None = None
+    ) -> list[AddrInfo]:
         """Resolve ``host`` for a TCP connection; every address it gives must pass the policy.
 
-        A name with any forbidden address is refused whole: public sites do not mix them.
+        A name with any forbidden address is refused whole: public sites do not mix them. The
+        system resolver has no timeout of its own, so with ``timeout`` the lookup runs on a
+        resolver thread and the fetch stops waiting for it after that long.
         """
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            if timeout is None:
+                infos = _lookup(host, port)
+            else:
+                infos = _RESOLVERS.submit(_lookup, host, port).result(timeout=max(timeout, 0))
+        except TimeoutError:
+            raise FetchError(url, f"looking up {host} timed out") from None
         except (OSError, UnicodeError) as exc:
             raise FetchError(url, f"could not resolve {host}: {exc}") from None
         for info in infos:
             self.check_address(str(info[4][0]), url)
-        return infos  # type: ignore[return-value]
+        return infos
+
+
+def _lookup(host: str, port: int) -> list[AddrInfo]:
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)  # type: ignore[return-value]
+
+
+# Lookups that time out keep their thread until the system resolver gives up on its own (its
+# retries are bounded), so a few threads are enough.
+_RESOLVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mutualaid-dns")
 
 
 def check_scheme(url: str) -> None:

@@ -72,7 +72,8 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
-        infos = self.policy.resolve(host, port, f"{host}:{port}")
+        lookup_timeout = _bounded(timeout, httpcore.ConnectTimeout)
+        infos = self.policy.resolve(host, port, f"{host}:{port}", lookup_timeout)
         failure: Exception = httpcore.ConnectError(f"no address found for {host}")
         for info in infos:
             address = str(info[4][0])
