@@ -96,9 +96,13 @@ def _file_lock(folder: Path, name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def advisory_key(name: str) -> int:
-    """The 64-bit key of the lock ``name`` on PostgreSQL (``pg_locks``: classid, objid)."""
-    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+def advisory_key(name: str, schema: str) -> int:
+    """The 64-bit key of the lock ``name`` on PostgreSQL (``pg_locks``: classid, objid).
+
+    Advisory locks are per database; the schema is part of the key, so instances kept in
+    different schemas of one database do not block each other.
+    """
+    digest = hashlib.blake2b(f"{schema}\0{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -107,7 +111,8 @@ class _AdvisoryLock(HeldLock):
 
     def __init__(self, name: str, connection: Connection) -> None:
         super().__init__(name)
-        self.key = advisory_key(name)
+        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+        self.key = advisory_key(name, str(schema))
         self.connection = connection
         self.backend = self._take()
 

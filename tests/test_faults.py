@@ -740,10 +740,11 @@ def test_a_held_advisory_lock_is_taken_back_after_a_restart_unless_someone_was_q
 
 def daemon_lock_holders(url: str) -> set[int]:
     """The sessions holding the daemon's advisory lock (pg_locks shows a key as two halves)."""
-    key = advisory_key("daemon") & 0xFFFFFFFFFFFFFFFF
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
+            schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+            key = advisory_key("daemon", schema) & 0xFFFFFFFFFFFFFFFF
             pids = connection.execute(
                 text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "

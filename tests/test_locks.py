@@ -84,3 +84,21 @@ def test_a_manual_poll_skips_a_source_another_process_is_polling(
     assert source["status"] == "skipped"
     assert "another process" in source["error"]
     assert blog_site.fetched_paths() == []
+
+
+@pytest.mark.postgres
+def test_instances_in_two_schemas_of_one_postgres_database_do_not_block_each_other(
+    postgres_url, another_postgres_url
+) -> None:
+    mine, neighbour, mine_again = (
+        open_database(url) for url in (postgres_url, another_postgres_url, postgres_url)
+    )
+    try:
+        with hold_lock(mine, "daemon"):
+            with hold_lock(neighbour, "daemon"):  # another schema: another instance
+                pass
+            with pytest.raises(LockBusyError), hold_lock(mine_again, "daemon"):
+                pass
+    finally:
+        for database in (mine, neighbour, mine_again):
+            database.close()
