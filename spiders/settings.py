@@ -69,6 +69,8 @@ def build_settings(
         "HTTPPROXY_ENABLED": False,
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
+        # A page's full URL goes only to its own site; other sites see just its origin.
+        "REFERRER_POLICY": "strict-origin-when-cross-origin",
         "RETRY_ENABLED": True,
         "RETRY_TIMES": crawling.retries,
         "MUTUALAID_RETRY_BACKOFF": crawling.retry_backoff,

@@ -280,6 +280,9 @@ def test_credentials_and_cookies_stay_with_their_origin(servers, configure, data
     assert (same.headers["authorization"], same.headers["cookie"]) == tuple(SECRETS.values())
     assert "authorization" not in cross.headers
     assert "cookie" not in cross.headers
+    # The redirecting page's full URL as Referer within its site; only its origin beyond it.
+    assert same.headers["referer"] == site.url("/same/")
+    assert cross.headers["referer"] == site.url("/")
 
 
 @pytest.mark.parametrize(
