@@ -56,7 +56,17 @@ class CrawlResult:
             return self.errors[source]
         if "" in self.errors:
             return self.errors[""]
-        return None if source in self.counts else "the crawl process ended without a result"
+        if source not in self.counts:
+            return "the crawl process ended without a result"
+        return _nothing_fetched(self.counts[source])
+
+
+def _nothing_fetched(counts: dict[str, Any]) -> str | None:
+    """A crawl that fetched no page at all, only problems (site down, closed by robots.txt)."""
+    problems = counts.get("problems") or []
+    if counts.get("pages", 0) or not problems:
+        return None  # a shared crawl's worker may find nothing left to do: that is no failure
+    return f"nothing could be fetched: {problems[0][1]}"
 
 
 class CrawlProcess:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import uuid
 from collections import Counter
@@ -315,6 +316,22 @@ def test_a_robots_txt_answering_5xx_closes_the_site(flaky, configure, database, 
     counts = crawl(config, "flaky", database(config))
     assert {r.path for r in site.server.requests} == {"/robots.txt"}
     assert counts["blocked"] == 1 and counts["pages"] == 0
+
+
+def test_a_crawl_that_fetches_nothing_fails_with_the_reason(configure, database) -> None:
+    with socket.socket() as closed:  # a port nobody listens on: the site is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = configure(
+        {"down": {"homepage": f"http://127.0.0.1:{port}/", "crawl": {"article_links": ["a"]}}}
+    )
+    handle = database(config)
+    result = run_crawl(config, CrawlJob(("down",)), database=handle)
+    error = result.error_for("down")
+    assert error is not None and error.startswith("nothing could be fetched: ")
+    with handle.session() as session:
+        run = session.scalars(select(Run).where(Run.kind == "crawl")).one()
+    assert (run.status, run.error) == ("failed", error)
 
 
 def test_a_robots_txt_answering_404_allows_everything(flaky, configure, database) -> None:

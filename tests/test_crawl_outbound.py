@@ -141,16 +141,18 @@ def test_loopback_start_urls_are_refused_without_a_connection(
     servers, configure, database, run_cli
 ) -> None:
     """The default policy: a loopback address, spelt as an address or as a name, gets nothing,
-    not even a robots.txt request; the crawl reports errors and goes on."""
+    not even a robots.txt request; the crawl reports each error, and fails as it fetched nothing."""
     target = servers()
     target.route("/list/", listing("/a/"))
     by_name = target.url("/list/").replace("127.0.0.1", "localhost")
     config = configure(target, start_urls=[target.url("/list/"), by_name])  # no allow_private
     result = run_cli("-c", config.origin, "crawl", "site", "--json")
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err
     assert target.hits == []
     assert "Traceback" not in result.err
     report = json.loads(result.out)
+    assert report["status"] == "failed"
+    assert report["error"].startswith("nothing could be fetched: refused: loopback address")
     assert (report["errors"], report["pages"], report["new"]) == (2, 0, 0)
     reasons = {url.split("/")[2].split(":")[0]: reason for url, reason in report["problems"]}
     assert reasons == {
