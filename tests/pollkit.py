@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,20 @@ from aggregator.storage import Database, open_database
 from aggregator.storage.models import FetchState, Run, Source
 
 WriteConfig = Callable[..., Path]
-Clock = Callable[[], datetime]
+Now = Callable[[], datetime]
+
+
+class Clock:
+    """A settable clock: tests move it on instead of waiting."""
+
+    def __init__(self, now: datetime = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advanced(self, by: timedelta) -> Clock:
+        return Clock(self.now + by)
 
 
 @dataclass
@@ -28,7 +41,7 @@ class PollEnv:
     database: Database
 
     def poller(
-        self, clock: Clock | None = None, client: httpx.Client | None = None, **settings: Any
+        self, clock: Now | None = None, client: httpx.Client | None = None, **settings: Any
     ) -> Poller:
         """A poller with no pause between requests and no jitter (tests check exact times)."""
         collect = settings.pop("collect", CollectSettings())
@@ -42,7 +55,7 @@ class PollEnv:
             jitter=lambda: timedelta(0),
         )
 
-    def poll(self, *names: str, clock: Clock | None = None, **options: Any) -> list[SourceResult]:
+    def poll(self, *names: str, clock: Now | None = None, **options: Any) -> list[SourceResult]:
         with self.poller(clock) as poller:
             return poller.poll(names, **options)
 

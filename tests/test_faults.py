@@ -46,7 +46,7 @@ from tests.faultkit import (
     sqlite_write_lock,
 )
 from tests.feedserver import ScriptedServer, feed_response, rss_feed
-from tests.pollkit import PollEnv
+from tests.pollkit import Clock, PollEnv
 from tests.sites.server import HTML, Response
 from tests.test_daemon import MUTUALAID, count_articles, feed_size, wait_for
 
@@ -306,19 +306,6 @@ def test_each_job_fails_cleanly_while_the_database_is_locked_and_is_recorded_lat
 
 
 # --- 3. a full disk ------------------------------------------------------------------------------
-
-
-class Clock:
-    """A settable clock: tests move it on instead of waiting."""
-
-    def __init__(self, now: datetime = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advanced(self, by: timedelta) -> Clock:
-        return Clock(self.now + by)
 
 
 @pytest.fixture

@@ -36,19 +36,11 @@ from tests.hostilefeeds import (
     quadratic_blowup,
     rss,
 )
-from tests.pollkit import PollEnv, poll_env
+from tests.pollkit import Clock, PollEnv, poll_env
 from tests.sites.server import Response
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 MB = 1024 * 1024
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -21,21 +21,11 @@ from tests.feedserver import (
     redirect,
     rss_feed,
 )
-from tests.pollkit import PollEnv, poll_env
+from tests.pollkit import Clock, PollEnv, poll_env
 from tests.sites.server import Response
 
 HOUR = timedelta(hours=1)
 TWO = [("one", "First post"), ("two", "Second post")]
-
-
-class Clock:
-    """A settable clock: tests move it on instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

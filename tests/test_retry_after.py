@@ -17,7 +17,7 @@ from scrapy.utils.test import get_crawler
 
 from spiders.retry import BackoffRetryMiddleware, retry_delay
 from tests.feedserver import ScriptedServer
-from tests.pollkit import PollEnv, poll_env
+from tests.pollkit import Clock, PollEnv, poll_env
 from tests.sites.server import Response
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -54,14 +54,6 @@ def _on_the_wire(header: str) -> str:
     except UnicodeEncodeError:
         return header.encode("utf-8").decode("latin-1")
     return header
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
