@@ -7,8 +7,9 @@ import sqlite3
 
 import pytest
 
+from bench import crawl_cpu
 from bench.__main__ import main
-from bench.workloads import WORKLOADS
+from bench.workloads import WORKLOADS, crawl
 from bench.workloads.storage import fresh_copy, insert_with_sqlite3, insert_with_storage, prepare
 
 
@@ -48,3 +49,16 @@ def test_daemon_benchmark_runs_and_reports_both_ratios(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "idle CPU over 1s" in out
     assert "after 12 polls vs after 10" in out
+
+
+def test_the_crawl_cpu_breakdown_finds_every_process_of_a_crawl() -> None:
+    inputs = crawl.prepare(40)  # the smallest news site
+    try:
+        wall, shares = crawl_cpu.measure(inputs, workers=1)
+    finally:
+        crawl.teardown(inputs)
+    assert wall > 0
+    # The crawl process and its extraction worker each did real work; the sampler found them.
+    assert shares["crawl process"] > 0.2
+    assert shares["extraction workers"] > 0.1
+    assert shares["server and parent"] >= 0
