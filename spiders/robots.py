@@ -10,11 +10,14 @@ empty one, which allows everything.
 
 from __future__ import annotations
 
+from typing import Self
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.statscollectors import StatsCollector
 
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
@@ -36,7 +39,19 @@ def is_robots_request(request: Request) -> bool:
 
 
 class RobotsFailureMiddleware:
-    """Turns unusable robots.txt answers into what RFC 9309 says they mean."""
+    """Turns unusable robots.txt answers into what RFC 9309 says they mean.
+
+    Why a site was closed goes into the crawl's stats (``closed_by_robots``), so the spider can
+    say "robots.txt answered HTTP 503" instead of Scrapy's bare "Forbidden by robots.txt".
+    """
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        return cls(crawler.stats)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -46,6 +61,8 @@ class RobotsFailureMiddleware:
         body = robots_body(response.status, response.body)
         if body is response.body:
             return response
+        if body == DISALLOW_ALL:
+            self._closed(request, f"robots.txt answered HTTP {response.status}")
         return TextResponse(response.url, status=200, body=body, request=request)
 
     def process_exception(
@@ -53,4 +70,13 @@ class RobotsFailureMiddleware:
     ) -> Response | None:
         if not is_robots_request(request) or isinstance(exception, IgnoreRequest):
             return None
+        self._closed(request, f"robots.txt could not be fetched ({exception or type(exception)})")
         return TextResponse(request.url, status=200, body=DISALLOW_ALL, request=request)
+
+    def _closed(self, request: Request, reason: str) -> None:
+        self.stats.set_value(closed_by_robots(request.url), reason)
+
+
+def closed_by_robots(url: str) -> str:
+    """The stats key holding why the robots.txt of ``url``'s site closed it, if it did."""
+    return f"mutualaid/closed_by_robots/{urlsplit(url).netloc.lower()}"

@@ -31,6 +31,7 @@ from spiders.listing import read_listing
 from spiders.outbound import RefusedDownload
 from spiders.plan import CrawlOptions, CrawlPlan, on_allowed_domain, triage
 from spiders.progress import CrawlCounters
+from spiders.robots import closed_by_robots
 from spiders.shared import Keys, pop_start
 from spiders.sitemaps import read_sitemap
 
@@ -160,11 +161,17 @@ class SourceSpider(Spider):
             self.counters.error(url, "truncated body: the connection closed before its end")
         elif isinstance(error, IgnoreRequest):
             self.counters.blocked += 1
-            self.counters.note(url, str(error) or "not allowed")
+            self.counters.note(url, self._why_blocked(url, str(error) or "not allowed"))
         else:
             self.counters.error(url, str(error) or type(error).__name__)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _why_blocked(self, url: str, reason: str) -> str:
+        """Scrapy's reason, with why robots.txt closed the site when it was unusable."""
+        stats = self.crawler.stats if self.crawler is not None else None
+        closed = stats.get_value(closed_by_robots(url)) if stats is not None else None
+        return f"{reason}: {closed}" if closed else reason
 
     def _follow(
         self, url: str, kind: str, options: CrawlOptions, depth: int = 0
