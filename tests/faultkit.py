@@ -3,6 +3,7 @@ moment, a process with a small file-size limit, and a daemon whose log goes to a
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import event
 
 from aggregator.storage import Database
@@ -211,3 +213,46 @@ def integrity(path: Path) -> str:
 def query(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
     with sqlite3.connect(path, timeout=30) as connection:
         return connection.execute(sql, params).fetchall()
+
+
+def posts(prefix: str, count: int) -> list[tuple[str, str]]:
+    """Feed items; the number in each title keeps near-duplicate detection from joining them."""
+    return [(f"{prefix}{n}", f"{prefix.title()} post number {sum(map(ord, prefix))}{n}")
+            for n in range(count)]  # fmt: skip
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def built_then_retitled(
+    write_config, tmp_path, blog_site, run_cli
+) -> tuple[Path, Path, dict[str, bytes]]:
+    """The blog polled and its feeds built under "Old title", then the config retitled.
+
+    Returns the output folder, the config file and a snapshot of the files as built, so the
+    next build has something new to write.
+    """
+    public = tmp_path / "public"
+    settings = {
+        "output": {"dir": str(public), "title": "Old title"},
+        "sources": {"blog": {"homepage": f"{blog_site.base_url}/", "feed": blog_site.feed_url,
+                             "relevance": "keep_all"}},
+    }  # fmt: skip
+    config = write_config(settings)
+    assert run_cli("-c", str(config), "poll").code == 0
+    assert run_cli("-c", str(config), "feed", "build").code == 0
+    built = snapshot(public)
+    settings["output"]["title"] = "New title"  # type: ignore[index]
+    write_config(settings)
+    return public, config, built
+
+
+def assert_well_formed(name: str, data: bytes) -> None:
+    """Parse a written file strictly: XML feeds with lxml (no recovery), JSON Feed with json."""
+    if name.endswith((".atom", ".rss")):
+        etree.fromstring(data, etree.XMLParser(recover=False, resolve_entities=False))
+    elif name.endswith(".json"):
+        json.loads(data)
+    elif name.endswith(".html"):
+        assert data.rstrip().endswith(b"</html>"), name
