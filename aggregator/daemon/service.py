@@ -185,6 +185,9 @@ class Daemon:
             replace_existing=True,
             next_run_time=self.clock() + REBUILD_DELAY,
             misfire_grace_time=None,
+            # A request while a rebuild runs must queue behind it (``_rebuild_lock``), not be
+            # dropped: with one instance APScheduler would skip the new run and forget it.
+            max_instances=2,
         )
 
     # -- jobs -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from aggregator.config import load_config
 from aggregator.daemon import Daemon
 from aggregator.daemon.schedule import ClockWatch, first_crawl_at, first_poll_at, shifted
+from aggregator.daemon.work import WorkResult
 from aggregator.ingest import Ingestor
 from aggregator.poll.http import BACKOFF_CAP
 from aggregator.storage import open_database
@@ -206,3 +208,33 @@ def test_a_running_daemon_moves_its_jobs_when_the_clock_jumps_back(
     moved = daemon.scheduler.get_job("poll:site").next_run_time
     database.close()
     assert moved == NOW - 2 * HOUR + timedelta(minutes=30)  # still 30 min away
+
+
+@pytest.mark.slow
+def test_a_rebuild_requested_during_a_rebuild_runs_after_it(write_config, tmp_path) -> None:
+    """Articles stored while the feeds are being rebuilt must reach the next rebuild."""
+    config = load_config(
+        write_config({"output": {"dir": str(tmp_path / "public")}, "sources": {}}), environ={}
+    )
+    database = open_database(config.database.url)
+    started: list[float] = []
+
+    class SlowRebuilds(Daemon):
+        def rebuild(self) -> WorkResult:
+            started.append(time.monotonic())
+            time.sleep(3)  # still running when the second request comes due
+            return super().rebuild()
+
+    daemon = SlowRebuilds(database, config)
+    daemon.scheduler.start()
+    try:
+        daemon.request_rebuild()  # due in 2 s, runs until 5 s
+        time.sleep(2.5)
+        daemon.request_rebuild()  # due at 4.5 s, while the first one runs
+        deadline = time.monotonic() + 15
+        while len(started) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        daemon.scheduler.shutdown(wait=True)
+        database.close()
+    assert len(started) == 2
