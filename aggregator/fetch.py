@@ -113,10 +113,6 @@ def fetch_response(
     try:
         with fetch_deadline(limits.total_timeout):
             return _follow(client, url, dict(headers or {}), limits)
-    except FetchError as exc:  # refused or unresolvable; the connection layer knows no URL
-        if "://" in exc.url:
-            raise
-        raise type(exc)(url, exc.reason) from None
     except httpx.HTTPError as exc:
         raise FetchError(url, _describe(exc)) from None
     except (httpx.InvalidURL, UnicodeError, ValueError):  # a URL or Location httpx cannot use

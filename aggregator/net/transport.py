@@ -21,7 +21,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from aggregator.errors import BlockedDestinationError
+from aggregator.errors import FetchError
 from aggregator.net.deadline import time_left
 from aggregator.net.policy import NetworkPolicy
 
@@ -53,8 +53,8 @@ class GuardedTransport(httpx.HTTPTransport):
         self.policy.check_url(url)
         try:
             return super().handle_request(request)
-        except BlockedDestinationError as exc:  # raised while connecting: name the URL
-            raise BlockedDestinationError(url, exc.reason) from None
+        except FetchError as exc:  # refused or unresolvable while connecting: name the URL
+            raise type(exc)(url, exc.reason) from None
 
 
 class GuardedBackend(httpcore.NetworkBackend):
