@@ -70,6 +70,7 @@ class Collected:
     error: str | None = None
     wait_asked: timedelta | None = None  # Retry-After
     response: Fetched | None = None
+    body_hash: str | None = None  # of ``response.body``, once it was read whole with a 200
     feed: ParsedFeed | None = None
     complete: bool = True  # everything found was fetched (nothing failed or was deferred)
     flags: tuple[str, ...] | None = None  # warnings about the feed, when it was read this time
@@ -135,7 +136,8 @@ class Collector:
         if fetched.status != 200:
             out.fail(f"HTTP {fetched.status}")
             return
-        if body_hash(fetched.body) == job.state.body_hash:
+        out.body_hash = body_hash(fetched.body)
+        if out.body_hash == job.state.body_hash:
             out.status = "not_modified"  # the same bytes as last time: no parse, no writes
             return
         try:
@@ -213,13 +215,18 @@ class Gatherer:
         api_url = self.api_url()
         if api_url is None:
             return wanting
-        by_id = {post_id_of(e.entry.guid, e.link): e for e in wanting}
-        by_id.pop(None, None)
-        by_slug = {slug_of(e.link): e for e in wanting if e not in by_id.values()}
-        by_slug.pop(None, None)
+        by_id: dict[int, PlannedEntry] = {}
+        by_slug: dict[str, PlannedEntry] = {}
+        for planned in wanting:  # by post id where the GUID gives one, else by slug
+            post_id = post_id_of(planned.entry.guid, planned.link)
+            slug = slug_of(planned.link) if post_id is None else None
+            if post_id is not None:
+                by_id[post_id] = planned
+            elif slug is not None:
+                by_slug[slug] = planned
         try:
-            posts = posts_by_ids(self.http, api_url, [i for i in by_id if i is not None])
-            posts += posts_by_slugs(self.http, api_url, [s for s in by_slug if s is not None])
+            posts = posts_by_ids(self.http, api_url, list(by_id))
+            posts += posts_by_slugs(self.http, api_url, list(by_slug))
         except ApiUnavailableError as exc:
             log.info("%s: WordPress API not used: %s", self.job.name, exc.reason)
             if exc.lasting:
@@ -235,13 +242,16 @@ class Gatherer:
     def take_posts(
         self,
         posts: list[dict[str, Any]],
-        by_id: dict[int | None, PlannedEntry],
-        by_slug: dict[str | None, PlannedEntry],
+        by_id: dict[int, PlannedEntry],
+        by_slug: dict[str, PlannedEntry],
         known: KnownEntries,
     ) -> set[int]:
         covered: set[int] = set()
         for post in posts:
-            entry = by_id.get(_int(post.get("id"))) or by_slug.get(_str(post.get("slug")))
+            post_id, slug = _int(post.get("id")), _str(post.get("slug"))
+            entry = (by_id.get(post_id) if post_id is not None else None) or (
+                by_slug.get(slug) if slug is not None else None
+            )
             if entry is None or id(entry) in covered:
                 continue
             stored = known.find(entry.guid, entry.link)

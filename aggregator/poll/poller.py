@@ -298,7 +298,7 @@ def _after_poll(
             state,
             timing,
             validators=validators_of(response.headers),
-            body_hash=body_hash(response.body),
+            body_hash=collected.body_hash or body_hash(response.body),
             ttl=collected.feed.ttl if collected.feed else None,
             max_age=hint,
             complete=collected.complete and not report.failed,

@@ -199,11 +199,6 @@ def published_filter(policy: PublishPolicy) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def count_published(session: Session, policy: PublishPolicy) -> int:
-    query = select(func.count()).select_from(Article).where(published_filter(policy))
-    return session.scalar(query) or 0
-
-
 def _published_newest_first(
     policy: PublishPolicy, source: str | None = None
 ) -> tuple[list[ColumnElement[bool]], list[UnaryExpression[Any]]]:
