@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for the lock
 # Execution option of the engine behind write sessions: on SQLite their BEGIN takes the write lock.
 WRITE_OPTION = "mutualaid_writes"
 
@@ -29,23 +29,19 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # How long a writer waits for the lock: sqlite3's ``timeout`` (its busy timeout), which
+    # pysqlite takes from the URL's ``?timeout=SECONDS``; 30 s when the URL does not say.
+    if "timeout" not in parsed.query:
+        options["connect_args"] = {
+            "timeout": SQLITE_BUSY_TIMEOUT,
+            **options.get("connect_args", {}),
+        }
     engine = create_engine(parsed, **options)
-    _tune_sqlite(engine, busy_timeout_ms(parsed))
+    _tune_sqlite(engine)
     return engine
 
 
-def busy_timeout_ms(url: URL) -> int:
-    """How long a SQLite writer waits for the lock: the URL's ``?timeout=SECONDS``, else 30 s."""
-    given = url.query.get("timeout")
-    if isinstance(given, str):
-        try:
-            return max(0, int(float(given) * 1000))
-        except ValueError:
-            pass
-    return SQLITE_BUSY_TIMEOUT_MS
-
-
-def _tune_sqlite(engine: Engine, busy_timeout: int) -> None:
+def _tune_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling issues BEGIN late and hides it from SQLAlchemy; turn it
     # off and let SQLAlchemy emit BEGIN itself so a transaction means what the code says.
     @event.listens_for(engine, "connect")
@@ -53,7 +49,6 @@ def _tune_sqlite(engine: Engine, busy_timeout: int) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
