@@ -193,3 +193,15 @@ def test_gmt_dates_are_utc_and_garbage_is_none() -> None:
     assert gmt_date("2024-01-02T03:04:05") == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert gmt_date("0000-00-00 00:00:00") is None
     assert gmt_date(None) is None
+
+
+def test_markup_in_feed_titles_and_authors_becomes_the_text_a_reader_would_see() -> None:
+    # feedparser's own sanitiser is off (nh3 cleans bodies at ingest): script and style content
+    # must not leak into titles and authors as text.
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><link>https://a.example/1</link>'
+        b"<title>&lt;script&gt;alert(1)&lt;/script&gt;Mutual &lt;b&gt;aid&lt;/b&gt;</title>"
+        b"<author>&lt;style&gt;p{}&lt;/style&gt;Ann</author></item></channel></rss>"
+    )
+    [entry] = parse_feed(body, {}, "https://a.example/feed").entries
+    assert (entry.title, entry.author) == ("Mutual aid", "Ann")

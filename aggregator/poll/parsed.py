@@ -10,6 +10,8 @@ from urllib.parse import urljoin
 
 from aggregator.errors import FetchError
 
+# Elements whose content is not text a reader sees: dropped whole, not just their tags.
+_HIDDEN = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
 # C0 controls but tab and line ends, DEL and C1: never text, and NUL breaks PostgreSQL.
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -54,7 +56,7 @@ def plain_text(value: object) -> str | None:
     """Tags stripped, entities decoded, white space collapsed; None when nothing is left."""
     if not isinstance(value, str):
         return None
-    stripped = _TAG.sub(" ", value) if "<" in value else value
+    stripped = _TAG.sub(" ", _HIDDEN.sub(" ", value)) if "<" in value else value
     text = _SPACE.sub(" ", without_controls(html.unescape(stripped))).strip()
     return text or None
 
