@@ -44,8 +44,7 @@ def test_purged_articles_leave_tombstones_and_do_not_come_back(
     assert ingestor.ingest(items).counts == {Outcome.NEW: len(items)}
     cutoff = sorted(article.published for article in blog_site.articles)[len(items) // 2]
     old = [a for a in blog_site.articles if a.published < cutoff]
-    with database.session() as session:
-        purged = purge_before(session, cutoff, NOW)
+    purged = purge_before(database, cutoff, NOW)
     assert purged == len(old) > 0
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Article)) == len(items) - len(old)

@@ -75,8 +75,7 @@ def purge(app: AppContext, days: int | None, as_json: bool) -> None:
     now = datetime.now(UTC)
     database = app.open_database()
     try:
-        with database.write_session() as session:
-            count = purge_before(session, now - timedelta(days=keep), now)
+        count = purge_before(database, now - timedelta(days=keep), now)
     finally:
         database.close()
     if as_json:

@@ -135,8 +135,7 @@ def purge_old(database: Database, config: Config, now: datetime) -> WorkResult:
         return WorkResult("purge", "", "skipped")
     started, started_at = time.monotonic(), datetime.now(UTC)
     try:
-        with database.write_session() as session:
-            count = purge_before(session, now - timedelta(days=days), now)
+        count = purge_before(database, now - timedelta(days=days), now)
     except Exception as exc:
         return _failed("purge", "", exc, started_at, started)
     seconds = time.monotonic() - started

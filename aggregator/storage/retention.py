@@ -13,47 +13,54 @@ from typing import cast
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from aggregator.storage.database import Database
 from aggregator.storage.models import Article, Sighting, Tombstone
 from aggregator.storage.upsert import upsert
 
 PURGE_CHUNK = 500
 
 
-def purge_before(session: Session, cutoff: datetime, now: datetime) -> int:
-    """Delete articles older than ``cutoff`` (in chunks), leaving tombstones; return how many."""
+def purge_before(database: Database, cutoff: datetime, now: datetime) -> int:
+    """Delete articles older than ``cutoff``, leaving tombstones; return how many.
+
+    Each chunk is its own write transaction, so a first purge over years of articles holds
+    SQLite's write lock for one chunk at a time and polls get their turns in between.
+    """
     purged = 0
     while True:
-        ids = list(
-            session.scalars(
-                select(Article.id)
-                .where(func.coalesce(Article.published_at, Article.first_seen_at) < cutoff)
-                .limit(PURGE_CHUNK)
-            )
-        )
-        if not ids:
+        with database.write_session() as session:
+            count = _purge_chunk(session, cutoff, now)
+        if not count:
             return purged
-        _bury(session, ids, now)
-        session.execute(delete(Article).where(Article.id.in_(ids)))
-        purged += len(ids)
+        purged += count
 
 
-def _bury(session: Session, ids: list[int], now: datetime) -> None:
-    rows = {
-        ("url", url)
-        for (url,) in session.execute(select(Article.canonical_url).where(Article.id.in_(ids)))
-    }
-    rows |= {
+def _purge_chunk(session: Session, cutoff: datetime, now: datetime) -> int:
+    old = func.coalesce(Article.published_at, Article.first_seen_at) < cutoff
+    rows = session.execute(
+        select(Article.id, Article.canonical_url, Article.content_hash)
+        .where(old)
+        .limit(PURGE_CHUNK)
+    ).all()
+    if not rows:
+        return 0
+    ids = [row.id for row in rows]
+    tombstones = {("url", row.canonical_url) for row in rows}
+    tombstones |= {("hash", row.content_hash) for row in rows}
+    tombstones |= {
         ("url", url)
         for (url,) in session.execute(select(Sighting.url).where(Sighting.article_id.in_(ids)))
     }
-    rows |= {
-        ("hash", value)
-        for (value,) in session.execute(select(Article.content_hash).where(Article.id.in_(ids)))
-    }
+    _bury(session, tombstones, now)
+    session.execute(delete(Article).where(Article.id.in_(ids)))
+    return len(ids)
+
+
+def _bury(session: Session, tombstones: set[tuple[str, str]], now: datetime) -> None:
     upsert(
         session,
         cast(Table, Tombstone.__table__),
-        [{"kind": kind, "value": value, "purged_at": now} for kind, value in sorted(rows)],
+        [{"kind": kind, "value": value, "purged_at": now} for kind, value in sorted(tombstones)],
         key=["kind", "value"],
         update=[],
     )
