@@ -26,7 +26,7 @@ from spiders.plan import make_plan
 from spiders.process import CrawlJob
 from spiders.progress import Event
 from spiders.settings import build_settings
-from spiders.spider import SharedSourceSpider, SourceSpider
+from spiders.spider import SourceSpider
 
 Send = Callable[[Event], None]
 
@@ -71,6 +71,8 @@ def run_job(job: CrawlJob, config: Config, send: Send) -> None:
 def _spider_for(job: CrawlJob) -> tuple[type[SourceSpider], dict[str, Any]]:
     if job.shared is None:
         return SourceSpider, {}
+    from spiders.shared import SharedSourceSpider  # Redis is an extra: imported only here
+
     return SharedSourceSpider, {
         "redis_url": job.shared.url,
         "prefix": job.shared.prefix,

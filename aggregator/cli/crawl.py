@@ -16,12 +16,12 @@ from rich.text import Text
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
 from aggregator.config import Config, parse_duration
 from aggregator.errors import ConfigError
+from aggregator.extras import require
 from aggregator.locks import hold_lock
 from spiders.plan import CrawlOptions, make_plan
 from spiders.process import CrawlJob, CrawlResult, run_crawl
 from spiders.progress import Event, empty_counts
 from spiders.settings import RedisTarget
-from spiders.shared import seed_crawl
 
 SHOWN_PROBLEMS = 10
 
@@ -62,6 +62,8 @@ def crawl(
     crawl_config = app.source(source).crawl
     if (backend or (crawl_config.backend if crawl_config else "memory")) == "redis":
         target = _redis_target(config, redis_url)
+        from spiders.shared import seed_crawl  # Redis is an extra: imported only here
+
         seeded = seed_crawl(target, plan)
         if as_json:
             print_json({"source": source, "backend": "redis", "seeded": seeded})
@@ -141,6 +143,7 @@ def _parse_since(text: str | None, now: datetime | None = None) -> datetime | No
 
 
 def _redis_target(config: Config, url: str | None) -> RedisTarget:
+    require("scrapy_redis", extra="redis", purpose="a shared crawl (crawl.backend: redis)")
     url = url or config.crawling.redis_url
     if not url:
         raise ConfigError(

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from aggregator.extras import require
+
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for the lock
 # Execution option of the engine behind write sessions: on SQLite their BEGIN takes the write lock.
 WRITE_OPTION = "mutualaid_writes"
@@ -25,6 +27,8 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     """Create an engine; a SQLite file gets its folder, WAL, a busy timeout and foreign keys."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() != "sqlite":
+        if parsed.get_driver_name() == "psycopg":
+            require("psycopg", extra="postgres", purpose="a PostgreSQL database")
         return create_engine(parsed, pool_pre_ping=True, **options)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
