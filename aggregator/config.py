@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from aggregator.errors import ConfigError
+from aggregator.extract.article import ExtractOptions
 from aggregator.extract.rules import RuleError, SiteRules
 from aggregator.relevance import TopicProfile
 from aggregator.strict_yaml import DuplicateKeyError, load_yaml
@@ -284,10 +285,14 @@ class CrawlingConfig(_Strict):
 class ExtractionConfig(_Strict):
     favor: Literal["precision", "balanced", "recall"]
     fast: bool
+    second_pass: bool
     min_words: int = Field(ge=0)
     learn_boilerplate: bool
     boilerplate_min_articles: int = Field(ge=2)
     boilerplate_min_authors: int = Field(ge=1)
+
+    def options(self) -> ExtractOptions:
+        return ExtractOptions(self.favor, self.fast, self.min_words, self.second_pass)
 
 
 class TopicConfig(_Strict):

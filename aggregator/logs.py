@@ -51,6 +51,9 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{context}]" if context else line
 
 
+EXTRACTION_LIBRARIES = ("trafilatura", "htmldate", "courlan", "justext", "readability")
+
+
 def configure_logging(
     verbosity: int = 0, as_json: bool = False, stream: TextIO | None = None
 ) -> None:
@@ -65,3 +68,8 @@ def configure_logging(
     handler._mutualaid = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # The extraction libraries warn about every odd page ("discarding data", "empty link"):
+    # nothing a user can act on. Shown from -v on, in full from -vv.
+    library_level = (logging.ERROR, logging.WARNING, logging.NOTSET)[min(max(verbosity, 0), 2)]
+    for name in EXTRACTION_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)

@@ -69,9 +69,7 @@ def set_up(config: Config, in_worker_process: bool) -> None:
     settings = config.extraction
     _setup = _Setup(
         profile=config.topic.profile(),
-        options=ExtractOptions(
-            favor=settings.favor, fast=settings.fast, min_words=settings.min_words
-        ),
+        options=settings.options(),
         rules={name: source.rules.compile() for name, source in config.sources.items()},
     )
 

@@ -179,7 +179,7 @@ def ingested(pages: list[Page], folder: Path) -> Summary:
     return evaluate({page.id: stored.get(canonical_url(page.url)) for page in pages}, pages)
 
 
-def _report() -> None:
+def _report_local() -> None:
     import tempfile
 
     pages = load_corpus()
@@ -198,5 +198,41 @@ def _report() -> None:
         print("  lowest:", ", ".join(f"{page}={f1:.2f}" for page, f1 in worst))
 
 
+def _report_shared() -> None:
+    from tests import shared_corpus
+
+    if not shared_corpus.corpus_available():
+        raise SystemExit(f"no corpus at {shared_corpus.ARCHIVE}")
+    pages = shared_corpus.load_pages()
+    articles = sum(page.kind == "article" for page in pages)
+    print(f"{len(pages)} pages: {articles} articles, {len(pages) - articles} listings")
+    for name in shared_corpus.EXTRACTORS:
+        result = shared_corpus.run(name, pages)
+        print(
+            f"{name}: P={result.precision:.3f} R={result.recall:.3f} F1={result.f1:.3f} | "
+            f"empty articles {len(result.empty_articles)} | listings refused "
+            f"{result.listings_refused}/{result.listings} | boilerplate snippets leaked "
+            f"{result.leaked}, content snippets missing {result.missing} | "
+            f"CPU {1000 * result.cpu_seconds / len(pages):.0f} ms/page"
+        )
+        for page_id, reason in result.empty_articles:
+            print(f"  {page_id}: {reason}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.quality", description=__doc__)
+    parser.add_argument(
+        "--corpus",
+        choices=("local", "shared"),
+        default="local",
+        help="local: the 46 labelled pages in tests/corpus; shared: the 891 real pages of "
+        "../shared/corpus (plain trafilatura beside ours)",
+    )
+    args = parser.parse_args(argv)
+    _report_shared() if args.corpus == "shared" else _report_local()
+
+
 if __name__ == "__main__":
-    _report()
+    main()

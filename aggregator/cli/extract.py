@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class Page:
 @click.option("--base-url", help="URL that links in files and standard input are relative to.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array with every input.")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per line, per input.")
-@click.option("--fast", is_flag=True, help="Skip trafilatura's fallback extractors.")
+@click.option("--fast", is_flag=True, help="One quick pass only (no fuller second pass).")
 @pass_app
 def extract(
     app: AppContext,
@@ -50,10 +51,9 @@ def extract(
     if as_json and as_jsonl:
         raise click.UsageError("choose one of --json and --jsonl")
     rules, boilerplate = _source_rules(app, source_name)
-    settings = app.config.extraction
-    options = ExtractOptions(
-        favor=settings.favor, fast=fast or settings.fast, min_words=settings.min_words
-    )
+    options = app.config.extraction.options()
+    if fast:
+        options = dataclasses.replace(options, second_pass=False)
     results: list[dict[str, Any]] = []
     failures = 0
     inputs = inputs or ("-",)

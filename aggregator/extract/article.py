@@ -1,35 +1,34 @@
 """Turn one HTML page into one clean article with trafilatura.
 
-The page is parsed once. Metadata (title, author, date, language, canonical URL) is read from the
-whole page; the body is extracted after the site's rules removed what they name, and blocks the
-source has learned to be boilerplate are dropped from the result. Text and HTML are rendered from
-the same extracted tree, so trafilatura runs once per page.
+The page is parsed once. The body is extracted (``body.py``) from what the site's rules leave of
+the page, or from the whole page when they leave too little; then the page is judged one article
+or a listing (``listing.py``), blocks the source has learned to be boilerplate are dropped, and
+only then, for pages that are articles, is the metadata (title, author, date, language, canonical
+URL) read from the whole page. Text and HTML are rendered from the same extracted tree.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Literal
 from urllib.parse import urldefrag, urlsplit
 
 import lxml.html
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.htmlprocessing import convert_to_html
-from trafilatura.settings import Document
 
 from aggregator.errors import NotAnArticleError
+from aggregator.extract.body import Body, Favor, PassSettings, extract_body
 from aggregator.extract.listing import listing_reason
 from aggregator.extract.rules import NO_RULES, SiteRules, apply_rules, keep_bios_in_body
 from aggregator.fingerprints import text_for_hashing
 from aggregator.normalize import clean_inline, clean_text, resolve_links
 from aggregator.sanitize import sanitize_html
 
-Favor = Literal["precision", "balanced", "recall"]
 # Blocks that look like footnotes or are very short are never learned as boilerplate: the same
 # citation can honestly close two essays, and a lone "Notes" heading says little.
 FOOTNOTE_START = re.compile(r"^\s*(\[\d+\]|\d+[.)]\s|\^)")
@@ -38,17 +37,21 @@ MIN_LEARNABLE_WORDS = 2
 
 @dataclass(frozen=True)
 class ExtractOptions:
-    favor: Favor = "precision"
+    favor: Favor = "recall"
     fast: bool = True
     min_words: int = 40
+    second_pass: bool = True  # a fuller pass when the quick one kept too little (see body.py)
 
 
 @dataclass(frozen=True, slots=True)
 class Block:
     """One top-level block of the article (paragraph, heading, list, quote, table)."""
 
-    fingerprint: str
     text: str
+
+    @property
+    def fingerprint(self) -> str:
+        return block_fingerprint(self.text)
 
     @property
     def learnable(self) -> bool:
@@ -92,44 +95,33 @@ def extract_article(
     rules: SiteRules = NO_RULES,
     boilerplate: Collection[str] = frozenset(),
     options: ExtractOptions = ExtractOptions(),
+    fragment: bool = False,
 ) -> Extracted:
     """Extract the article at ``url``; raise ``NotAnArticleError`` for listings and empty pages.
 
-    ``boilerplate`` holds block fingerprints the source has learned to drop.
+    ``boilerplate`` holds block fingerprints the source has learned to drop. ``fragment`` says
+    that ``html`` is an article body a feed delivered, wrapped in a page: never a listing, and
+    its own text is the article when the extractor finds none in it.
     """
     try:
         tree = html if isinstance(html, HtmlElement) else parse_html(html)
     except ValueError as exc:
         raise NotAnArticleError(url, str(exc)) from None
-    reason = listing_reason(tree)
-    if reason:
-        raise NotAnArticleError(url, reason)
-    metadata = trafilatura.extract_metadata(
-        tree, default_url=url, date_config=DATE_CONFIG, extensive=not options.fast
-    )
-    tags = _tags(tree, metadata.categories, metadata.tags)
     keep_bios_in_body(tree)
-    scope = apply_rules(tree, rules)
-    document = trafilatura.bare_extraction(
-        scope,
-        url=url,
-        fast=options.fast,
-        favor_precision=options.favor == "precision",
-        favor_recall=options.favor == "recall",
-        include_comments=False,
-        include_tables=True,
-        include_images=True,
-        include_links=True,
-        include_formatting=True,
-        with_metadata=False,
-    )
-    if not isinstance(document, Document) or document.body is None:
+    body = _extract_body(tree, url, rules, options)
+    if fragment:
+        body = _fragment_body(tree, body)
+    elif reason := listing_reason(tree, body, options.min_words):
+        raise NotAnArticleError(url, reason)
+    if body is None:
         raise NotAnArticleError(url, "no article text found")
-    html_body = convert_to_html(document.body)[0]
-    blocks = _drop_boilerplate(html_body, boilerplate)
+    blocks = _drop_boilerplate(body.tree, boilerplate)
     text = clean_text("\n".join(block.text for block in blocks))
     if len(text.split()) < options.min_words:
         raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
+    metadata = trafilatura.extract_metadata(
+        tree, default_url=url, date_config=DATE_CONFIG, extensive=not options.fast
+    )
     return Extracted(
         title=clean_inline(metadata.title),
         author=clean_inline(metadata.author),
@@ -137,11 +129,43 @@ def extract_article(
         language=_language(tree),
         canonical_url=metadata.url if metadata.url != url else None,
         description=clean_inline(metadata.description),
-        tags=tags,
+        tags=_tags(tree, metadata.categories, metadata.tags),
         text=text,
-        html=render_html(html_body, url),
+        html=render_html(body.tree, url),
         blocks=blocks,
     )
+
+
+def _extract_body(
+    tree: HtmlElement, url: str, rules: SiteRules, options: ExtractOptions
+) -> Body | None:
+    """The body, from what the site's rules leave of the page; from the whole page when the rules
+    leave too little, so that a rule never loses an article the generic extractor finds."""
+    settings = PassSettings(options.favor, options.fast, options.second_pass)
+    if rules:
+        scope = apply_rules(copy.deepcopy(tree), rules)
+        body = extract_body(scope, url, settings, options.min_words)
+        if body is not None and body.words >= options.min_words:
+            return body
+    return extract_body(tree, url, settings, options.min_words)
+
+
+def _fragment_body(tree: HtmlElement, extracted: Body | None) -> Body | None:
+    """A feed's content fragment is the article itself: when the extractor kept less than half
+    of it (short entries look like too little text to trafilatura), the whole fragment is taken."""
+    wrapper = tree.find(".//article")
+    if wrapper is None:
+        return extracted
+    words = len(wrapper.text_content().split())
+    if extracted is not None and extracted.words >= words / 2:
+        return extracted
+    body = etree.Element("body")
+    if (wrapper.text or "").strip():
+        etree.SubElement(body, "p").text = wrapper.text
+    for child in wrapper:
+        if isinstance(child.tag, str):
+            body.append(child)
+    return Body(body, words, second_pass=False) if words else extracted
 
 
 def render_html(body: etree._Element, page_url: str) -> str:
@@ -173,11 +197,10 @@ def _drop_boilerplate(body: etree._Element, boilerplate: Collection[str]) -> tup
         text = _block_text(element)
         if not text:
             continue
-        fingerprint = block_fingerprint(text)
-        if fingerprint in boilerplate:
+        if boilerplate and block_fingerprint(text) in boilerplate:
             body.remove(element)
         else:
-            kept.append(Block(fingerprint, text))
+            kept.append(Block(text))
     return tuple(kept)
 
 

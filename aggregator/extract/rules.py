@@ -143,15 +143,16 @@ _BODY = (
     "contains(@class, 'article-body') or contains(@class, 'td-post-content') or "
     "@itemprop = 'articleBody'"
 )
-_BIO_IN_BODY = (
-    f"//*[{_BODY}]//*[self::div or self::section or self::aside or self::p]"
+_BODIES = f"//*[{_BODY}]"
+_BIOS = (
+    ".//*[self::div or self::section or self::aside or self::p]"
     "[contains(@class, 'author') or contains(@class, 'bio')]"
 )
 
 
 def keep_bios_in_body(tree: HtmlElement) -> None:
     """Protect author bios that sit inside the article body from boilerplate filters."""
-    for element in tree.xpath(_BIO_IN_BODY):
+    for element in (bio for body in tree.xpath(_BODIES) for bio in body.xpath(_BIOS)):
         if element.tag == "aside":
             element.tag = "div"
         element.attrib.pop("class", None)

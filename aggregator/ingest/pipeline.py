@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from aggregator.config import Config
-from aggregator.extract import ExtractOptions, NotAnArticleError
+from aggregator.extract import NotAnArticleError
 from aggregator.ingest.boilerplate import learn_boilerplate, learned_fingerprints, strip_learned
 from aggregator.ingest.prepare import Candidate, SourceContext, prepare_item
 from aggregator.ingest.store import Outcome, save_batch, save_candidate
@@ -67,11 +67,7 @@ class Ingestor:
         self.config = config
         self.clock = clock or (lambda: datetime.now(UTC))
         self.profile = config.topic.profile()
-        self.options = ExtractOptions(
-            favor=config.extraction.favor,
-            fast=config.extraction.fast,
-            min_words=config.extraction.min_words,
-        )
+        self.options = config.extraction.options()
         self._rules = {name: source.rules.compile() for name, source in config.sources.items()}
         self._contexts: dict[str, SourceContext] = {}
         with database.write_session() as session:

@@ -129,6 +129,7 @@ def _extract(item: FetchedItem, context: SourceContext) -> Extracted:
         rules=context.rules,
         boilerplate=context.boilerplate,
         options=context.options,
+        fragment=not item.html,
     )
 
 

@@ -112,7 +112,7 @@ def _from_feed_pages(
             if number == 1:
                 out.fail(exc.reason)
             break  # past the last page, or the site has no paged feeds
-        planned, skipped = plan_entries(feed)
+        planned, skipped = plan_entries(feed, collector.settings.min_words)
         fresh = [entry for entry in planned if entry.link not in links]
         if not fresh:
             break

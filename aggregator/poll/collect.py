@@ -88,6 +88,8 @@ MAX_ITEMS_PER_FEED = 500
 class CollectSettings:
     max_pages: int = 30  # article pages fetched per source per poll; the rest wait a poll
     api_recheck: timedelta = timedelta(days=7)  # ask a WordPress API that did not answer again
+    # Entry content shorter than this is not stored as an article: fetch the page instead.
+    min_words: int = 0
 
 
 class Collector:
@@ -149,7 +151,7 @@ class Collector:
         if listed > self.max_items:
             feed = dataclasses.replace(feed, entries=feed.entries[: self.max_items])
         out.feed = feed
-        planned, out.skipped = plan_entries(feed)
+        planned, out.skipped = plan_entries(feed, self.settings.min_words)
         known = self.lookup(job, [e.guid for e in planned if e.guid], [e.link for e in planned])
         out.flags = feed_flags(feed, listed, planned, known, out.started_at)
         for flag in out.flags:

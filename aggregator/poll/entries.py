@@ -35,8 +35,14 @@ class PlannedEntry:
     has_content: bool
 
 
-def plan_entries(feed: ParsedFeed) -> tuple[list[PlannedEntry], list[tuple[str, str]]]:
-    """Key every entry; return the usable ones in feed order and the skipped ones with why."""
+def plan_entries(
+    feed: ParsedFeed, min_words: int = 0
+) -> tuple[list[PlannedEntry], list[tuple[str, str]]]:
+    """Key every entry; return the usable ones in feed order and the skipped ones with why.
+
+    Content under ``min_words`` words (what extraction would refuse as too short) does not count
+    as the article: such entries get their page fetched.
+    """
     guid_counts = Counter(entry.guid for entry in feed.entries if entry.guid)
     planned: list[PlannedEntry] = []
     skipped: list[tuple[str, str]] = []
@@ -51,22 +57,25 @@ def plan_entries(feed: ParsedFeed) -> tuple[list[PlannedEntry], list[tuple[str, 
             continue
         seen_links.add(entry.link)
         unique_guid = entry.guid if entry.guid and guid_counts[entry.guid] == 1 else None
-        planned.append(PlannedEntry(entry, entry.link, unique_guid, has_full_content(entry)))
+        whole = has_full_content(entry, min_words)
+        planned.append(PlannedEntry(entry, entry.link, unique_guid, whole))
     return planned, skipped
 
 
-def has_full_content(entry: FeedEntry) -> bool:
+def has_full_content(entry: FeedEntry, min_words: int = 0) -> bool:
     """Does the entry carry its article, not just a teaser of it?"""
     if not entry.content:
         return False
-    return not is_teaser(entry.content)
+    return not is_teaser(entry.content, min_words)
 
 
-def is_teaser(markup: str) -> bool:
+def is_teaser(markup: str, min_words: int = 0) -> bool:
+    """Too short to be stored, or short and ending like a teaser ("[…]", "Continue reading")."""
     text = plain_text(markup) or ""
-    if not text:
+    words = len(text.split())
+    if words == 0 or words < min_words:
         return True
-    return len(text.split()) < TEASER_WORDS and _TEASER_END.search(text) is not None
+    return words < TEASER_WORDS and _TEASER_END.search(text) is not None
 
 
 def to_item(

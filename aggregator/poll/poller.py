@@ -67,7 +67,9 @@ class PollSettings:
         return cls(
             workers=polling.workers,
             host_delay=polling.host_delay,
-            collect=CollectSettings(max_pages=polling.max_pages),
+            collect=CollectSettings(
+                max_pages=polling.max_pages, min_words=config.extraction.min_words
+            ),
             max_items_per_feed=polling.max_items_per_feed,
         )
 

@@ -10,6 +10,9 @@ WORKLOADS: dict[str, Workload] = {
     for workload in (
         storage.BATCH_INSERT,
         extraction.EXTRACT,
+        extraction.EXTRACT_REAL,
+        extraction.EXTRACT_REAL_LXML,
+        extraction.EXTRACT_REAL_METADATA,
         extraction.INGEST,
         publish.BUILD_FEED,
         publish.BUILD_FEED_UNMARKED,

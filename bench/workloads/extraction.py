@@ -1,7 +1,11 @@
 """Extraction and ingest throughput.
 
 ``extract``: our extractor over the labelled corpus, against a bare lxml parse of the same pages
-(CPU time). ``ingest``: extraction + dedup + batched storage of a news site's pages into a fresh
+(CPU time). ``extract-real`` and ``extract-real-lxml``: our extractor over real pages (every
+fourth page of ``../shared/corpus``, or the labelled corpus where that is absent), against plain
+``trafilatura.extract(html)`` with its defaults and against a bare lxml parse (CPU time);
+``extract-real-metadata`` against ``trafilatura.extract`` asked for metadata too, as we are.
+``ingest``: extraction + dedup + batched storage of a news site's pages into a fresh
 SQLite file, against extraction alone of the same pages (wall time, since storage waits on disk).
 """
 
@@ -11,11 +15,13 @@ import contextlib
 import shutil
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import lxml.html
+import trafilatura
 import yaml
 
 from aggregator.config import Config, load_config
@@ -46,6 +52,49 @@ def extract_all(pages: list[tuple[str, str]]) -> None:
         with contextlib.suppress(NotAnArticleError):
             extract_article(html, url)
 
+
+def real_pages(size: int) -> list[tuple[str, str]]:
+    from tests import shared_corpus
+
+    if not shared_corpus.corpus_available():
+        return corpus_pages(size)
+    sample = shared_corpus.load_pages()[::4]
+    pages = [(page.html_path.read_text(encoding="utf-8", errors="replace"), page.url)
+             for page in sample[:size]]  # fmt: skip
+    return (pages * (size // len(pages) + 1))[:size]
+
+
+def plain_trafilatura(pages: list[tuple[str, str]]) -> None:
+    for html, _url in pages:
+        trafilatura.extract(html)
+
+
+def trafilatura_with_metadata(pages: list[tuple[str, str]]) -> None:
+    for html, url in pages:
+        trafilatura.extract(html, url=url, with_metadata=True)
+
+
+def _real(name: str, floor_name: str, floor: Callable[[list[tuple[str, str]]], None]) -> Workload:
+    return Workload(
+        name=name,
+        description="extract_article over real pages (listings included)",
+        floor_name=floor_name,
+        prepare=real_pages,
+        floor=floor,
+        subject=extract_all,
+        size=223,
+        quick_size=8,
+        clock="cpu",
+        target=1.3 if floor is plain_trafilatura else None,
+    )
+
+
+EXTRACT_REAL = _real("extract-real", "plain trafilatura.extract(html), defaults", plain_trafilatura)
+EXTRACT_REAL_LXML = _real("extract-real-lxml", "bare lxml.html parse of the same pages", parse_only)
+EXTRACT_REAL_METADATA = _real(
+    "extract-real-metadata", "trafilatura.extract(html, with_metadata=True)",
+    trafilatura_with_metadata,
+)  # fmt: skip
 
 EXTRACT = Workload(
     name="extract",
