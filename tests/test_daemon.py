@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -162,5 +163,38 @@ def test_run_once_does_one_cycle_and_exits(daemon_config, tmp_path, blog_site) -
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    assert count_articles(tmp_path / "state" / "daemon.db") == feed_size(blog_site.feed_url)
+    stored = count_articles(tmp_path / "state" / "daemon.db")
+    assert stored == feed_size(blog_site.feed_url)
     assert (tmp_path / "public" / "feed.atom").exists()
+    report = json.loads(completed.stdout)
+    assert (report["jobs_failed"], report["articles_new"]) == (0, stored)
+
+
+def test_run_once_exits_1_with_a_summary_when_a_job_failed(write_config, tmp_path, blog_site):
+    """A cron job must notice: one source unreachable fails the cycle, the others still run."""
+    config = write_config(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'once.db'}"},
+            "output": {"dir": str(tmp_path / "public")},
+            "sources": {
+                "blog": {
+                    "homepage": f"{blog_site.base_url}/",
+                    "feed": blog_site.feed_url,
+                    "relevance": "keep_all",
+                },
+                "gone": {"homepage": "http://127.0.0.1:1/", "feed": "http://127.0.0.1:1/feed/"},
+            },
+        }
+    )
+    completed = subprocess.run(
+        [MUTUALAID, "-c", str(config), "run", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stderr
+    new = feed_size(blog_site.feed_url)
+    assert completed.stdout.rstrip().splitlines()[-1] == (
+        f"jobs: 3 ok, 1 failed; articles: {new} new, 0 updated"
+    )

@@ -47,7 +47,10 @@ def run(
     server = None
     try:
         if once:
-            _print_cycle(daemon.run_once(), as_json)
+            report = daemon.run_once()
+            _print_cycle(report, as_json)
+            if report.failed:  # a cron job must notice
+                raise click.exceptions.Exit(1)
             return
         if serve_http:
             settings = app.config.serve
@@ -82,8 +85,9 @@ def _port(given: int | None, configured: int) -> int:
 
 
 def _print_cycle(report: CycleReport, as_json: bool) -> None:
+    summary = report.summary()
     if as_json:
-        print_json({"results": [_as_dict(result) for result in report.results]})
+        print_json({"results": [_as_dict(result) for result in report.results], **summary})
         return
     table = Table(title="One cycle")
     for column in ("what", "source", "status", "new", "updated", "note"):
@@ -98,6 +102,11 @@ def _print_cycle(report: CycleReport, as_json: bool) -> None:
             Text(result.error or ""),
         )
     stdout.print(table)
+    stdout.print(
+        f"jobs: {summary['jobs_ok']} ok, {summary['jobs_failed']} failed; articles: "
+        f"{summary['articles_new']} new, {summary['articles_updated']} updated",
+        highlight=False,
+    )
 
 
 def _as_dict(result: WorkResult) -> dict[str, Any]:

@@ -65,6 +65,15 @@ class CycleReport:
     def failed(self) -> list[WorkResult]:
         return [result for result in self.results if result.status == "failed"]
 
+    def summary(self) -> dict[str, int]:
+        """Jobs that went well or failed, and the articles they stored, for one closing line."""
+        return {
+            "jobs_ok": len(self.results) - len(self.failed),
+            "jobs_failed": len(self.failed),
+            "articles_new": sum(result.counts.get("new", 0) for result in self.results),
+            "articles_updated": sum(result.counts.get("updated", 0) for result in self.results),
+        }
+
 
 class Daemon:
     """Schedules polls, crawls and rebuilds for one configuration and database."""
