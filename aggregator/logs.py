@@ -51,7 +51,13 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{context}]" if context else line
 
 
+# The extraction libraries warn about every odd page ("discarding data", "empty link"): nothing a
+# user can act on. Shown from -v on.
 EXTRACTION_LIBRARIES = ("trafilatura", "htmldate", "courlan", "justext", "readability")
+# The engines under us talk at INFO of their own work (migrations, job scheduling): from -vv only.
+ENGINE_LIBRARIES = ("alembic", "apscheduler", "httpx", "httpcore", "scrapy", "twisted")
+# One line per finished daemon job, shown by default when the daemon runs (``log_jobs``).
+JOBS_LOGGER = "aggregator.daemon.jobs"
 
 
 def configure_logging(
@@ -68,8 +74,15 @@ def configure_logging(
     handler._mutualaid = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    # The extraction libraries warn about every odd page ("discarding data", "empty link"):
-    # nothing a user can act on. Shown from -v on, in full from -vv.
-    library_level = (logging.ERROR, logging.WARNING, logging.NOTSET)[min(max(verbosity, 0), 2)]
-    for name in EXTRACTION_LIBRARIES:
-        logging.getLogger(name).setLevel(library_level)
+    step = min(max(verbosity, 0), 2)
+    for names, levels in (
+        (EXTRACTION_LIBRARIES, (logging.ERROR, logging.WARNING, logging.NOTSET)),
+        (ENGINE_LIBRARIES, (logging.WARNING, logging.WARNING, logging.NOTSET)),
+    ):
+        for name in names:
+            logging.getLogger(name).setLevel(levels[step])
+
+
+def log_jobs() -> None:
+    """Show the daemon's one line per finished job even without -v."""
+    logging.getLogger(JOBS_LOGGER).setLevel(logging.INFO)

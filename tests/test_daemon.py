@@ -198,3 +198,31 @@ def test_run_once_exits_1_with_a_summary_when_a_job_failed(write_config, tmp_pat
     assert completed.stdout.rstrip().splitlines()[-1] == (
         f"jobs: 3 ok, 1 failed; articles: {new} new, 0 updated"
     )
+
+
+@pytest.mark.parametrize("verbose", [(), ("-v",)], ids=["default", "-v"])
+def test_the_daemon_logs_one_line_per_job_and_keeps_engines_quiet(daemon_config, tmp_path, verbose):
+    log = tmp_path / "daemon.log"
+    with log.open("w") as stderr:
+        daemon = subprocess.Popen(
+            [MUTUALAID, "-c", str(daemon_config), *verbose, "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            wait_for(lambda: "jobs: poll blog: " in log.read_text(), 90, "a poll's job line")
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=60) == 0
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait(timeout=30)
+    lines = log.read_text().splitlines()
+    [first_poll, *_] = [line for line in lines if "jobs: poll blog: " in line]
+    assert first_poll.startswith("INFO aggregator.daemon.jobs: poll blog: ")
+    assert "outcome=ok" in first_poll and "duration=" in first_poll
+    assert not [line for line in lines if line.startswith(("INFO alembic", "INFO apscheduler"))]
+    # Without -v, the job lines and the daemon's start and stop are all there is.
+    if not verbose:
+        assert all("aggregator.daemon.jobs" in line for line in lines if line.startswith("INFO"))

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
 from aggregator.daemon import CycleReport, Daemon, WorkResult
+from aggregator.logs import log_jobs
 from aggregator.publish import PublishApp
 from aggregator.publish.server import make_app_server
 
@@ -61,6 +62,7 @@ def run(
             shown = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
             stderr.print(f"serving on http://{shown}:{bound_port}/ (metrics at /metrics)")
         stderr.print(f"daemon running on {database.url} (SIGTERM or Ctrl-C stops it)")
+        log_jobs()
         daemon.run_forever()
     finally:
         if server is not None:

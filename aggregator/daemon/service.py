@@ -43,16 +43,26 @@ from aggregator.daemon.work import (
     rebuild_feeds,
 )
 from aggregator.locks import HeldLock, LockBusyError, hold_lock
+from aggregator.logs import JOBS_LOGGER
 from aggregator.storage import Database
 from aggregator.storage.database import describe_error
 from aggregator.storage.health import source_health
 from aggregator.storage.models import Run, Source
 
 log = logging.getLogger(__name__)
+jobs_log = logging.getLogger(JOBS_LOGGER)
 Clock = Callable[[], datetime]
 REBUILD_DELAY = timedelta(seconds=2)  # requests within this window share one rebuild
 STOP_BOUND = 30.0  # seconds running jobs get to commit or roll back on shutdown
 WATCH_EVERY = 5.0  # seconds between two looks at the wall clock and at the daemon's lock
+
+
+def job_line(result: WorkResult) -> str:
+    """``poll blog: 3 new, 1 updated``; a failure says why (the outcome and the duration go
+    with the line as context fields)."""
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in result.counts.items() if count)
+    what = result.error if result.status == "failed" else counts or "nothing new"
+    return f"{result.kind} {result.source}: {what}" if result.source else f"{result.kind}: {what}"
 
 
 @dataclass
@@ -280,15 +290,18 @@ class Daemon:
                 self.metrics.items.labels(result.source, outcome).inc(count)
         if result.status == "failed":
             self.metrics.errors.labels(result.kind, result.source).inc()
-            log.warning(
-                "%s of %s failed: %s",
-                result.kind,
-                result.source or "the feeds",
-                result.error,
-                extra={"source": result.source or None},
-            )
         elif result.status in ("ok", "not_modified"):
             self.metrics.last_success.labels(result.kind, result.source).set_to_current_time()
+        jobs_log.log(
+            logging.WARNING if result.status == "failed" else logging.INFO,
+            "%s",
+            job_line(result),
+            extra={
+                "source": result.source or None,
+                "outcome": result.status,
+                "duration": round(result.seconds, 2),
+            },
+        )
         return result
 
     def _spread(self) -> timedelta:
