@@ -226,3 +226,56 @@ def test_the_daemon_logs_one_line_per_job_and_keeps_engines_quiet(daemon_config,
     # Without -v, the job lines and the daemon's start and stop are all there is.
     if not verbose:
         assert all("aggregator.daemon.jobs" in line for line in lines if line.startswith("INFO"))
+
+
+def count_polls(database: Path) -> int:
+    with sqlite3.connect(database, timeout=30) as connection:
+        query = "SELECT count(*) FROM runs WHERE kind = 'poll'"
+        return int(connection.execute(query).fetchone()[0])
+
+
+def test_a_shortened_poll_interval_takes_effect_at_the_next_start(
+    write_config, tmp_path, blog_site
+) -> None:
+    database = tmp_path / "interval.db"
+
+    def config(interval: str) -> Path:
+        return write_config(
+            {
+                "database": {"url": f"sqlite:///{database}"},
+                "output": {"dir": str(tmp_path / "public")},
+                "schedule": {"poll_interval": interval, "crawl_interval": "1d", "jitter": "1s"},
+                "sources": {
+                    "blog": {
+                        "homepage": f"{blog_site.base_url}/",
+                        "feed": blog_site.feed_url,
+                        "relevance": "keep_all",
+                    }
+                },
+            }
+        )
+
+    once = subprocess.run(
+        [MUTUALAID, "-c", str(config("1h")), "run", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert once.returncode == 0, once.stderr
+    assert count_polls(database) == 1  # and the next check is an hour away
+    daemon = subprocess.Popen(
+        [MUTUALAID, "-c", str(config("5s")), "run"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: count_polls(database) >= 2, 90, "a poll on the new, shorter interval")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait(timeout=30)

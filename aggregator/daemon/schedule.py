@@ -15,22 +15,31 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from aggregator.poll.state import longest_wait
+from aggregator.poll.state import Timing, effective_due
 
 JUMP_TOLERANCE = timedelta(seconds=30)  # wall and monotonic clocks may drift this far apart
 
 
 def first_poll_at(
-    due: datetime | None, now: datetime, interval: timedelta, jitter: timedelta, spread: timedelta
+    due: datetime | None,
+    now: datetime,
+    timing: Timing,
+    spread: timedelta,
+    *,
+    failing: bool = False,
+    feed_ttl: timedelta | None = None,
 ) -> datetime:
     """A source's first poll after a start, from its stored next check ``due``.
 
-    ``spread`` is a random part of ``jitter``. A due time up to the longest wait a poll sets
-    (backoff, a server's Retry-After) is kept; beyond it, or in the past, the poll is due now.
+    ``spread`` is a random part of the jitter. The stored time is read as the poller reads it
+    (``effective_due``: a backoff or a server's wait kept, a time from a wrong clock or a longer
+    interval not); a time not in the future means due now, spread out (at most one interval).
     """
-    if due is None or due <= now or due - now > longest_wait(interval, jitter):
-        return now + spread
-    return due
+    if due is not None:
+        due = effective_due(due, now, timing, failing=failing, ttl=feed_ttl)
+        if due > now:
+            return due
+    return now + min(spread, timing.interval)
 
 
 def first_crawl_at(

@@ -44,6 +44,7 @@ from aggregator.daemon.work import (
 )
 from aggregator.locks import HeldLock, LockBusyError, hold_lock
 from aggregator.logs import JOBS_LOGGER
+from aggregator.poll.state import Timing
 from aggregator.storage import Database
 from aggregator.storage.database import describe_error
 from aggregator.storage.health import source_health
@@ -180,8 +181,15 @@ class Daemon:
         jitter = int(self.config.schedule.jitter.total_seconds())
         for name in self._feed_sources():
             interval = self.config.poll_interval(name)
-            due = health[name].next_check_at if name in health else None
-            first = first_poll_at(due, now, interval, self.config.schedule.jitter, self._spread())
+            known = health.get(name)
+            first = first_poll_at(
+                known.next_check_at if known else None,
+                now,
+                Timing(now, interval, self.config.schedule.jitter),
+                self._spread(),
+                failing=bool(known and known.consecutive_failures),
+                feed_ttl=known.feed_ttl if known else None,
+            )
             self._add_job(f"poll:{name}", self._poll_job, name, interval, jitter, first)
         if self.config.retention.days is not None:
             self.scheduler.add_job(

@@ -43,7 +43,6 @@ from aggregator.poll.state import (
     after_not_modified,
     after_redirect,
     load_states,
-    longest_wait,
     with_api,
 )
 from aggregator.storage import Database
@@ -222,11 +221,11 @@ class Poller:
         if not source.enabled:
             return "disabled in the configuration"
         state = self._states[self.ingestor.source_ids[name]]
-        longest = longest_wait(self.config.poll_interval(name), self.config.schedule.jitter)
-        due = state.due_at(now, longest)
+        timing = Timing(now, self.config.poll_interval(name), self.config.schedule.jitter)
+        due = state.due_at(now, timing)
         if due_only and due is not None and due > now:
             return f"not due until {due:%Y-%m-%d %H:%M} UTC"
-        if not force and state.backing_off(now, longest):
+        if not force and state.backing_off(now, timing):
             return (
                 f"backing off after {state.consecutive_failures} failure(s) until "
                 f"{due:%Y-%m-%d %H:%M} UTC (--force polls anyway)"

@@ -69,26 +69,41 @@ class FeedState:
     def ttl(self) -> timedelta | None:
         return timedelta(seconds=self.ttl_seconds) if self.ttl_seconds else None
 
-    def due_at(self, now: datetime, longest: timedelta | None = None) -> datetime | None:
-        """When the next check is due (None: never polled).
+    def due_at(self, now: datetime, timing: Timing | None = None) -> datetime | None:
+        """When the next check is due (None: never polled), under the schedule ``timing``
+        configured now (see ``effective_due``); the stored time as is without one."""
+        if self.next_check_at is None or timing is None:
+            return self.next_check_at
+        failing = self.consecutive_failures > 0
+        return effective_due(self.next_check_at, now, timing, failing=failing, ttl=self.ttl)
 
-        A stored time further ahead of ``now`` than ``longest`` (see ``longest_wait``) is one
-        no poll sets: it was stored before the clock went back, and the feed is due now.
-        """
-        due = self.next_check_at
-        if due is not None and longest is not None and due - now > longest:
-            return now
-        return due
-
-    def backing_off(self, now: datetime, longest: timedelta | None = None) -> bool:
+    def backing_off(self, now: datetime, timing: Timing | None = None) -> bool:
         """Failing, and told (by backoff or the server) to wait past ``now``."""
-        due = self.due_at(now, longest)
+        due = self.due_at(now, timing)
         return self.consecutive_failures > 0 and due is not None and due > now
 
 
 def longest_wait(interval: timedelta, jitter: timedelta) -> timedelta:
     """The furthest ahead any poll schedules the next check: capped backoff or server hints."""
     return max(interval, BACKOFF_CAP, MAX_HINT) + jitter
+
+
+def effective_due(
+    due: datetime, now: datetime, timing: Timing, *, failing: bool, ttl: timedelta | None
+) -> datetime:
+    """A stored next check, read under the schedule configured now.
+
+    Further ahead than any poll sets (``longest_wait``), it was stored before the clock went
+    back: due now. A source that is not failing waits no longer than its interval (or its
+    feed's TTL, when longer) plus the jitter: a time beyond was set under a longer interval than
+    the one configured now, and a shortened ``poll_interval`` takes effect now.
+    """
+    ahead = due - now
+    if ahead > longest_wait(timing.interval, timing.jitter):
+        return now
+    if not failing and ahead > max(timing.interval, ttl or timing.interval) + timing.jitter:
+        return now
+    return due
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -39,6 +39,7 @@ class SourceHealth:
     last_error_at: datetime | None = None
     consecutive_failures: int = 0
     next_check_at: datetime | None = None
+    feed_ttl: timedelta | None = None  # the longest <ttl> its feeds asked for
     articles: int = 0
     sightings: int = 0
     last_run: RunSummary | None = None
@@ -123,6 +124,10 @@ def _summarise(
         consecutive_failures=max((state.consecutive_failures for state in states), default=0),
         next_check_at=min(
             (state.next_check_at for state in states if state.next_check_at), default=None
+        ),
+        feed_ttl=max(
+            (timedelta(seconds=state.ttl_seconds) for state in states if state.ttl_seconds),
+            default=None,
         ),
         articles=articles,
         sightings=sightings,

@@ -14,6 +14,7 @@ from aggregator.daemon.schedule import ClockWatch, first_crawl_at, first_poll_at
 from aggregator.daemon.work import WorkResult
 from aggregator.ingest import Ingestor
 from aggregator.poll.http import BACKOFF_CAP
+from aggregator.poll.state import Timing
 from aggregator.storage import open_database
 from aggregator.storage.health import source_health
 from aggregator.storage.models import FetchState, Run
@@ -76,6 +77,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 HOUR, DAY, YEAR = timedelta(hours=1), timedelta(days=1), timedelta(days=365)
+SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
 
 
 JITTER = timedelta(minutes=5)
@@ -91,7 +93,22 @@ JITTER = timedelta(minutes=5)
     ],
 )
 def test_the_first_poll_after_a_start_is_never_far_off(due, expected) -> None:
-    assert first_poll_at(due, NOW, HOUR, JITTER, spread=JITTER) == expected
+    timing = Timing(NOW, HOUR, JITTER)
+    assert first_poll_at(due, NOW, timing, spread=JITTER, failing=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("due", "ttl", "expected"),
+    [
+        (NOW + 50 * MINUTE, None, NOW + 20 * SECOND),  # set under 1h, now every 20 s: soon
+        (NOW + 10 * SECOND, None, NOW + 10 * SECOND),  # within the new interval: kept
+        (NOW + 50 * MINUTE, HOUR, NOW + 50 * MINUTE),  # the feed's own TTL asks for the wait
+    ],
+)
+def test_a_shortened_poll_interval_takes_effect_at_the_next_start(due, ttl, expected) -> None:
+    timing = Timing(NOW, 20 * SECOND, JITTER)
+    first = first_poll_at(due, NOW, timing, spread=JITTER, feed_ttl=ttl)
+    assert first == expected
 
 
 @pytest.mark.parametrize(
@@ -171,8 +188,14 @@ def test_the_daemons_first_runs_clamp_stored_times_from_a_wrong_clock(
     stored = {"ahead": NOW + YEAR, "behind": NOW - YEAR, "backoff": NOW + 20 * HOUR}
     with database.write_session() as session:
         for name, due in stored.items():
+            failures = 3 if name == "backoff" else 0  # what a backoff follows
             session.add(
-                FetchState(source_id=ids[name], url=server.url(f"/{name}/"), next_check_at=due)
+                FetchState(
+                    source_id=ids[name],
+                    url=server.url(f"/{name}/"),
+                    next_check_at=due,
+                    consecutive_failures=failures,
+                )
             )
             session.add(Run(source_id=ids[name], kind="crawl", status="ok", started_at=due))
     daemon = Daemon(database, config, clock=lambda: NOW)
