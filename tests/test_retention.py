@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import io
 import json
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -85,3 +88,55 @@ def test_db_purge_command(run_cli, write_config, blog_site, tmp_path) -> None:
     assert json.loads(result.out)["purged"] >= 1
     unset = run_cli("-c", str(path), "db", "purge")
     assert unset.code == 2 and "retention.days" in unset.err
+
+
+def _purge_setup(write_config, blog_site) -> tuple[Path, int, int]:
+    """A database with the blog's essays; (config, --days that purges some, how many)."""
+    path = write_config(
+        {"sources": {"blog": {"homepage": f"{blog_site.base_url}/", "relevance": "keep_all"}}}
+    )
+    config = load_config(path, environ={})
+    database = open_database(config.database.url)
+    Ingestor(database, config, clock=lambda: NOW).ingest(items_for(blog_site))
+    database.close()
+    dates = sorted(article.published for article in blog_site.articles)
+    days = (datetime.now(UTC) - dates[len(dates) // 2]).days
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    return path, days, sum(date < cutoff for date in dates)
+
+
+def _stored(path: Path) -> int:
+    database = open_database(load_config(path, environ={}).database.url)
+    try:
+        with database.session() as session:
+            return session.scalar(select(func.count()).select_from(Article)) or 0
+    finally:
+        database.close()
+
+
+def test_purge_dry_run_says_what_would_go_and_deletes_nothing(
+    run_cli, write_config, blog_site
+) -> None:
+    path, days, older = _purge_setup(write_config, blog_site)
+    before = _stored(path)
+    result = run_cli("-c", str(path), "db", "purge", "--days", str(days), "--dry-run", "--json")
+    assert result.code == 0, result.err
+    preview = json.loads(result.out)
+    assert (preview["dry_run"], preview["would_purge"]) == (True, older)
+    assert preview["oldest"] <= preview["newest"]
+    text = run_cli("-c", str(path), "db", "purge", "--days", str(days), "--dry-run")
+    assert f"would purge {older} article(s) older than {days} day(s), dated " in text.out
+    assert _stored(path) == before
+
+
+def test_purge_on_a_terminal_asks_first(run_cli, write_config, blog_site, monkeypatch) -> None:
+    path, days, older = _purge_setup(write_config, blog_site)
+    before = _stored(path)
+    commands = importlib.import_module("aggregator.cli.db")  # the module, not the click group
+    monkeypatch.setattr(commands, "_on_terminal", lambda: True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    declined = run_cli("-c", str(path), "db", "purge", "--days", str(days))
+    assert declined.code != 0
+    assert "for good?" in declined.out and _stored(path) == before
+    agreed = run_cli("-c", str(path), "db", "purge", "--days", str(days), "--yes")
+    assert agreed.code == 0 and _stored(path) == before - older

@@ -7,17 +7,46 @@ the ingest path skips anything that matches one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from aggregator.storage.database import Database
 from aggregator.storage.models import Article, Sighting, Tombstone
+from aggregator.storage.types import UTCDateTime
 from aggregator.storage.upsert import upsert
 
 PURGE_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class PurgePreview:
+    """What a purge at some cutoff would delete: how many articles, dated from when to when."""
+
+    count: int
+    oldest: datetime | None
+    newest: datetime | None
+
+
+def _dated() -> ColumnElement[datetime]:
+    """When an article counts as dated: its publication, else when it was first seen."""
+    return func.coalesce(Article.published_at, Article.first_seen_at, type_=UTCDateTime())
+
+
+def preview_purge(database: Database, cutoff: datetime) -> PurgePreview:
+    """What ``purge_before(database, cutoff, ...)`` would delete, deleting nothing."""
+    with database.session() as session:
+        count, oldest, newest = session.execute(
+            select(
+                func.count(),
+                func.min(_dated(), type_=UTCDateTime()),
+                func.max(_dated(), type_=UTCDateTime()),
+            ).where(_dated() < cutoff)
+        ).one()
+    return PurgePreview(int(count), oldest, newest)
 
 
 def purge_before(database: Database, cutoff: datetime, now: datetime) -> int:
@@ -36,7 +65,7 @@ def purge_before(database: Database, cutoff: datetime, now: datetime) -> int:
 
 
 def _purge_chunk(session: Session, cutoff: datetime, now: datetime) -> int:
-    old = func.coalesce(Article.published_at, Article.first_seen_at) < cutoff
+    old = _dated() < cutoff
     rows = session.execute(
         select(Article.id, Article.canonical_url, Article.content_hash)
         .where(old)
