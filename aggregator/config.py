@@ -39,6 +39,7 @@ from aggregator.strict_yaml import DuplicateKeyError, load_yaml
 CONFIG_ENV = "MUTUALAID_CONFIG"
 DATABASE_URL_ENV = "MUTUALAID_DATABASE_URL"
 DEFAULT_FILE = Path("config.yaml")
+PACKAGED_DEFAULTS = "packaged defaults"  # the origin of a config read from no file
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -351,7 +352,7 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
     if chosen is None and DEFAULT_FILE.is_file():
         chosen = DEFAULT_FILE
     data = _read_defaults()
-    origin = "packaged defaults"
+    origin = PACKAGED_DEFAULTS
     base_dir = Path.cwd()
     if chosen is not None:
         data = merge(data, _read_yaml(chosen))

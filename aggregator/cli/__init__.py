@@ -13,6 +13,7 @@ from aggregator.cli.crawl import crawl, worker
 from aggregator.cli.db import db
 from aggregator.cli.extract import extract
 from aggregator.cli.feed import feed
+from aggregator.cli.init import init
 from aggregator.cli.poll import poll
 from aggregator.cli.rules import rules
 from aggregator.cli.run import run
@@ -43,6 +44,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, log_json: bo
 
 
 cli.add_command(db)
+cli.add_command(init)
 cli.add_command(sources)
 cli.add_command(status)
 cli.add_command(extract)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,16 @@ from typing import Any
 import click
 from rich.console import Console
 
-from aggregator.config import Config, SourceConfig, load_config
-from aggregator.errors import UnknownSourceError
+from aggregator.config import (
+    CONFIG_ENV,
+    DATABASE_URL_ENV,
+    DEFAULT_FILE,
+    PACKAGED_DEFAULTS,
+    Config,
+    SourceConfig,
+    load_config,
+)
+from aggregator.errors import ConfigError, UnknownSourceError
 from aggregator.storage import Database, open_database
 
 stdout = Console(soft_wrap=True)
@@ -33,8 +42,20 @@ class AppContext:
             self._config = load_config(self.config_path)
         return self._config
 
+    def database_url(self) -> str:
+        """The configured database's URL; without any configuration, an error saying how to
+        start (a command must not leave a database and folders wherever it was run)."""
+        config = self.config
+        if config.origin == PACKAGED_DEFAULTS and not os.environ.get(DATABASE_URL_ENV):
+            raise ConfigError(
+                "no configuration",
+                f"none found (./{DEFAULT_FILE}, --config, ${CONFIG_ENV}); run 'mutualaid init' "
+                "to write a starter config.yaml",
+            )
+        return config.database.url
+
     def open_database(self) -> Database:
-        return open_database(self.config.database.url)
+        return open_database(self.database_url())
 
     def source(self, name: str) -> SourceConfig:
         """The named source's settings; an unknown name is an error listing the known ones."""

@@ -26,7 +26,7 @@ def upgrade(app: AppContext, as_json: bool) -> None:
 
     Safe to run again: an up-to-date database is left as it is.
     """
-    database = open_database(app.config.database.url, upgrade=False)
+    database = open_database(app.database_url(), upgrade=False)
     try:
         result = database.upgrade()
         with database.write_session() as session:
@@ -47,7 +47,7 @@ def upgrade(app: AppContext, as_json: bool) -> None:
 @pass_app
 def current(app: AppContext, as_json: bool) -> None:
     """Show the database's schema revision and the newest one this version knows."""
-    database = open_database(app.config.database.url, upgrade=False)
+    database = open_database(app.database_url(), upgrade=False)
     try:
         revision = migrate.current_revision(database.engine)
     finally:
