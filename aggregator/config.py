@@ -39,6 +39,7 @@ from aggregator.strict_yaml import DuplicateKeyError, load_yaml
 CONFIG_ENV = "MUTUALAID_CONFIG"
 DATABASE_URL_ENV = "MUTUALAID_DATABASE_URL"
 DEFAULT_FILE = Path("config.yaml")
+UNSET_ID_DOMAIN = "mutualaid.invalid"  # the placeholder a publisher must replace
 PACKAGED_DEFAULTS = "packaged defaults"  # the origin of a config read from no file
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -140,7 +141,7 @@ class OutputConfig(_Strict):
     # Where the output is served from; absolute self links need it. None: relative links.
     base_url: HttpUrl | None = None
     # The domain (or e-mail address) in every entry's tag: URI id; set once, never change.
-    id_domain: str = "mutualaid.invalid"
+    id_domain: str = UNSET_ID_DOMAIN
 
     @field_validator("base_url")
     @classmethod

@@ -23,6 +23,7 @@ from aggregator.config import (
     load_config,
 )
 from aggregator.errors import ConfigError, UnknownSourceError
+from aggregator.publish.build import unset_publishing_settings
 from aggregator.storage import Database, open_database
 
 stdout = Console(soft_wrap=True)
@@ -103,3 +104,9 @@ def human_duration(delta: timedelta) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def warn_unset_publishing(config: Config) -> None:
+    """Say once, one line each, which publishing settings are still placeholders."""
+    for problem in unset_publishing_settings(config):
+        stderr.print(f"warning: {problem}", markup=False, highlight=False)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
+from aggregator.cli.context import (
+    AppContext,
+    json_option,
+    pass_app,
+    print_json,
+    stderr,
+    stdout,
+    warn_unset_publishing,
+)
 from aggregator.publish.write import BuildReport, Written, write_site
 
 
@@ -25,6 +33,7 @@ def build(app: AppContext, as_json: bool) -> None:
     content did not change are left untouched, and feeds of sources or tags that no longer
     have published articles are removed.
     """
+    warn_unset_publishing(app.config)
     database = app.open_database()
     progress = Progress(
         TextColumn("building feeds"),

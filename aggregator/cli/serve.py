@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aggregator.cli.context import AppContext, pass_app, stderr
+from aggregator.cli.context import AppContext, pass_app, stderr, warn_unset_publishing
 from aggregator.publish.server import serve as serve_http
 
 
@@ -23,6 +23,7 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     /feeds/source/NAME.atom, /feeds/tag/TAG.atom; every feed also as .rss and .json), and take
     ?limit=N, ?source=NAME and ?tag=TAG.
     """
+    warn_unset_publishing(app.config)
     settings = app.config.serve
     database = app.open_database()
 

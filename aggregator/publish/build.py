@@ -13,7 +13,7 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
-from aggregator.config import Config
+from aggregator.config import UNSET_ID_DOMAIN, Config
 from aggregator.publish.atom import render_atom
 from aggregator.publish.entries import Entry, SourceRef, plain_text
 from aggregator.publish.feed import FORMATS, INDEX, STYLESHEET, Feed, Selection
@@ -174,3 +174,19 @@ def _feed_renderer(
         return render_feed(feed, format_name)
 
     return render
+
+
+def unset_publishing_settings(config: Config) -> list[str]:
+    """One line per publishing setting still at its placeholder; they shape what readers keep."""
+    problems = []
+    if config.output.base_url is None:
+        problems.append(
+            "output.base_url is not set: feed links stay relative and JSON Feed has no "
+            "feed_url or home_page_url; set it to the public address of output.dir"
+        )
+    if config.output.id_domain == UNSET_ID_DOMAIN:
+        problems.append(
+            f"output.id_domain is {UNSET_ID_DOMAIN}: entry ids must never change once "
+            "published; set it to a domain you control before anyone subscribes"
+        )
+    return problems

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, UnaryExpression, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from aggregator.config import Config
+from aggregator.config import UNSET_ID_DOMAIN, Config
 from aggregator.publish.entries import (
     ArticleRow,
     Entry,
@@ -44,7 +44,7 @@ class PublishPolicy:
 
     threshold: float
     keep_all: frozenset[str] = frozenset()
-    id_domain: str = "mutualaid.invalid"
+    id_domain: str = UNSET_ID_DOMAIN
 
     @classmethod
     def from_config(cls, config: Config) -> PublishPolicy:
