@@ -30,6 +30,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from aggregator.config_errors import explain, line_of
 from aggregator.errors import ConfigError
 from aggregator.extract.article import ExtractOptions
 from aggregator.extract.rules import RuleError, SiteRules
@@ -437,15 +438,14 @@ def _anchor_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
 
 
 def _config_error(origin: str, exc: ValidationError) -> ConfigError:
-    first = exc.errors()[0]
+    errors = exc.errors()
+    first = errors[0]
     key = ".".join(str(part) for part in first["loc"]) or None
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    else:
-        message = str(first["msg"]).removeprefix("Value error, ")
-    more = exc.error_count() - 1
+    message = explain(first, Config)
+    line = line_of(origin, first["loc"]) if origin != PACKAGED_DEFAULTS else None
+    if line is not None:
+        message += f" (line {line})"
+    more = len({error["loc"] for error in errors}) - 1  # a union's alternatives are one problem
     if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        message += f"; and {more} more problem{'s' if more > 1 else ''}"
     return ConfigError(origin, message, key=key)

@@ -175,3 +175,31 @@ def test_path_that_cannot_be_opened_is_an_error(write_config) -> None:
     path = write_config()
     with pytest.raises(ConfigError, match="cannot read: Not a directory"):
         load_config(path / "config.yaml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "sources:\n  blog: https://blog.example/\n",
+            "sources.blog: expected a mapping of settings, got a string (line 2)",
+        ),
+        (
+            "schedule:\n  pol_interval: 1h\n",
+            "schedule.pol_interval: unknown key (did you mean 'poll_interval'?) (line 2)",
+        ),
+        (
+            "sources:\n  blog:\n    homepage: https://blog.example/\n"
+            "    feeed: https://blog.example/feed/\n",
+            "sources.blog.feeed: unknown key (did you mean 'feed'?) (line 4)",
+        ),
+        ("sources:\n  blog:\n    homepage: https://b.example/\n    zzz: 1\n",
+         "sources.blog.zzz: unknown key (line 4)"),
+    ],
+)  # fmt: skip
+def test_config_errors_say_what_was_expected_where(tmp_path, text, expected) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert str(caught.value) == f"{path}: {expected}"
