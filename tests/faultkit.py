@@ -235,7 +235,8 @@ def built_then_retitled(
     """
     public = tmp_path / "public"
     settings = {
-        "output": {"dir": str(public), "title": "Old title"},
+        "output": {"dir": str(public), "title": "Old title", "id_domain": "example.org",
+                   "base_url": "https://feeds.example.org/"},  # set: no warnings about them
         "sources": {"blog": {"homepage": f"{blog_site.base_url}/", "feed": blog_site.feed_url,
                              "relevance": "keep_all"}},
     }  # fmt: skip

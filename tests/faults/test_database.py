@@ -190,7 +190,7 @@ def test_a_database_locked_for_long_fails_the_job_and_the_daemon_carries_on(
     wait_for(lambda: count_articles(database) == expected, 60, "the essays in the blog's feed")
     with sqlite_write_lock(database):  # "a minute": many times the 1 s busy timeout
         locked_at = _utc_text()
-        daemon.wait_log("poll of blog failed: database is locked", 30)
+        daemon.wait_log("poll blog: database is locked", 30)
         time.sleep(4)  # another scheduled poll or two fail the same way
         assert daemon.alive()
     released_at = _utc_text()
@@ -205,7 +205,7 @@ def test_a_database_locked_for_long_fails_the_job_and_the_daemon_carries_on(
     assert integrity(database) == "ok"
     lines = daemon.log.splitlines()
     assert "Traceback" not in daemon.log
-    assert sum("poll of blog failed: database is locked" in line for line in lines) >= 1
+    assert sum("poll blog: database is locked" in line for line in lines) >= 1
     status = run_cli("-c", str(blog_daemon_config), "status", "--json")
     (blog,) = json.loads(status.out)["sources"]
     assert blog["last_failure"]["error"] == "database is locked"
@@ -238,7 +238,7 @@ def test_each_job_fails_cleanly_while_the_database_is_locked_and_is_recorded_lat
     assert outcome[("crawl", "blog")] == ("failed", "database is locked")
     assert outcome[("rebuild", "")] == ("ok", None)  # readers are never blocked
     assert "Traceback" not in caplog.text
-    assert "poll of blog failed: database is locked" in caplog.text
+    assert "poll blog: database is locked" in caplog.text
     assert daemon.run_log.pending == 3  # kept until the database takes them
     assert daemon.run_log.flush() and daemon.run_log.pending == 0
     database.close()
@@ -318,7 +318,7 @@ def test_a_full_disk_fails_the_daemons_rebuild_and_status_says_so(
     assert failed.returncode == 0, failed.stderr  # the job failed; the process did not
     assert failed.stdout.startswith("failed cannot write ") and "File too large" in failed.stdout
     (line,) = failed.stderr.strip().splitlines()  # one line, no traceback
-    assert line.startswith("WARNING rebuild of the feeds failed: cannot write ")
+    assert line.startswith("WARNING rebuild: cannot write ")
     assert (public / "feed.atom").read_bytes() == old_feed
     status = run_cli("-c", str(config), "status")
     assert "last feed rebuild failed" in status.out and "File too large" in status.out
