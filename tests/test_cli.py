@@ -135,7 +135,8 @@ def test_real_console_script_exits_cleanly_on_bad_config(write_config) -> None:
         check=False,
     )
     assert completed.returncode == 2
-    assert completed.stderr.strip() == f"error: {path}: surprise: unknown key"
+    line = path.read_text(encoding="utf-8").splitlines().index("surprise: 1") + 1
+    assert completed.stderr.strip() == f"error: {path}: surprise: unknown key (line {line})"
 
 
 def test_status_shows_a_servers_error_text_literally(run_cli, write_config, sqlite_url) -> None:

@@ -33,7 +33,6 @@ def build(app: AppContext, as_json: bool) -> None:
     content did not change are left untouched, and feeds of sources or tags that no longer
     have published articles are removed.
     """
-    warn_unset_publishing(app.config)
     database = app.open_database()
     progress = Progress(
         TextColumn("building feeds"),
@@ -57,6 +56,7 @@ def build(app: AppContext, as_json: bool) -> None:
             report = write_site(database, app.config, on_plan=planned, on_file=wrote)
     finally:
         database.close()
+    warn_unset_publishing(app.config)  # after the build: a failure's one line stays one line
     if as_json:
         print_json(report.as_dict())
         return

@@ -23,12 +23,12 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     /feeds/source/NAME.atom, /feeds/tag/TAG.atom; every feed also as .rss and .json), and take
     ?limit=N, ?source=NAME and ?tag=TAG.
     """
-    warn_unset_publishing(app.config)
     settings = app.config.serve
     database = app.open_database()
 
     def ready(address: str) -> None:
         stderr.print(f"serving {database.url} on {address} (Ctrl-C to stop)", highlight=False)
+        warn_unset_publishing(app.config)
 
     try:
         serve_http(database, app.config, host or settings.host, _port(port, settings.port), ready)
