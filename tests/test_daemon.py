@@ -20,6 +20,13 @@ MUTUALAID = str(Path(sys.executable).parent / "mutualaid")
 pytestmark = pytest.mark.slow
 
 
+def mutualaid(*args: str) -> subprocess.CompletedProcess[str]:
+    """The console script, to completion (a generous bound: a busy machine, a whole cycle)."""
+    return subprocess.run(
+        [MUTUALAID, *args], capture_output=True, text=True, timeout=180, check=False
+    )
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -141,13 +148,7 @@ def test_a_manual_poll_beside_the_daemon_succeeds(start_daemon, daemon_config, t
     database = tmp_path / "state" / "daemon.db"
     wait_for(lambda: count_articles(database) > 0, 60, "a first poll")
     wait_for(lambda: holds_daemon_lock(database, daemon), 60, "the daemon to be up")
-    manual = subprocess.run(
-        [MUTUALAID, "-c", str(daemon_config), "poll", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    manual = mutualaid("-c", str(daemon_config), "poll", "--json")
     assert manual.returncode == 0, manual.stderr
     assert "database is locked" not in manual.stderr
     daemon.send_signal(signal.SIGTERM)
@@ -155,13 +156,7 @@ def test_a_manual_poll_beside_the_daemon_succeeds(start_daemon, daemon_config, t
 
 
 def test_run_once_does_one_cycle_and_exits(daemon_config, tmp_path, blog_site) -> None:
-    completed = subprocess.run(
-        [MUTUALAID, "-c", str(daemon_config), "run", "--once", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    completed = mutualaid("-c", str(daemon_config), "run", "--once", "--json")
     assert completed.returncode == 0, completed.stderr
     stored = count_articles(tmp_path / "state" / "daemon.db")
     assert stored == feed_size(blog_site.feed_url)
@@ -186,13 +181,7 @@ def test_run_once_exits_1_with_a_summary_when_a_job_failed(write_config, tmp_pat
             },
         }
     )
-    completed = subprocess.run(
-        [MUTUALAID, "-c", str(config), "run", "--once"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    completed = mutualaid("-c", str(config), "run", "--once")
     assert completed.returncode == 1, completed.stderr
     new = feed_size(blog_site.feed_url)
     assert completed.stdout.rstrip().splitlines()[-1] == (
@@ -255,13 +244,7 @@ def test_a_shortened_poll_interval_takes_effect_at_the_next_start(
             }
         )
 
-    once = subprocess.run(
-        [MUTUALAID, "-c", str(config("1h")), "run", "--once"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    once = mutualaid("-c", str(config("1h")), "run", "--once")
     assert once.returncode == 0, once.stderr
     assert count_polls(database) == 1  # and the next check is an hour away
     daemon = subprocess.Popen(

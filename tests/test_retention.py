@@ -74,18 +74,10 @@ def test_purged_articles_leave_tombstones_and_do_not_come_back(
 
 
 def test_db_purge_command(run_cli, write_config, blog_site, tmp_path) -> None:
-    path = write_config(
-        {"sources": {"blog": {"homepage": f"{blog_site.base_url}/", "relevance": "keep_all"}}}
-    )
-    config = load_config(path, environ={})
-    database = open_database(config.database.url)
-    Ingestor(database, config, clock=lambda: NOW).ingest(items_for(blog_site))
-    database.close()
-    oldest = min(article.published for article in blog_site.articles)
-    days = (datetime.now(UTC) - oldest).days - 1
+    path, days, older = _purge_setup(write_config, blog_site)
     result = run_cli("-c", str(path), "db", "purge", "--days", str(days), "--json")
     assert result.code == 0, result.err
-    assert json.loads(result.out)["purged"] >= 1
+    assert json.loads(result.out)["purged"] == older >= 1
     unset = run_cli("-c", str(path), "db", "purge")
     assert unset.code == 2 and "retention.days" in unset.err
 
