@@ -113,6 +113,10 @@ def test_rules_suggest_lists_learned_boilerplate(run_cli, write_config, news_sit
     found = json.loads(result.out)
     learned = [item["text"] for item in found if item["learned"]]
     assert any("Support honest journalism" in text for text in learned)
+    # Each writer's bio recurs under that writer alone: never proposed for deletion.
+    assert found and all(item["authors"] != 1 for item in found)
+    bios = [article.author_bio for article in news_site.articles[:12] if article.author_bio]
+    assert bios and not any(bio.split(".")[0] in item["text"] for bio in bios for item in found)
     table = run_cli("-c", str(path), "rules", "suggest", "news")
     assert "drop_phrases:" in table.out
 

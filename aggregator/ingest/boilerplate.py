@@ -132,7 +132,11 @@ def _replace_text(article: Article, html: str, text: str, profile: TopicProfile)
 
 
 def suggest_rules(session: Session, source_id: int, min_articles: int = 2) -> list[Suggestion]:
-    """Learned blocks, and blocks on their way to being learned, most frequent first."""
+    """Learned blocks, and blocks on their way to being learned, most frequent first.
+
+    A block that recurs under one author only is that author's bio or sign-off, kept on purpose:
+    never proposed as a rule (only blocks of several authors, or of a source without authors).
+    """
     learned = {
         row.fingerprint: row
         for row in session.scalars(select(Boilerplate).where(Boilerplate.source_id == source_id))
@@ -141,7 +145,7 @@ def suggest_rules(session: Session, source_id: int, min_articles: int = 2) -> li
         Suggestion(row.text, row.articles, row.authors, learned=True) for row in learned.values()
     ]
     for fingerprint, articles, authors in _block_counts(session, source_id):
-        if fingerprint in learned or articles < min_articles:
+        if fingerprint in learned or articles < min_articles or authors == 1:
             continue
         text = _find_text(session, source_id, fingerprint)
         if text:
