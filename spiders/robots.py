@@ -62,7 +62,7 @@ class RobotsFailureMiddleware:
         if body is response.body:
             return response
         if body == DISALLOW_ALL:
-            self._closed(request, f"robots.txt answered HTTP {response.status}")
+            self._closed(request, f"robots.txt answered HTTP {response.status}: site not crawled")
         return TextResponse(response.url, status=200, body=body, request=request)
 
     def process_exception(
@@ -70,7 +70,8 @@ class RobotsFailureMiddleware:
     ) -> Response | None:
         if not is_robots_request(request) or isinstance(exception, IgnoreRequest):
             return None
-        self._closed(request, f"robots.txt could not be fetched ({exception or type(exception)})")
+        what = str(exception) or type(exception).__name__
+        self._closed(request, f"robots.txt could not be fetched: {what}")
         return TextResponse(request.url, status=200, body=DISALLOW_ALL, request=request)
 
     def _closed(self, request: Request, reason: str) -> None:

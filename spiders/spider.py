@@ -160,10 +160,11 @@ class SourceSpider(Spider):
     # -- helpers -----------------------------------------------------------------------------
 
     def _why_blocked(self, url: str, reason: str) -> str:
-        """Scrapy's reason, with why robots.txt closed the site when it was unusable."""
+        """Scrapy's reason; or, when an unusable robots.txt closed the site, what happened to it
+        (nothing forbade anything when robots.txt could not even be fetched)."""
         stats = self.crawler.stats if self.crawler is not None else None
         closed = stats.get_value(closed_by_robots(url)) if stats is not None else None
-        return f"{reason}: {closed}" if closed else reason
+        return str(closed) if closed else reason
 
     def _follow(
         self, url: str, kind: str, options: CrawlOptions, depth: int = 0

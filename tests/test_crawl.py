@@ -317,7 +317,7 @@ def test_a_robots_txt_answering_5xx_closes_the_site(flaky, configure, database, 
     assert {r.path for r in site.server.requests} == {"/robots.txt"}
     assert counts["blocked"] == 1 and counts["pages"] == 0
     [(_, reason)] = counts["problems"]
-    assert reason == f"Forbidden by robots.txt: robots.txt answered HTTP {status}"
+    assert reason == f"robots.txt answered HTTP {status}: site not crawled"
 
 
 def test_a_crawl_that_fetches_nothing_fails_with_the_reason(configure, database) -> None:
@@ -331,7 +331,8 @@ def test_a_crawl_that_fetches_nothing_fails_with_the_reason(configure, database)
     result = run_crawl(config, CrawlJob(("down",)), database=handle)
     error = result.error_for("down")
     assert error is not None
-    assert error.startswith("nothing could be fetched: Forbidden by robots.txt: robots.txt could ")
+    assert error.startswith("nothing could be fetched: robots.txt could not be fetched: ")
+    assert "Forbidden" not in error  # nothing forbade anything: the site is down
     with handle.session() as session:
         run = session.scalars(select(Run).where(Run.kind == "crawl")).one()
     assert (run.status, run.error) == ("failed", error)
