@@ -27,26 +27,40 @@ def status(app: AppContext, as_json: bool) -> None:
         print_json({"database": database.url, "sources": report, "daemon": daemon})
         return
     stdout.print(_table(report, database.url))
-    for line in _daemon_lines(daemon):
-        stdout.print(line, highlight=False, markup=False, soft_wrap=True)
-    for line in _flag_lines(report):
+    for line in _error_lines(report):  # one line each, cut to the terminal (--json has all)
+        stdout.print(_fit(line, stdout.width), highlight=False, markup=False, soft_wrap=True)
+    for line in _daemon_lines(daemon) + _flag_lines(report):
         stdout.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _table(report: list[SourceHealth], database_url: str) -> Table:
-    table = Table(title=f"Status of {database_url}")
-    for column in ("source", "last success", "last error", "failures", "next check", "articles"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("name", "source"))
+    """Short columns that read at 80 characters; names are never split or cut."""
+    table = Table(title=f"Status of {database_url}", title_justify="left")
+    longest = max((len(health.name) for health in report), default=6)
+    table.add_column("source", no_wrap=True, min_width=max(longest, 6))
+    for column in ("last ok", "failing", "next", "stored/seen"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
     for health in report:
         table.add_row(
-            health.name,
+            Text(health.name),
             ago(health.last_success_at),
-            Text(_last_error(health)),
             _failures(health),
             ago(health.next_check_at) if health.next_check_at else "due",
-            f"{health.articles} ({health.sightings} seen)",
+            f"{health.articles}/{health.sightings}",
         )
     return table
+
+
+def _error_lines(report: list[SourceHealth]) -> list[str]:
+    return [
+        f"error: {health.name}: {error}"
+        for health in report
+        if (error := _last_error(health)) != "-"
+    ]
+
+
+def _fit(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: max(width - 1, 1)] + "…"
 
 
 def _last_error(health: SourceHealth) -> str:
@@ -59,8 +73,9 @@ def _last_error(health: SourceHealth) -> str:
 
 
 def _failures(health: SourceHealth) -> str:
+    """How many polls failed in a row, and since when: ``2 (3h ago)``."""
     count = str(health.consecutive_failures)
-    return f"{count} since {ago(health.failing_since)}" if health.failing_since else count
+    return f"{count} ({ago(health.failing_since)})" if health.failing_since else count
 
 
 def _daemon_lines(daemon: DaemonHealth) -> list[str]:
