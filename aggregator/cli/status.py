@@ -38,7 +38,7 @@ def _table(report: list[SourceHealth], database_url: str) -> Table:
     table = Table(title=f"Status of {database_url}", title_justify="left")
     longest = max((len(health.name) for health in report), default=6)
     table.add_column("source", no_wrap=True, min_width=max(longest, 6))
-    for column in ("last ok", "failing", "next", "stored/seen"):
+    for column in ("last ok", "failing", "next", "articles"):
         table.add_column(column, no_wrap=True, overflow="ellipsis")
     for health in report:
         table.add_row(
@@ -46,7 +46,7 @@ def _table(report: list[SourceHealth], database_url: str) -> Table:
             ago(health.last_success_at),
             _failures(health),
             ago(health.next_check_at) if health.next_check_at else "due",
-            f"{health.articles}/{health.sightings}",
+            str(health.articles),
         )
     return table
 
@@ -73,9 +73,9 @@ def _last_error(health: SourceHealth) -> str:
 
 
 def _failures(health: SourceHealth) -> str:
-    """How many polls failed in a row, and since when: ``2 (3h ago)``."""
+    """How many polls failed in a row, and since when: ``2 since 3h ago``."""
     count = str(health.consecutive_failures)
-    return f"{count} ({ago(health.failing_since)})" if health.failing_since else count
+    return f"{count} since {ago(health.failing_since)}" if health.failing_since else count
 
 
 def _daemon_lines(daemon: DaemonHealth) -> list[str]:
