@@ -165,7 +165,7 @@ def _fragment_body(tree: HtmlElement, extracted: Body | None) -> Body | None:
     for child in wrapper:
         if isinstance(child.tag, str):
             body.append(child)
-    return Body(body, words, second_pass=False) if words else extracted
+    return Body(body, words) if words else extracted
 
 
 def render_html(body: etree._Element, page_url: str) -> str:

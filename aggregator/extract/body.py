@@ -2,8 +2,8 @@
 kept too little of the page.
 
 Measured on 790 real article pages (``python -m tests.quality --corpus shared``): trafilatura's
-``favor_recall`` with ``fast`` keeps the whole article on most pages at about two thirds of the
-CPU of its defaults; on the pages where it keeps little (a narrow container, an unusual layout),
+``favor_recall`` with ``fast`` keeps the whole article on most pages at about three quarters of
+the CPU of its defaults; on the pages where it keeps little (a narrow container, an unusual layout),
 trafilatura's defaults with its fallback extractors (readability, jusText) recover it. Images stay
 out of the extraction: counted as content, they lead trafilatura to pick galleries and teaser
 grids over the text on some pages.
@@ -39,7 +39,6 @@ class Body:
 
     tree: etree._Element
     words: int
-    second_pass: bool  # the fuller pass was needed
 
 
 def paragraph_words(tree: HtmlElement) -> int:
@@ -60,7 +59,7 @@ def extract_body(
     second = _run(tree, url, favor="balanced", fast=False)
     if second is None or (first is not None and first.words >= second.words):
         return first
-    return Body(second.tree, second.words, second_pass=True)
+    return second
 
 
 def _run(tree: HtmlElement, url: str, *, favor: Favor, fast: bool) -> Body | None:
@@ -82,4 +81,4 @@ def _run(tree: HtmlElement, url: str, *, favor: Favor, fast: bool) -> Body | Non
     words = len((document.text or "").split())
     if not words:
         return None
-    return Body(convert_to_html(document.body)[0], words, second_pass=False)
+    return Body(convert_to_html(document.body)[0], words)
