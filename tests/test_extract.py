@@ -12,7 +12,7 @@ from lxml import html as lxml_html
 from aggregator.config import load_config
 from aggregator.errors import ConfigError, NotAnArticleError
 from aggregator.extract import SiteRules, extract_article
-from aggregator.extract.article import block_fingerprint, strip_blocks
+from aggregator.extract.article import block_fingerprint, stored_blocks, strip_blocks
 from aggregator.normalize import normalize_date
 
 REPO = Path(__file__).resolve().parent.parent
@@ -202,3 +202,30 @@ def test_learned_blocks_are_dropped_and_can_be_stripped_later(news_site) -> None
     html, text = strip_blocks(plain.html, learned)
     assert "PLANET B" not in text and "PLANET B" not in html
     assert squash(article.paragraphs[0]) in squash(text)
+
+
+def test_a_block_without_text_is_known_by_where_it_points() -> None:
+    """Sharing icons stored by an earlier version: the same row under every article, learned
+    by its link and image targets (the query differs per article) and stripped like a banner."""
+    row = (
+        '<p><a href="https://wa.me/?text={0}"><img src="https://www.example.org/img/wa.png"></a>'
+        '<a href="https://t.me/share/url?url={0}"><img src="https://example.org/img/tg.png"></a></p>'
+    )
+    stored = [
+        f"<p>Essay {n} on the seed library and the lending shelf.</p>{row.format(n)}"
+        for n in range(2)
+    ]
+    blocks = [stored_blocks(html) for html in stored]
+    icons = [found[-1] for found in blocks]
+    assert [block.text for block in icons] == ["", ""]
+    assert icons[0].targets == "example.org/img/tg.png example.org/img/wa.png t.me/share/url wa.me"
+    assert icons[0].fingerprint == icons[1].fingerprint != blocks[0][0].fingerprint
+    assert icons[0].learnable and icons[0].label.startswith("(no text) links to ")
+    html, text = strip_blocks(stored[1], {icons[0].fingerprint})
+    assert "wa.me" not in html and "img" not in html
+    assert text == "Essay 1 on the seed library and the lending shelf."
+    # A figure of its own points elsewhere: another fingerprint, kept.
+    figure = '<p><img src="https://example.org/img/orchard.png"></p>'
+    assert stored_blocks(figure)[0].fingerprint != icons[0].fingerprint
+    kept, _ = strip_blocks(stored[0] + figure, {icons[0].fingerprint})
+    assert "orchard.png" in kept and "wa.png" not in kept

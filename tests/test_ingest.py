@@ -487,3 +487,28 @@ def test_articles_cleaned_of_learned_boilerplate_get_the_bands_of_their_new_text
             for article in articles
             for band, value in enumerate(simhash_bands(article.simhash))
         }
+
+
+ICONS = (
+    '<p><a href="https://whatsapp.com/channel/0029Va"><img src="/img/whatsapp.png" alt=""></a> '
+    '<a href="https://t.me/share/url?url={url}"><img src="/img/telegram.png" alt=""></a></p>'
+)
+
+
+def test_a_row_of_sharing_icons_never_ends_an_entry(setup) -> None:
+    """Feed content ending in icons without text: stored without them, nothing else lost."""
+    _, database, ingestor = setup()
+    items = [
+        FetchedItem(
+            source="blog", url=(url := f"https://blog.example/icons-{n}"), origin=Origin.FEED,
+            fetched_at=NOW, feed_title=f"E{n}", feed_author=author,
+            content="".join(f"<p>{p}</p>" for p in _paragraphs(f"village {n}"))
+            + ICONS.format(url=url),
+        )
+        for n, author in enumerate(["Ana Ruiz", "Ben Okoro", "Chen Wei", "Dara Singh"])
+    ]  # fmt: skip
+    assert ingestor.ingest(items).counts == {Outcome.NEW: 4}
+    with database.session() as session:
+        pages = list(session.scalars(select(Article.html)))
+    assert not any("whatsapp" in html or "t.me" in html for html in pages)
+    assert all(html.count("<p>") == 20 for html in pages)

@@ -39,7 +39,7 @@ def suggest(app: AppContext, source: str, min_articles: int, as_json: bool) -> N
     finally:
         database.close()
     if as_json:
-        print_json([vars(item) for item in found])
+        print_json([{**vars(item), "has_text": item.has_text} for item in found])
         return
     if not found:
         stdout.print(f"no recurring blocks found for {source} yet")
@@ -52,8 +52,19 @@ def suggest(app: AppContext, source: str, min_articles: int, as_json: bool) -> N
             str(item.articles), str(item.authors), "yes" if item.learned else "no", Text(item.text)
         )
     stdout.print(table)
-    snippet = {"sources": {source: {"rules": {"drop_phrases": [item.text for item in found]}}}}
-    stdout.print("\nAs rules for config.yaml:\n", markup=False)
-    stdout.print(
-        yaml.safe_dump(snippet, allow_unicode=True, sort_keys=False), markup=False, highlight=False
-    )
+    phrases = [item.text for item in found if item.has_text]
+    if phrases:
+        snippet = {"sources": {source: {"rules": {"drop_phrases": phrases}}}}
+        stdout.print("\nAs rules for config.yaml:\n", markup=False)
+        stdout.print(
+            yaml.safe_dump(snippet, allow_unicode=True, sort_keys=False),
+            markup=False,
+            highlight=False,
+        )
+    if len(phrases) < len(found):
+        stdout.print(
+            "Blocks without text (icons, links) are dropped once learned; a CSS rule under "
+            "'drop' makes that explicit.",
+            markup=False,
+            highlight=False,
+        )

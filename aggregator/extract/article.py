@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import lxml.html
 import trafilatura
@@ -33,6 +33,8 @@ from aggregator.sanitize import sanitize_html
 # citation can honestly close two essays, and a lone "Notes" heading says little.
 FOOTNOTE_START = re.compile(r"^\s*(\[\d+\]|\d+[.)]\s|\^)")
 MIN_LEARNABLE_WORDS = 2
+# How a block without text is shown (in ``rules suggest``, in the boilerplate table).
+NO_TEXT_LABEL = "(no text) links to "
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,28 @@ class ExtractOptions:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One top-level block of the article (paragraph, heading, list, quote, table)."""
+    """One top-level block of the article (paragraph, heading, list, quote, table).
+
+    A block without text (a row of sharing icons) is known by ``targets``: where its links and
+    images point, so that it can be learned as boilerplate like a recurring banner.
+    """
 
     text: str
+    targets: str = ""
+
+    @property
+    def label(self) -> str:
+        """The text a person reads for this block: its own, or a description of its targets."""
+        return self.text or f"{NO_TEXT_LABEL}{self.targets}"
 
     @property
     def fingerprint(self) -> str:
-        return block_fingerprint(self.text)
+        return block_fingerprint(self.label)
 
     @property
     def learnable(self) -> bool:
+        if not self.text:
+            return bool(self.targets)
         return len(self.text.split()) >= MIN_LEARNABLE_WORDS and not FOOTNOTE_START.match(self.text)
 
 
@@ -115,8 +129,8 @@ def extract_article(
         raise NotAnArticleError(url, reason)
     if body is None:
         raise NotAnArticleError(url, "no article text found")
-    blocks = _drop_boilerplate(body.tree, boilerplate)
-    text = clean_text("\n".join(block.text for block in blocks))
+    blocks = _drop_boilerplate(body.tree, boilerplate, url)
+    text = clean_text("\n".join(block.text for block in blocks if block.text))
     if len(text.split()) < options.min_words:
         raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
     metadata = trafilatura.extract_metadata(
@@ -190,18 +204,40 @@ def _unlink_in_page_anchors(body: etree._Element, page_url: str) -> None:
             anchor.tag = "span"  # unwrapped by the sanitiser, text kept
 
 
-def _drop_boilerplate(body: etree._Element, boilerplate: Collection[str]) -> tuple[Block, ...]:
-    """Remove learned boilerplate blocks from ``body``; return the blocks that stay, as text."""
+def _drop_boilerplate(
+    body: etree._Element, boilerplate: Collection[str], base_url: str | None = None
+) -> tuple[Block, ...]:
+    """Remove learned boilerplate blocks from ``body``; return the blocks that stay.
+
+    ``base_url`` resolves relative link targets (stored HTML has absolute ones already).
+    """
     kept: list[Block] = []
     for element in list(body):
         text = _block_text(element)
-        if not text:
+        block = Block(text) if text else Block("", _block_targets(element, base_url))
+        if not block.text and not block.targets:
             continue
-        if boilerplate and block_fingerprint(text) in boilerplate:
+        if boilerplate and block.fingerprint in boilerplate:
             body.remove(element)
         else:
-            kept.append(Block(text))
+            kept.append(block)
     return tuple(kept)
+
+
+def _block_targets(element: etree._Element, base_url: str | None) -> str:
+    """Where a block's links and images point, as ``host/path`` without query, sorted.
+
+    Sharing links carry the article's own address in their query (``wa.me/?text=…``), so only
+    the host and path say what the block is; they recur across articles, the query does not.
+    """
+    found = set()
+    for value in element.xpath("descendant-or-self::a/@href | descendant-or-self::img/@src"):
+        parts = urlsplit(urljoin(base_url or "", str(value).strip()))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            continue
+        host = parts.hostname.removeprefix("www.")
+        found.add(f"{host}{parts.path.rstrip('/')}")
+    return " ".join(sorted(found))
 
 
 def _block_text(element: etree._Element) -> str:
@@ -276,6 +312,12 @@ def _language(tree: HtmlElement) -> str | None:
         return None
     primary = declared.strip().split("-")[0].split("_")[0].lower()
     return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
+
+
+def stored_blocks(html: str) -> tuple[Block, ...]:
+    """The blocks of stored (sanitised) HTML, as extraction saw them."""
+    wrapper = lxml.html.fragment_fromstring(html or "<p></p>", create_parent="div")
+    return _drop_boilerplate(wrapper, ())
 
 
 def strip_blocks(html: str, fingerprints: Collection[str]) -> tuple[str, str]:

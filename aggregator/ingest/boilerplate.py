@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from aggregator.extract.article import block_fingerprint, strip_blocks
+from aggregator.extract.article import NO_TEXT_LABEL, stored_blocks, strip_blocks
 from aggregator.fingerprints import content_hash, simhash, simhash_bands
 from aggregator.relevance import TopicProfile, score_article
 from aggregator.sanitize import SANITIZER_VERSION
@@ -31,6 +31,11 @@ class Suggestion:
     articles: int
     authors: int
     learned: bool
+
+    @property
+    def has_text(self) -> bool:
+        """False for a block of icons or links only, which no ``drop_phrases`` rule can match."""
+        return not self.text.startswith(NO_TEXT_LABEL)
 
 
 def learned_fingerprints(session: Session, source_id: int) -> frozenset[str]:
@@ -154,14 +159,14 @@ def suggest_rules(session: Session, source_id: int, min_articles: int = 2) -> li
 
 
 def _find_text(session: Session, source_id: int, fingerprint: str) -> str | None:
-    """Recover a block's text from one article that has it (one line of its stored text)."""
+    """Recover a block's text (or, for a block without text, its targets) from one article."""
     query = (
-        select(Article.text)
+        select(Article.html)
         .join(BlockSighting, BlockSighting.article_id == Article.id)
         .where(BlockSighting.source_id == source_id, BlockSighting.fingerprint == fingerprint)
         .limit(1)
     )
-    text = session.scalars(query).first() or ""
+    html = session.scalars(query).first() or ""
     return next(
-        (line for line in text.splitlines() if block_fingerprint(line) == fingerprint), None
+        (block.label for block in stored_blocks(html) if block.fingerprint == fingerprint), None
     )

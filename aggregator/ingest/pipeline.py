@@ -176,7 +176,7 @@ class Ingestor:
         texts: dict[str, dict[str, str]] = defaultdict(dict)
         for candidate in candidates:
             for block in candidate.blocks:
-                texts[candidate.source][block.fingerprint] = block.text
+                texts[candidate.source][block.fingerprint] = block.label
         settings = self.config.extraction
         for source, blocks in texts.items():
             source_id = self.source_ids[source]
