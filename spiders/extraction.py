@@ -23,6 +23,7 @@ from aggregator.extract import ExtractOptions, SiteRules
 from aggregator.extract.article import strip_blocks
 from aggregator.fingerprints import content_hash, simhash
 from aggregator.ingest import Candidate, SourceContext, prepare_item
+from aggregator.ingest.prepare import with_learned_removed
 from aggregator.items import FetchedItem
 from aggregator.relevance import TopicProfile, score_article
 from aggregator.sanitize import SANITIZER_VERSION
@@ -123,4 +124,5 @@ def strip_candidate(
         simhash=simhash(text),
         relevance=relevance,
         blocks=tuple(block for block in candidate.blocks if block.fingerprint not in dropped),
+        extraction=with_learned_removed(candidate.extraction, dropped),
     )

@@ -331,7 +331,7 @@ def test_garbage_is_no_sitemap(body: bytes) -> None:
 
 
 def test_since_from_the_command_line_reads_dates_and_durations() -> None:
-    from aggregator.cli.crawl import _parse_since
+    from aggregator.cli.context import parse_since as _parse_since
 
     assert _parse_since("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
     assert _parse_since("30d", NOW) == NOW - timedelta(days=30)

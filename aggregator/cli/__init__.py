@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 
 from aggregator import __version__
+from aggregator.cli.articles import articles
 from aggregator.cli.context import AppContext, stderr
 from aggregator.cli.crawl import crawl, worker
 from aggregator.cli.db import db
@@ -47,6 +48,7 @@ cli.add_command(db)
 cli.add_command(init)
 cli.add_command(sources)
 cli.add_command(status)
+cli.add_command(articles)
 cli.add_command(extract)
 cli.add_command(rules)
 cli.add_command(feed)

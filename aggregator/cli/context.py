@@ -21,6 +21,7 @@ from aggregator.config import (
     Config,
     SourceConfig,
     load_config,
+    parse_duration,
 )
 from aggregator.errors import ConfigError, UnknownSourceError
 from aggregator.publish.build import unset_publishing_settings
@@ -110,3 +111,22 @@ def warn_unset_publishing(config: Config) -> None:
     """Say once, one line each, which publishing settings are still placeholders."""
     for problem in unset_publishing_settings(config):
         stderr.print(f"warning: {problem}", markup=False, highlight=False)
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    """``--since``: a date (``2024-05-01``), a time with zone, or a duration back (``30d``)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except ValueError:
+        pass
+    try:
+        return (now or datetime.now(UTC)) - parse_duration(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither a date (2024-05-01) nor a duration (30d)", param_hint="--since"
+        ) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -13,8 +12,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stderr, stdout
-from aggregator.config import Config, parse_duration
+from aggregator.cli.context import (
+    AppContext,
+    json_option,
+    parse_since,
+    pass_app,
+    print_json,
+    stderr,
+    stdout,
+)
+from aggregator.config import Config
 from aggregator.errors import ConfigError
 from aggregator.extras import require
 from aggregator.locks import hold_lock
@@ -57,7 +64,7 @@ def crawl(
     listing page with nothing new on it.
     """
     config = app.config
-    options = CrawlOptions(_parse_since(since), max_pages, refresh)
+    options = CrawlOptions(parse_since(since), max_pages, refresh)
     plan = make_plan(source, app.source(source), options, config.origin)
     crawl_config = app.source(source).crawl
     if (backend or (crawl_config.backend if crawl_config else "memory")) == "redis":
@@ -121,25 +128,6 @@ def worker(
     )
     result = _run_with_progress(app, job, quiet=as_json)
     _report(result, names, as_json)
-
-
-def _parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
-    """A date (``2024-05-01``), a time with zone, or a duration back from now (``30d``)."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
-    except ValueError:
-        pass
-    try:
-        return (now or datetime.now(UTC)) - parse_duration(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither a date (2024-05-01) nor a duration (30d)", param_hint="--since"
-        ) from None
 
 
 def _redis_target(config: Config, url: str | None) -> RedisTarget:

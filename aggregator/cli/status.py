@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aggregator.cli.context import AppContext, ago, json_option, pass_app, print_json, stdout
+from aggregator.publish.select import PublishPolicy, published_filter
 from aggregator.storage.health import DaemonHealth, SourceHealth, daemon_health, source_health
 
 
@@ -14,12 +15,13 @@ from aggregator.storage.health import DaemonHealth, SourceHealth, daemon_health,
 @json_option
 @pass_app
 def status(app: AppContext, as_json: bool) -> None:
-    """Show each source's last success, last error, failures, next check and article counts,
-    and a line for the daemon's feed rebuild or purge if its last run failed."""
+    """Show each source's last success, last error, failures, next check and articles
+    (published of stored), and a line for the daemon's rebuild or purge if its last run failed."""
     database = app.open_database()
     try:
         with database.session() as session:
-            report = source_health(session, app.config.sources)
+            published = published_filter(PublishPolicy.from_config(app.config))
+            report = source_health(session, app.config.sources, published)
             daemon = daemon_health(session)
     finally:
         database.close()
@@ -38,7 +40,7 @@ def _table(report: list[SourceHealth], database_url: str) -> Table:
     table = Table(title=f"Status of {database_url}", title_justify="left")
     longest = max((len(health.name) for health in report), default=6)
     table.add_column("source", no_wrap=True, min_width=max(longest, 6))
-    for column in ("last ok", "failing", "next", "articles"):
+    for column in ("last ok", "failing", "next", "published"):
         table.add_column(column, no_wrap=True, overflow="ellipsis")
     for health in report:
         table.add_row(
@@ -46,7 +48,7 @@ def _table(report: list[SourceHealth], database_url: str) -> Table:
             ago(health.last_success_at),
             _failures(health),
             ago(health.next_check_at) if health.next_check_at else "due",
-            str(health.articles),
+            f"{health.published or 0} of {health.articles}",
         )
     return table
 

@@ -84,6 +84,10 @@ class Extracted:
     text: str
     html: str
     blocks: tuple[Block, ...] = field(default=())
+    # What was taken out before the text was kept: site rules that removed something (one line
+    # each), and the fingerprints of learned boilerplate blocks dropped.
+    rules_applied: tuple[str, ...] = ()
+    learned_removed: tuple[str, ...] = ()
 
     @property
     def word_count(self) -> int:
@@ -122,14 +126,16 @@ def extract_article(
     except ValueError as exc:
         raise NotAnArticleError(url, str(exc)) from None
     keep_bios_in_body(tree)
-    body = _extract_body(tree, url, rules, options)
+    rules_applied: list[str] = []
+    body = _extract_body(tree, url, rules, options, rules_applied)
     if fragment:
         body = _fragment_body(tree, body)
     elif reason := listing_reason(tree, body, options.min_words):
         raise NotAnArticleError(url, reason)
     if body is None:
         raise NotAnArticleError(url, "no article text found")
-    blocks = _drop_boilerplate(body.tree, boilerplate, url)
+    learned_removed: list[str] = []
+    blocks = _drop_boilerplate(body.tree, boilerplate, url, learned_removed)
     text = clean_text("\n".join(block.text for block in blocks if block.text))
     if len(text.split()) < options.min_words:
         raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
@@ -147,20 +153,26 @@ def extract_article(
         text=text,
         html=render_html(body.tree, url),
         blocks=blocks,
+        rules_applied=tuple(rules_applied),
+        learned_removed=tuple(learned_removed),
     )
 
 
 def _extract_body(
-    tree: HtmlElement, url: str, rules: SiteRules, options: ExtractOptions
+    tree: HtmlElement, url: str, rules: SiteRules, options: ExtractOptions, notes: list[str]
 ) -> Body | None:
     """The body, from what the site's rules leave of the page; from the whole page when the rules
     leave too little, so that a rule never loses an article the generic extractor finds."""
     settings = PassSettings(options.favor, options.fast, options.second_pass)
     if rules:
-        scope = apply_rules(copy.deepcopy(tree), rules)
+        applied: list[str] = []
+        scope = apply_rules(copy.deepcopy(tree), rules, applied)
         body = extract_body(scope, url, settings, options.min_words)
         if body is not None and body.words >= options.min_words:
+            notes.extend(applied)
             return body
+        words = body.words if body is not None else 0
+        notes.append(f"site rules left {words} words: the whole page was extracted instead")
     return extract_body(tree, url, settings, options.min_words)
 
 
@@ -205,11 +217,15 @@ def _unlink_in_page_anchors(body: etree._Element, page_url: str) -> None:
 
 
 def _drop_boilerplate(
-    body: etree._Element, boilerplate: Collection[str], base_url: str | None = None
+    body: etree._Element,
+    boilerplate: Collection[str],
+    base_url: str | None = None,
+    removed: list[str] | None = None,
 ) -> tuple[Block, ...]:
     """Remove learned boilerplate blocks from ``body``; return the blocks that stay.
 
-    ``base_url`` resolves relative link targets (stored HTML has absolute ones already).
+    ``base_url`` resolves relative link targets (stored HTML has absolute ones already);
+    ``removed`` receives the fingerprints of the blocks dropped.
     """
     kept: list[Block] = []
     for element in list(body):
@@ -219,6 +235,8 @@ def _drop_boilerplate(
             continue
         if boilerplate and block.fingerprint in boilerplate:
             body.remove(element)
+            if removed is not None:
+                removed.append(block.fingerprint)
         else:
             kept.append(block)
     return tuple(kept)

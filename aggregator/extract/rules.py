@@ -48,6 +48,8 @@ class SiteRules:
     container: str | None = None
     drop: tuple[str, ...] = ()
     drop_phrases: tuple[str, ...] = ()
+    # The selectors as the config writes them (``container`` first, then ``drop``), for notes.
+    written: tuple[str, ...] = ()
 
     @classmethod
     def compile(
@@ -60,7 +62,12 @@ class SiteRules:
             container=to_xpath(container) if container else None,
             drop=tuple(to_xpath(selector) for selector in drop),
             drop_phrases=tuple(phrase.casefold() for phrase in drop_phrases if phrase.strip()),
+            written=((container,) if container else ()) + tuple(drop),
         )
+
+    def shown(self, index: int, xpath: str) -> str:
+        """The selector at ``index`` of ``written`` as the config has it, else the XPath."""
+        return self.written[index] if index < len(self.written) else xpath
 
     def __bool__(self) -> bool:
         return bool(self.container or self.drop or self.drop_phrases)
@@ -69,16 +76,29 @@ class SiteRules:
 NO_RULES = SiteRules()
 
 
-def apply_rules(tree: HtmlElement, rules: SiteRules) -> HtmlElement:
-    """Return the part of ``tree`` to extract from, with dropped parts removed (in place)."""
+def apply_rules(tree: HtmlElement, rules: SiteRules, notes: list[str] | None = None) -> HtmlElement:
+    """Return the part of ``tree`` to extract from, with dropped parts removed (in place).
+
+    ``notes`` receives one line per rule that changed something ("drop .share: 2 removed").
+    """
+    said = notes if notes is not None else []
     if not rules:
         return tree
-    scope = _container(tree, rules.container) if rules.container else tree
-    for xpath in rules.drop:
-        for element in scope.xpath(xpath):
+    scope = tree
+    if rules.container:
+        scope = _container(tree, rules.container)
+        found = "whole page used" if scope is tree else "article taken from it"
+        said.append(f"container {rules.shown(0, rules.container)}: {found}")
+    offset = 1 if rules.container else 0
+    for index, xpath in enumerate(rules.drop):
+        matched = scope.xpath(xpath)
+        for element in matched:
             _remove(element)
+        if matched:
+            said.append(f"drop {rules.shown(index + offset, xpath)}: {len(matched)} removed")
     if rules.drop_phrases:
-        _drop_phrase_blocks(scope, rules.drop_phrases)
+        for phrase, count in _drop_phrase_blocks(scope, rules.drop_phrases).items():
+            said.append(f"drop phrase {phrase!r}: {count} removed")
     return scope
 
 
@@ -92,13 +112,16 @@ def _container(tree: HtmlElement, xpath: str) -> HtmlElement:
     return document
 
 
-def _drop_phrase_blocks(scope: HtmlElement, phrases: tuple[str, ...]) -> None:
+def _drop_phrase_blocks(scope: HtmlElement, phrases: tuple[str, ...]) -> dict[str, int]:
+    """Remove each small block holding a phrase; return how many blocks each phrase removed."""
     page_chars = len(scope.text_content())
     limit = min(MAX_PHRASE_BLOCK_CHARS, page_chars * MAX_PHRASE_BLOCK_SHARE)
     doomed: dict[int, HtmlElement] = {}
+    removed: dict[str, set[int]] = {}
     for text in scope.xpath(".//text()"):
         folded = str(text).casefold()
-        if not any(phrase in folded for phrase in phrases):
+        found = [phrase for phrase in phrases if phrase in folded]
+        if not found:
             continue
         owner = text.getparent()
         if text.is_tail:
@@ -108,8 +131,11 @@ def _drop_phrase_blocks(scope: HtmlElement, phrases: tuple[str, ...]) -> None:
         block = _enclosing_block(owner)
         if block is not None and len(block.text_content()) <= limit:
             doomed[id(block)] = block
+            for phrase in found:
+                removed.setdefault(phrase, set()).add(id(block))
     for block in doomed.values():
         _remove(block)
+    return {phrase: len(blocks) for phrase, blocks in removed.items()}
 
 
 def _enclosing_block(element: HtmlElement) -> HtmlElement | None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.extract.article import NO_TEXT_LABEL, stored_blocks, strip_blocks
 from aggregator.fingerprints import content_hash, simhash, simhash_bands
+from aggregator.ingest.prepare import with_learned_removed
 from aggregator.relevance import TopicProfile, score_article
 from aggregator.sanitize import SANITIZER_VERSION
 from aggregator.storage.models import Article, BlockSighting, Boilerplate, SimhashBand
@@ -106,12 +107,19 @@ def strip_learned(
         )
         .distinct()
     )
+    held = select(BlockSighting.article_id, BlockSighting.fingerprint).where(
+        BlockSighting.source_id == source_id, BlockSighting.fingerprint.in_(list(fingerprints))
+    )
+    blocks_of: dict[int, set[str]] = {}
+    for article_id, fingerprint in session.execute(held):
+        blocks_of.setdefault(article_id, set()).add(fingerprint)
     changed: dict[int, int] = {}  # article id: its new SimHash
     for article in session.scalars(select(Article).where(Article.id.in_(holders))):
         html, text = strip_blocks(article.html, fingerprints)
         if text == article.text:
             continue
         changed[article.id] = _replace_text(article, html, text, profile)
+        article.extraction = with_learned_removed(article.extraction, blocks_of[article.id])
     if changed:  # their bands in two statements, not two per article
         session.execute(delete(SimhashBand).where(SimhashBand.article_id.in_(list(changed))))
         session.add_all(

@@ -6,9 +6,10 @@ event loop) and hand the results to ``store``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from aggregator.errors import NotAnArticleError
 from aggregator.extract import NO_RULES, Block, ExtractOptions, SiteRules, extract_article
@@ -60,6 +61,8 @@ class Candidate:
     simhash: int
     relevance: Relevance
     blocks: tuple[Block, ...]  # short, learnable blocks, for boilerplate learning
+    # What extraction took out, as stored for ``articles show`` (see ``extraction_notes``).
+    extraction: dict[str, Any] = field(default_factory=dict)
     # The SANITIZER_VERSION that produced ``html``; None (cleaned again when published) unless
     # ``html`` is known to be the sanitiser's output.
     sanitized_with: int | None = None
@@ -107,8 +110,24 @@ def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
         simhash=simhash(extracted.text),
         relevance=score_article(context.profile, title=title, text=extracted.text, tags=tags),
         blocks=_learnable(extracted.blocks),
+        extraction=extraction_notes(item, extracted),
         sanitized_with=SANITIZER_VERSION,  # extract_article's HTML is sanitize_html's output
     )
+
+
+def extraction_notes(item: FetchedItem, extracted: Extracted) -> dict[str, Any]:
+    """Where the text came from, which site rules removed something, which learned blocks went."""
+    return {
+        "from": "page" if item.html else "feed content",
+        "rules": list(extracted.rules_applied),
+        "learned_removed": list(extracted.learned_removed),
+    }
+
+
+def with_learned_removed(notes: Mapping[str, Any], removed: Collection[str]) -> dict[str, Any]:
+    """Extraction notes with ``removed`` (learned block fingerprints) added."""
+    known = list(notes.get("learned_removed") or [])
+    return {**notes, "learned_removed": known + sorted(set(removed) - set(known))}
 
 
 def _learnable(blocks: tuple[Block, ...]) -> tuple[Block, ...]:

@@ -128,6 +128,7 @@ def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> lis
             "guid": candidate.guid,
             "first_seen_at": now,
             "last_seen_at": now,
+            "matched_by": saved.match.value if saved.match else None,
         }
         results.append(saved)
     _flush_writes(session, writes)
@@ -309,6 +310,7 @@ def _content_fields(candidate: Candidate) -> dict[str, Any]:
         "simhash": candidate.simhash,
         "relevance": candidate.relevance.score,
         "matched_terms": dict(candidate.relevance.matched),
+        "extraction": dict(candidate.extraction),
     }
 
 

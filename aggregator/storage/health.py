@@ -41,6 +41,7 @@ class SourceHealth:
     next_check_at: datetime | None = None
     feed_ttl: timedelta | None = None  # the longest <ttl> its feeds asked for
     articles: int = 0
+    published: int | None = None  # of ``articles``, when asked for with a publish condition
     sightings: int = 0
     last_run: RunSummary | None = None
     last_failure: RunSummary | None = None  # the newest failed poll or crawl, however old
@@ -60,13 +61,23 @@ class DaemonHealth:
         return [run for run in (self.last_rebuild, self.last_purge) if run and run.failed_run]
 
 
-def source_health(session: Session, names: Iterable[str]) -> list[SourceHealth]:
-    """Health of each named source, in the order given; unknown names report as never run."""
+def source_health(
+    session: Session, names: Iterable[str], published: ColumnElement[bool] | None = None
+) -> list[SourceHealth]:
+    """Health of each named source, in the order given; unknown names report as never run.
+
+    ``published`` (the feeds' condition for a published article) adds published counts.
+    """
     wanted = list(names)
     query = select(Source.name, Source.id).where(Source.name.in_(wanted))
     ids = dict(session.execute(query).all())
     states = _states_by_source(session, ids.values())
     articles = _count_by(session, Article.primary_source_id, ids.values())
+    shown = (
+        _count_by(session, Article.primary_source_id, ids.values(), published)
+        if published is not None
+        else None
+    )
     sightings = _count_by(session, Sighting.source_id, ids.values())
     runs = _last_runs(session, ids.values())
     failures = _last_runs(session, ids.values(), Run.status == "failed")
@@ -85,7 +96,10 @@ def source_health(session: Session, names: Iterable[str]) -> list[SourceHealth]:
             runs.get(source_id),
         )
         failure, failing = failures.get(source_id), since.get(source_id)
-        report.append(replace(health, last_failure=failure, failing_since=failing))
+        health = replace(health, last_failure=failure, failing_since=failing)
+        if shown is not None:
+            health = replace(health, published=shown.get(source_id, 0))
+        report.append(health)
     return report
 
 
@@ -155,9 +169,12 @@ def _states_by_source(session: Session, ids: Iterable[int]) -> dict[int, list[Fe
 
 
 def _count_by(
-    session: Session, column: InstrumentedAttribute[int], ids: Iterable[int]
+    session: Session,
+    column: InstrumentedAttribute[int],
+    ids: Iterable[int],
+    *where: ColumnElement[bool],
 ) -> dict[int, int]:
-    query = select(column, func.count()).where(column.in_(list(ids))).group_by(column)
+    query = select(column, func.count()).where(column.in_(list(ids)), *where).group_by(column)
     return dict(session.execute(query).all())
 
 

@@ -135,6 +135,9 @@ class Article(Base):
     simhash: Mapped[int | None] = mapped_column(BigInteger)
     relevance: Mapped[float | None] = mapped_column(Float)
     matched_terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What extraction did to the page, for ``articles show``: the site rules that removed
+    # something, and the fingerprints of learned boilerplate blocks dropped from it.
+    extraction: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     sightings: Mapped[list[Sighting]] = relationship(
         back_populates="article", cascade="all, delete-orphan"
@@ -205,6 +208,9 @@ class Sighting(Base):
     guid: Mapped[str | None] = mapped_column(String(URL_LENGTH))
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    # How this sighting was found to be its article: ``same`` (its GUID or URL), ``content``
+    # (the same text), ``near`` (a near-duplicate); None for the sighting that created it.
+    matched_by: Mapped[str | None] = mapped_column(String(16))
 
     article: Mapped[Article] = relationship(back_populates="sightings")
 
