@@ -77,6 +77,38 @@ def test_wordpress_archives_and_cut_short_posts_are_listings() -> None:
         extract_article(page(f"<main>{more}</main>"), URL)
 
 
+def front_page_with_excerpts() -> str:
+    """Four long excerpts under their titles: running prose, yet a front page of posts."""
+    posts = "".join(
+        f"<div class='entry'><h2><a href='/2026/0{n + 1}/post-{n}/'>Post number {n} here</a></h2>"
+        f"{ESSAY[n]}</div>"
+        for n in range(4)
+    )
+    return page(f"<main>{posts}</main>")
+
+
+def test_a_site_front_page_with_teasers_is_a_listing() -> None:
+    with pytest.raises(NotAnArticleError, match="front page, 4 teaser cards"):
+        extract_article(front_page_with_excerpts(), "https://site.example/?utm_source=feed")
+    # The same page deeper in the site (or a WordPress post at /?p=12) is not judged so.
+    for url in (URL, "https://site.example/?p=12"):
+        assert "ends here." in extract_article(front_page_with_excerpts(), url).text
+
+
+def test_a_page_declaring_a_collection_is_a_listing_unless_it_declares_an_article() -> None:
+    def head(kind: str) -> str:
+        ld = json.dumps({"@context": "https://schema.org", "@type": kind, "name": "Economy"})
+        return f"<script type='application/ld+json'>{ld}</script>"
+
+    posts = front_page_with_excerpts().split("<main>")[1].split("</main>")[0]
+    with pytest.raises(NotAnArticleError, match="declared a collectionpage"):
+        extract_article(page(f"<main>{posts}</main>", head("CollectionPage")), URL)
+    listicle = page(f"<main>{posts}</main>", head("CollectionPage") + head("NewsArticle"))
+    assert "ends here." in extract_article(listicle, URL).text
+    # A single essay on a front page (a one-page site) has no teaser cards: an article.
+    assert "Paragraph 7 ends here." in extract_article(essay_page(), "https://site.example/").text
+
+
 def test_a_comment_thread_is_not_a_grid_of_teasers() -> None:
     """Many alike, linked blocks, but long: comments under a short story."""
     comments = "".join(

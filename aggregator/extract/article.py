@@ -130,7 +130,7 @@ def extract_article(
     body = _extract_body(tree, url, rules, options, rules_applied)
     if fragment:
         body = _fragment_body(tree, body)
-    elif reason := listing_reason(tree, body, options.min_words):
+    elif reason := listing_reason(tree, body, options.min_words, url):
         raise NotAnArticleError(url, reason)
     if body is None:
         raise NotAnArticleError(url, "no article text found")

@@ -26,11 +26,13 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
 
 from aggregator.extract.body import Body
+from aggregator.normalize import canonical_url
 
 # --- what a page says of itself
 ARTICLE_BODY_CLASSES = frozenset({"single", "single-post", "postid"})
@@ -48,6 +50,8 @@ ARTICLE_TYPES = frozenset(
      "analysisnewsarticle", "opinionnewsarticle", "reportagenewsarticle", "reviewnewsarticle",
      "backgroundnewsarticle", "liveblogposting", "socialmediaposting", "discussionforumposting"}
 )  # fmt: skip
+# schema.org's page types for a list of other pages (``ItemList`` alone also marks listicles).
+COLLECTION_TYPES = frozenset({"collectionpage", "searchresultspage"})
 _JSONLD_TYPE = re.compile(r'"@type"\s*:\s*(\[[^\]]*\]|"[^"]*")')
 
 # --- teasers
@@ -84,11 +88,13 @@ _SENTENCE_END = re.compile(r"[.!?…:;\"”’)\]]$")
 HINTED_LISTING_MAX_PROSE = 100
 
 
-def listing_reason(tree: HtmlElement, body: Body | None, min_words: int = 0) -> str | None:
+def listing_reason(
+    tree: HtmlElement, body: Body | None, min_words: int = 0, url: str | None = None
+) -> str | None:
     """Why the page ``tree`` is a listing, or ``None`` when it is (or may be) one article.
 
     ``body`` is the extracted article body (``None`` when nothing was extracted); a body under
-    ``min_words`` is too short to be judged by its prose.
+    ``min_words`` is too short to be judged by its prose. ``url`` is where the page was found.
     """
     if declares_article(tree):
         return None
@@ -102,6 +108,8 @@ def listing_reason(tree: HtmlElement, body: Body | None, min_words: int = 0) -> 
         return f"listing page ({cut_short} posts cut short by WordPress 'more' links)"
     prose = prose_words(body.tree) if body is not None else 0
     cards, card_words = largest_card_group(tree)
+    if cards >= MIN_TEASER_CARDS and (where := _collection_page(tree, url)):
+        return f"listing page ({where}, {cards} teaser cards)"
     if cards >= MIN_CARDS and card_words > CARD_TEXT_OVER_PROSE * prose:
         return f"listing page ({cards} teaser cards, {prose} words of running text)"
     if cards >= MIN_TEASER_CARDS and card_words >= prose:
@@ -115,6 +123,25 @@ def listing_reason(tree: HtmlElement, body: Body | None, min_words: int = 0) -> 
     if prose == 0 and body is not None and body.words >= min_words:
         return f"listing page (not one paragraph of running text in {body.words} words)"
     return None
+
+
+def _collection_page(tree: HtmlElement, url: str | None) -> str | None:
+    """The page is a site's front page, or declares itself a collection of pages (schema.org):
+    with teaser cards on it (the caller counts them), a listing, though excerpts read as prose."""
+    if url is not None and _is_front_page(url):
+        return "the site's front page"
+    if named := sorted(COLLECTION_TYPES & set(_jsonld_types(tree))):
+        return f"declared a {named[0]}"
+    return None
+
+
+def _is_front_page(url: str) -> bool:
+    """The root of a site, tracking parameters aside (``/?p=12`` is a WordPress post)."""
+    try:
+        parts = urlsplit(canonical_url(url))
+    except ValueError:
+        return False
+    return parts.path in ("", "/") and not parts.query
 
 
 def declares_article(tree: HtmlElement) -> bool:
