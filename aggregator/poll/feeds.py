@@ -9,6 +9,9 @@ Before feedparser sees the bytes they are made honest and harmless: re-encoded a
 the bytes contradict the declared charset (``charset``), and stripped of entity declarations
 (``aggregator.xmlsafe``). What that fixed becomes the feed's warnings, and so its flags.
 
+A feed is read up to ``max_entries`` entries: the document is cut after them before feedparser
+sees it (``cut``), so that the parse costs what is kept, whatever the document's size.
+
 Something that is not a feed at all (an empty body, an HTML page such as a bot challenge or an
 error page, a JSON error) raises ``FeedParseError``: a fetch error for the source.
 """
@@ -27,6 +30,7 @@ from typing import Any
 import feedparser
 
 from aggregator.poll.charset import FeedBytes, as_utf8
+from aggregator.poll.cut import first_entries
 from aggregator.poll.http import feed_ttl
 from aggregator.poll.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.poll.parsed import (
@@ -52,20 +56,27 @@ _ISO_DATE = re.compile(
 )
 
 
-def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
-    """Read ``body`` (fetched from final URL ``url`` with response ``headers``) as a feed."""
+def parse_feed(
+    body: bytes, headers: Mapping[str, str], url: str, max_entries: int | None = None
+) -> ParsedFeed:
+    """Read ``body`` (fetched from final URL ``url`` with response ``headers``) as a feed, up to
+    its first ``max_entries`` entries (all of them when None); ``listed`` says how many it has
+    when it has more."""
     if not body.strip():
         raise FeedParseError(url, "empty body where a feed was expected")
     if looks_like_json(body):
-        return parse_json_feed(body, url)
+        return parse_json_feed(body, url, max_entries)
     lowered = {name.lower(): value for name, value in headers.items()}
     lowered["content-location"] = url
     lowered.pop("content-encoding", None)  # the body is already decoded
     prepared = _prepare(body, lowered, url)
+    cut = first_entries(prepared.body, max_entries) if max_entries is not None else None
     # feedparser's own HTML sanitiser is off: every body is extracted and cleaned by nh3 at
     # ingest, and titles and authors become plain text, so its slower pass would be a second one.
     result = feedparser.parse(
-        io.BytesIO(prepared.body), response_headers=prepared.headers, sanitize_html=False
+        io.BytesIO(cut.body if cut else prepared.body),
+        response_headers=prepared.headers,
+        sanitize_html=False,
     )
     if not result.get("version"):
         raise FeedParseError(url, describe_non_feed(body, lowered.get("content-type")))
@@ -87,6 +98,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         entries=entries,
         problem=problem,
         warnings=prepared.notes,
+        listed=cut.listed if cut else None,
     )
 
 

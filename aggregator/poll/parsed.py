@@ -50,6 +50,7 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     problem: str | None = None  # what the parser had to recover from, if anything
     warnings: tuple[str, ...] = ()  # what was wrong with the feed but could be worked around
+    listed: int | None = None  # entries the document lists, when fewer were read (see cut.py)
 
 
 def plain_text(value: object) -> str | None:
