@@ -28,6 +28,7 @@ VERSIONS = {
     "https://jsonfeed.org/version/1.1": "json11",
 }
 _BOM = b"\xef\xbb\xbf"
+MAX_DIGITS = 100  # in an integer; Python's own limit (4,300) fails with advice for programmers
 
 
 def looks_like_json(body: bytes) -> bool:
@@ -39,7 +40,7 @@ def parse_json_feed(body: bytes, url: str, max_entries: int | None = None) -> Pa
     """Read a JSON Feed, up to its first ``max_entries`` items; ``FeedParseError`` for broken
     JSON or JSON that is not a feed."""
     try:
-        document = json.loads(body.removeprefix(_BOM))
+        document = json.loads(body.removeprefix(_BOM), parse_int=_integer)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FeedParseError(url, f"malformed JSON: {exc}") from None
     except RecursionError:
@@ -145,3 +146,9 @@ def _date(value: object) -> tuple[datetime | None, str | None]:
 
 def _string(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"a number of {len(text.lstrip('-')):,} digits")
+    return int(text)
