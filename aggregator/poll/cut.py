@@ -83,6 +83,8 @@ class Cut:
 
 def first_entries(body: bytes, limit: int) -> Cut | None:
     """``body`` cut after its first ``limit`` entries; None when it has no more than that."""
+    if body.count(b"item") + body.count(b"entry") <= limit:
+        return None  # a quick bound: most feeds end here, at the cost of two byte searches
     counts = Counter(_ENTRY_START.findall(body))
     counts.pop(b"", None)  # CDATA sections and comments
     if sum(counts.values()) <= limit:
