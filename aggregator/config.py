@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError
 from aggregator.config_errors import explain, line_of
 from aggregator.errors import ConfigError
 from aggregator.extract.article import ExtractOptions
+from aggregator.extract.limits import HtmlLimits
 from aggregator.extract.rules import RuleError, SiteRules
 from aggregator.relevance import TopicProfile
 from aggregator.strict_yaml import DuplicateKeyError, load_yaml
@@ -293,9 +294,17 @@ class ExtractionConfig(_Strict):
     learn_boilerplate: bool
     boilerplate_min_articles: int = Field(ge=2)
     boilerplate_min_authors: int = Field(ge=1)
+    # What one page or feed entry may hold to be extracted (aggregator/extract/limits.py).
+    max_html_size: int = Field(gt=0)
+    max_elements: int = Field(gt=0)
+    max_depth: int = Field(gt=0, le=255)  # libxml2 nests no deeper than 256
+    max_attributes: int = Field(gt=0)
 
     def options(self) -> ExtractOptions:
-        return ExtractOptions(self.favor, self.fast, self.min_words, self.second_pass)
+        limits = HtmlLimits(
+            self.max_html_size, self.max_elements, self.max_depth, self.max_attributes
+        )
+        return ExtractOptions(self.favor, self.fast, self.min_words, self.second_pass, limits)
 
 
 class TopicConfig(_Strict):

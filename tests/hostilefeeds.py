@@ -7,6 +7,7 @@ counts what it managed to send before the client hung up.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -204,3 +205,62 @@ class StreamingFeedServer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+# --- work bounded by what is read (tests/hostile/test_bounds.py) --------------------------------
+
+
+def long_feed(base: str, count: int, full: int) -> bytes:
+    """Like ``many_items``, with items as short as they come (a title and a link): 100,000 of
+    them make a 7.5 MB feed, within the fetch size cap."""
+    items = [item(base, f"p{n}", f"Post {n}") for n in range(full)]
+    items += [
+        f"<item><title>P{n}</title><link>{base}/p/{n}/</link></item>" for n in range(full, count)
+    ]
+    return rss(items).encode()
+
+
+def crowded_paragraph(attributes: int, title: str) -> str:
+    """A ``<p>`` with ``attributes`` attributes, then an article body long enough to store."""
+    names = " ".join(f'data-a{n}="{n}"' for n in range(attributes))
+    return f"<p {names}>{escape(title)}</p>{body_paragraphs(title)}"
+
+
+def crowded_entry_feed(base: str, attributes: int) -> bytes:
+    """Three full-content entries, the middle one with a crowded paragraph, and a summary-only
+    entry whose page (``/posts/wide-page/``, served by the test) is crowded the same way."""
+    items = [
+        item(base, "before", "Before the wide one"),
+        item(base, "wide", "The wide one", body=crowded_paragraph(attributes, "The wide one")),
+        item(base, "after", "After the wide one"),
+        f"<item><title>Wide page</title><link>{base}/posts/wide-page/</link>"
+        f"<description>A teaser…</description></item>",
+    ]
+    return rss(items).encode()
+
+
+def json_feed(items: list[dict[str, object]]) -> bytes:
+    """A JSON Feed 1.1 document of ``items``, with the other members as they should be."""
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "Hostile", "items": items}
+    return json.dumps(document).encode()
+
+
+# Malformed JSON Feeds and the one-line reason each fails with.
+BROKEN_JSON_FEEDS = {
+    "nested-200000-deep": (b"[" * 200_000 + b"]" * 200_000, "malformed JSON: nested too deeply"),
+    "nested-in-items": (
+        b'{"items": [' + b"[" * 200_000 + b"]" * 200_000 + b"]}",
+        "malformed JSON: nested too deeply",
+    ),
+    "huge-number": (
+        b'{"items": [{"id": ' + b"9" * 5000 + b"}]}",
+        "malformed JSON: a number of 5,000 digits",
+    ),
+    "invalid-utf8": (
+        b'{"items": [{"title": "\xff\xfe"}]}',
+        "malformed JSON: 'utf-8' codec can't decode byte 0xff in position 22: invalid start byte",
+    ),
+    "top-level-list": (b"[1, 2, 3]", "a JSON document, not a feed (it has no items)"),
+    "items-not-a-list": (b'{"items": {"0": {}}}', "a JSON document, not a feed (it has no items)"),
+    "truncated": (b'{"items": [{"id": "1"', "malformed JSON: Expecting"),
+}

@@ -62,3 +62,17 @@ def test_the_crawl_cpu_breakdown_finds_every_process_of_a_crawl() -> None:
     assert shares["crawl process"] > 0.2
     assert shares["extraction workers"] > 0.1
     assert shares["server and parent"] >= 0
+
+
+def test_the_bounds_benchmark_reports_time_and_memory_of_both_cases(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.bounds import main as bounds_main
+
+    assert bounds_main(["--rounds", "1", "--size", "1500", "--json"]) == 0
+    results = {r["case"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert results["feed-100k-items"]["outcome"] == 500  # the default cap
+    skipped = [line for line in results["entry-100k-attributes"]["outcome"] if "skipped" in line]
+    assert len(skipped) == 1 and "more than 1,000 attributes" in skipped[0]
+    for result in results.values():
+        assert result["floor"]["wall"] > 0 and result["subject"]["peak"] >= 0

@@ -52,3 +52,16 @@ def test_listings_are_refused(results) -> None:
 def test_precision_does_not_come_back_as_boilerplate(results) -> None:
     assert results["ours"].precision >= results["plain"].precision
     assert results["ours"].leaked <= MAX_LEAKED
+
+
+def test_no_real_page_is_beyond_the_extraction_limits() -> None:
+    from aggregator.extract import parse_html
+    from aggregator.extract.limits import markup_problem, tree_problem
+
+    refused = []
+    for page in shared_corpus.load_pages():
+        html = page.html_path.read_text(encoding="utf-8", errors="replace")
+        problem = markup_problem(html) or tree_problem(parse_html(html))
+        if problem:
+            refused.append((page.id, problem))
+    assert refused == []

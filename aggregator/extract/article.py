@@ -20,9 +20,11 @@ import lxml.html
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
+from trafilatura.utils import decode_file
 
 from aggregator.errors import NotAnArticleError
 from aggregator.extract.body import Body, Favor, PassSettings, extract_body
+from aggregator.extract.limits import DEFAULT_LIMITS, HtmlLimits, markup_problem, tree_problem
 from aggregator.extract.listing import listing_reason
 from aggregator.extract.rules import NO_RULES, SiteRules, apply_rules, keep_bios_in_body
 from aggregator.fingerprints import text_for_hashing
@@ -43,6 +45,7 @@ class ExtractOptions:
     fast: bool = True
     min_words: int = 40
     second_pass: bool = True  # a fuller pass when the quick one kept too little (see body.py)
+    limits: HtmlLimits = DEFAULT_LIMITS  # what a page may hold to be extracted (limits.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +122,10 @@ def extract_article(
 
     ``boilerplate`` holds block fingerprints the source has learned to drop. ``fragment`` says
     that ``html`` is an article body a feed delivered, wrapped in a page: never a listing, and
-    its own text is the article when the extractor finds none in it.
+    its own text is the article when the extractor finds none in it. HTML past
+    ``options.limits`` is refused before it is parsed (``limits.py``).
     """
-    try:
-        tree = html if isinstance(html, HtmlElement) else parse_html(html)
-    except ValueError as exc:
-        raise NotAnArticleError(url, str(exc)) from None
+    tree = _parsed(html, url, options.limits)
     keep_bios_in_body(tree)
     rules_applied: list[str] = []
     body = _extract_body(tree, url, rules, options, rules_applied)
@@ -156,6 +157,21 @@ def extract_article(
         rules_applied=tuple(rules_applied),
         learned_removed=tuple(learned_removed),
     )
+
+
+def _parsed(html: str | bytes | HtmlElement, url: str, limits: HtmlLimits) -> HtmlElement:
+    """``html`` parsed, if it is within ``limits``; else ``NotAnArticleError`` saying why."""
+    if isinstance(html, bytes):  # decoded as trafilatura would, a compressed body no larger
+        html = decode_file(html, limits.max_size)
+    if isinstance(html, str) and (problem := markup_problem(html, limits)):
+        raise NotAnArticleError(url, problem)
+    try:
+        tree = html if isinstance(html, HtmlElement) else parse_html(html)
+    except ValueError as exc:
+        raise NotAnArticleError(url, str(exc)) from None
+    if problem := tree_problem(tree, limits):
+        raise NotAnArticleError(url, problem)
+    return tree
 
 
 def _extract_body(

@@ -107,7 +107,7 @@ def _from_feed_pages(
             fetched = http.get(url)
             if fetched.status != 200:
                 raise FetchError(url, f"HTTP {fetched.status}")
-            feed = parse_feed(fetched.body, fetched.headers, fetched.url)
+            feed = parse_feed(fetched.body, fetched.headers, fetched.url, collector.max_items)
         except (FetchError, FeedParseError) as exc:
             if number == 1:
                 out.fail(exc.reason)

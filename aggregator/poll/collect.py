@@ -143,12 +143,12 @@ class Collector:
             out.status = "not_modified"  # the same bytes as last time: no parse, no writes
             return
         try:
-            feed = parse_feed(fetched.body, fetched.headers, fetched.url)
+            feed = parse_feed(fetched.body, fetched.headers, fetched.url, self.max_items)
         except FeedParseError as exc:
             out.fail(exc.reason)
             return
-        listed = len(feed.entries)
-        if listed > self.max_items:
+        listed = max(feed.listed or 0, len(feed.entries))
+        if len(feed.entries) > self.max_items:  # a malformed document read past its cut
             feed = dataclasses.replace(feed, entries=feed.entries[: self.max_items])
         out.feed = feed
         planned, out.skipped = plan_entries(feed, self.settings.min_words)

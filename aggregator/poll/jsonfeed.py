@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.extract.limits import markup_problem
 from aggregator.normalize import resolve_links
 from aggregator.poll.parsed import (
     FeedEntry,
@@ -27,6 +28,7 @@ VERSIONS = {
     "https://jsonfeed.org/version/1.1": "json11",
 }
 _BOM = b"\xef\xbb\xbf"
+MAX_DIGITS = 100  # in an integer; Python's own limit (4,300) fails with advice for programmers
 
 
 def looks_like_json(body: bytes) -> bool:
@@ -34,16 +36,21 @@ def looks_like_json(body: bytes) -> bool:
     return start in (b"{", b"[")
 
 
-def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
-    """Read a JSON Feed; ``FeedParseError`` for broken JSON or JSON that is not a feed."""
+def parse_json_feed(body: bytes, url: str, max_entries: int | None = None) -> ParsedFeed:
+    """Read a JSON Feed, up to its first ``max_entries`` items; ``FeedParseError`` for broken
+    JSON or JSON that is not a feed."""
     try:
-        document = json.loads(body.removeprefix(_BOM))
+        document = json.loads(body.removeprefix(_BOM), parse_int=_integer)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FeedParseError(url, f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise FeedParseError(url, "malformed JSON: nested too deeply") from None
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise FeedParseError(url, _describe_json(document))
-    version = str(document.get("version") or "")
-    entries = tuple(_entry(item, url) for item in document["items"] if isinstance(item, dict))
+    items = [item for item in document["items"] if isinstance(item, dict)]
+    kept = items if max_entries is None else items[:max_entries]
+    version = _string(document.get("version")) or ""
+    entries = tuple(_entry(item, url) for item in kept)
     return ParsedFeed(
         format=VERSIONS.get(version.rstrip("/"), "json"),
         url=url,
@@ -51,7 +58,8 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         link=absolute_url(document.get("home_page_url"), url),
         ttl=None,
         entries=entries,
-        problem=None if version.rstrip("/") in VERSIONS else f"unknown version {version!r}",
+        problem=None if version.rstrip("/") in VERSIONS else f"unknown version {version[:80]!r}",
+        listed=len(items) if len(items) > len(kept) else None,
     )
 
 
@@ -91,8 +99,12 @@ def _guid(value: object) -> str | None:
 
 
 def _content(item: dict[str, Any], base: str) -> str | None:
+    """The item's body, links resolved; left as it is when it is past the extraction limits
+    (resolving parses it), for extraction to refuse with the reason."""
     body = _html_or_text(item.get("content_html"), item.get("content_text"))
-    return resolve_links(body, base) if body else None
+    if not body or markup_problem(body):
+        return body
+    return resolve_links(body, base)
 
 
 def _html_or_text(markup: object, text: object) -> str | None:
@@ -130,3 +142,13 @@ def _date(value: object) -> tuple[datetime | None, str | None]:
         return moment.astimezone(UTC), None
     except (ValueError, OverflowError):
         return None, f"unreadable or impossible date {value.strip()[:80]!r}"
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"a number of {len(text.lstrip('-')):,} digits")
+    return int(text)

@@ -13,8 +13,10 @@ from aggregator.errors import FetchError
 # Elements whose content is not text a reader sees: dropped whole, not just their tags.
 _HIDDEN = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
-# C0 controls but tab and line ends, DEL and C1: never text, and NUL breaks PostgreSQL.
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 controls but tab and line ends, DEL and C1: never text, and NUL breaks PostgreSQL. Lone
+# surrogates (a JSON Feed may escape one, ``"\\ud800"``) cannot be stored at all.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -50,6 +52,7 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     problem: str | None = None  # what the parser had to recover from, if anything
     warnings: tuple[str, ...] = ()  # what was wrong with the feed but could be worked around
+    listed: int | None = None  # entries the document lists, when fewer were read (see cut.py)
 
 
 def plain_text(value: object) -> str | None:
@@ -68,7 +71,7 @@ def without_controls(text: str) -> str:
 
 def absolute_url(link: object, base: str) -> str | None:
     """``link`` resolved against ``base``; None for an empty or unusable link."""
-    if not isinstance(link, str) or not link.strip():
+    if not isinstance(link, str) or not link.strip() or _SURROGATE.search(link):
         return None
     try:
         return urljoin(base, link.strip())
