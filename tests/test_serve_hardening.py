@@ -7,7 +7,6 @@ import http.client
 import logging
 import os
 import re
-import resource
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +85,15 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Child]]:
 
     def run(*args: str, env: dict[str, str] | None = None, files: int | None = None) -> Child:
         log = tmp_path / f"child-{len(children)}.log"
+        command = [sys.executable, "-c", SERVE_WITH_A_SLOW_ROUTE, *args]
+        if files:  # the shell lowers the open-file limit (preexec_fn is unsafe beside threads)
+            command = ["sh", "-c", f'ulimit -n {files} && exec "$@"', "sh", *command]
         with log.open("wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-c", SERVE_WITH_A_SLOW_ROUTE, *args],
+                command,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 env={**os.environ, **(env or {})},
-                preexec_fn=(lambda: _limit_files(files)) if files else None,
             )
         children.append(Child(process, log))
         return children[-1]
@@ -101,10 +103,6 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Child]]:
         if child.process.poll() is None:
             child.process.kill()
             child.process.wait(timeout=30)
-
-
-def _limit_files(count: int) -> None:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
 
 
 def healthz(port: int, timeout: float = 10, host: str = "127.0.0.1") -> int | None:
@@ -384,3 +382,34 @@ def test_each_request_is_one_log_line(published: Served, caplog) -> None:
         '127.0.0.1 "GET /feed.atom?tag=a%0aFAKE" 200',
         '127.0.0.1 "GET /nope" 404',
     ]
+
+
+def test_a_slow_answer_does_not_count_against_the_clients_next_request() -> None:
+    """The request clock runs only while the server waits for the client: a pipelined, partial
+    second request behind a slow first one does not get the connection closed mid-answer."""
+
+    def slow_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        time.sleep(3)  # three times channel_timeout
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return [b"done"]
+
+    settings = load_config(environ={}).serve.model_copy(
+        update={"channel_timeout": timedelta(seconds=1)}
+    )
+    server = make_app_server(slow_app, "127.0.0.1", 0, settings)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\n")
+            received = b""
+            while not received.endswith(b"done"):
+                chunk = sock.recv(4096)
+                assert chunk, f"closed after {received!r}"
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200 OK")
+            assert sock.recv(4096) == b""  # then the unfinished second request times out
+    finally:
+        server.stop()
+        thread.join(timeout=30)
+        server.close()

@@ -66,7 +66,9 @@ class DeadlineChannel(HTTPChannel):
         return result
 
     def readable(self) -> bool:
-        if (
+        if self.requests:  # the server is busy with an earlier request: the client is not late
+            self._arriving_since = time.monotonic()
+        elif (
             self._arriving is not None
             and self._arriving is self.request
             and not self.will_close
