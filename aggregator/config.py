@@ -163,6 +163,14 @@ class ServeConfig(_Strict):
     port: int = Field(ge=0, le=65535)
     # Cache-Control max-age of served feeds and pages.
     max_age: Duration
+    # Threads running requests; open connections at most (more wait in a listen backlog of
+    # this many); an idle connection, or a request still arriving, is closed after
+    # channel_timeout; requests in flight get shutdown_timeout to finish on SIGTERM.
+    threads: int = Field(ge=1, le=256)
+    connection_limit: int = Field(ge=1, le=10_000)
+    backlog: int = Field(ge=1, le=65_535)
+    channel_timeout: Duration
+    shutdown_timeout: Duration
 
 
 class RetentionConfig(_Strict):

@@ -55,7 +55,11 @@ class TextFormatter(logging.Formatter):
 # user can act on. Shown from -v on.
 EXTRACTION_LIBRARIES = ("trafilatura", "htmldate", "courlan", "justext", "readability")
 # The engines under us talk at INFO of their own work (migrations, job scheduling): from -vv only.
-ENGINE_LIBRARIES = ("alembic", "apscheduler", "httpx", "httpcore", "scrapy", "twisted")
+ENGINE_LIBRARIES = ("alembic", "apscheduler", "httpx", "httpcore", "scrapy", "twisted", "waitress")
+# waitress warns "Task queue depth is N" whenever requests wait for a thread: under any burst, one
+# line per request, and nothing wrong (the connection and thread limits are doing their job).
+# Shown from -vv.
+QUIET_LIBRARIES = ("waitress.queue",)
 # One line per finished daemon job, shown by default when the daemon runs (``log_jobs``).
 JOBS_LOGGER = "aggregator.daemon.jobs"
 
@@ -78,6 +82,7 @@ def configure_logging(
     for names, levels in (
         (EXTRACTION_LIBRARIES, (logging.ERROR, logging.WARNING, logging.NOTSET)),
         (ENGINE_LIBRARIES, (logging.WARNING, logging.WARNING, logging.NOTSET)),
+        (QUIET_LIBRARIES, (logging.ERROR, logging.ERROR, logging.NOTSET)),
     ):
         for name in names:
             logging.getLogger(name).setLevel(levels[step])

@@ -22,7 +22,7 @@ import yaml
 from lxml import etree
 from sqlalchemy import insert
 
-from aggregator.config import Config, load_config
+from aggregator.config import Config, ServeConfig, load_config
 from aggregator.publish.server import PublishApp, make_app_server
 from aggregator.storage import Database
 from aggregator.storage.models import Article, Sighting, Source
@@ -170,14 +170,15 @@ class Served:
 
 
 @contextmanager
-def serving(app: PublishApp) -> Iterator[Served]:
-    """Serve ``app`` on 127.0.0.1 (a free port) in a thread for the duration of the block."""
-    server = make_app_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+def serving(app: PublishApp, settings: ServeConfig | None = None) -> Iterator[Served]:
+    """Serve ``app`` on 127.0.0.1 (a free port) in a thread for the duration of the block, with
+    the packaged ``serve:`` settings unless told otherwise."""
+    server = make_app_server(app, "127.0.0.1", 0, settings or load_config(environ={}).serve)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield Served("127.0.0.1", int(server.server_address[1]))
+        yield Served("127.0.0.1", server.port)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        server.stop()
+        thread.join(timeout=30)
+        server.close()

@@ -15,6 +15,7 @@ from aggregator.cli.context import AppContext, json_option, pass_app, print_json
 from aggregator.daemon import CycleReport, Daemon, WorkResult
 from aggregator.logs import log_jobs
 from aggregator.publish import PublishApp
+from aggregator.publish.httpd import AppServer
 from aggregator.publish.server import make_app_server
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -45,7 +46,8 @@ def run(
     """
     database = app.open_database()
     daemon = Daemon(database, app.config)
-    server = None
+    server: AppServer | None = None
+    serving: threading.Thread | None = None
     try:
         if once:
             report = daemon.run_once()
@@ -56,18 +58,19 @@ def run(
         if serve_http:
             settings = app.config.serve
             application = _with_metrics(PublishApp(database, app.config), daemon)
-            server = make_app_server(application, host or settings.host, _port(port, settings.port))  # type: ignore[arg-type]
-            threading.Thread(target=server.serve_forever, name="serve", daemon=True).start()
-            bound_host, bound_port = server.server_address[:2]
-            shown = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
-            stderr.print(f"serving on http://{shown}:{bound_port}/ (metrics at /metrics)")
+            server = make_app_server(
+                application, host or settings.host, _port(port, settings.port), settings
+            )
+            serving = threading.Thread(target=server.run, name="serve", daemon=True)
+            serving.start()
+            where = " and ".join(server.urls())
+            stderr.print(f"serving on {where} (metrics at /metrics)", highlight=False)
         stderr.print(f"daemon running on {database.url} (SIGTERM or Ctrl-C stops it)")
         log_jobs()
         daemon.run_forever()
     finally:
         if server is not None:
-            server.shutdown()
-            server.server_close()
+            _stop_serving(server, serving)
         database.close()
 
 
@@ -80,6 +83,14 @@ def _with_metrics(app: Wsgi, daemon: Daemon) -> Wsgi:
         return app(environ, start_response)
 
     return dispatch
+
+
+def _stop_serving(server: AppServer, serving: threading.Thread | None) -> None:
+    """Requests in flight get ``shutdown_timeout``; the thread a little more to close up."""
+    server.stop()
+    if serving is not None:
+        serving.join(server.shutdown_timeout + 5)
+    server.close()
 
 
 def _port(given: int | None, configured: int) -> int:

@@ -17,7 +17,8 @@ from aggregator.publish.server import serve as serve_http
 )
 @pass_app
 def serve(app: AppContext, host: str | None, port: int | None) -> None:
-    """Serve the feeds, the page and /healthz from the database until interrupted.
+    """Serve the feeds, the page and /healthz from the database until SIGTERM or Ctrl-C, which
+    let requests in flight finish (serve.shutdown_timeout) and exit 0.
 
     Paths mirror `feed build`'s files (/feed.atom, /feed.rss, /feed.json, /index.html,
     /feeds/source/NAME.atom, /feeds/tag/TAG.atom; every feed also as .rss and .json), and take
@@ -26,8 +27,9 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     settings = app.config.serve
     database = app.open_database()
 
-    def ready(address: str) -> None:
-        stderr.print(f"serving {database.url} on {address} (Ctrl-C to stop)", highlight=False)
+    def ready(addresses: list[str]) -> None:
+        where = " and ".join(addresses)
+        stderr.print(f"serving {database.url} on {where} (Ctrl-C to stop)", highlight=False)
         warn_unset_publishing(app.config)
 
     try:

@@ -1,10 +1,10 @@
 """``mutualaid serve``: the feeds and the page over HTTP, rendered from the database per request.
 
-A small WSGI application on the standard library's wsgiref server (one thread per request).
-Routes mirror the written files (``/feed.atom``, ``/feeds/source/NAME.atom``,
-``/feeds/tag/SLUG.atom``, ``/index.html``, ``/style.css``; every feed also as ``.rss`` and
-``.json``), plus ``/healthz``. Query parameters ``limit``, ``source`` and ``tag`` narrow any
-feed or the page. Every failure is a short text answer; tracebacks go to the log only.
+A small WSGI application, served by waitress within bounds (``httpd``). Routes mirror the
+written files (``/feed.atom``, ``/feeds/source/NAME.atom``, ``/feeds/tag/SLUG.atom``,
+``/index.html``, ``/style.css``; every feed also as ``.rss`` and ``.json``), plus ``/healthz``.
+Query parameters ``limit``, ``source`` and ``tag`` narrow any feed or the page. Every failure is
+a short text answer; tracebacks go to the log only.
 """
 
 from __future__ import annotations
@@ -12,17 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import socket
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from aggregator.config import Config
-from aggregator.errors import MutualAidError
+from aggregator.config import Config, ServeConfig
 from aggregator.publish.build import Site, make_feed, render_feed, render_index
 from aggregator.publish.caching import (
     Representation,
@@ -32,6 +28,7 @@ from aggregator.publish.caching import (
 )
 from aggregator.publish.entries import newest
 from aggregator.publish.feed import FORMATS
+from aggregator.publish.httpd import AppServer, stop_on_signals
 from aggregator.publish.page import stylesheet
 from aggregator.publish.routes import (
     BadRequestError,
@@ -58,10 +55,7 @@ _REASONS = {
     503: "Service Unavailable",
 }
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-
-
-class ServeError(MutualAidError):
-    """The server cannot start (the address is taken, say)."""
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class NotFoundError(Exception):
@@ -160,31 +154,10 @@ class PublishApp:
         return f"public, max-age={self.max_age}"
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _ThreadingServer6(_ThreadingServer):
-    address_family = socket.AF_INET6
-
-
-class _LoggingHandler(WSGIRequestHandler):
-    """Request lines go to the log, not to stderr."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
-
-
-def make_app_server(app: PublishApp, host: str, port: int) -> WSGIServer:
-    """A threading server for ``app`` on ``host:port`` (port 0: any free port)."""
-    server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
-    try:
-        return make_server(
-            host, port, app, server_class=server_class, handler_class=_LoggingHandler
-        )
-    except OSError as exc:
-        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+def make_app_server(app: Wsgi, host: str, port: int, settings: ServeConfig) -> AppServer:
+    """A bounded server for ``app`` on ``host:port`` (port 0: any free port); each request is
+    logged in one line. ``run()`` it, ``stop()`` it from anywhere."""
+    return AppServer(log_requests(app), host, port, settings)
 
 
 def serve(
@@ -192,21 +165,49 @@ def serve(
     config: Config,
     host: str,
     port: int,
-    ready: Callable[[str], None] | None = None,
+    ready: Callable[[list[str]], None] | None = None,
 ) -> None:
-    """Serve until interrupted; ``ready`` gets the address once the server listens."""
-    server = make_app_server(PublishApp(database, config), host, port)
-    bound_host, bound_port = server.server_address[:2]
-    host_text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
-    shown = f"[{host_text}]" if ":" in host_text else host_text
-    if ready:
-        ready(f"http://{shown}:{bound_port}/")
+    """Serve until SIGTERM or SIGINT, then let requests in flight finish (``shutdown_timeout``)
+    and return; ``ready`` gets the addresses once the server listens."""
+    server = make_app_server(PublishApp(database, config), host, port, config.serve)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        if ready:
+            ready(server.urls())
+        with stop_on_signals(server.stop):
+            server.run()
     finally:
-        server.server_close()
+        server.close()
+    log.info("server stopped")
+
+
+def log_requests(app: Wsgi) -> Wsgi:
+    """``app``, logging one line per request: client, method, target, status."""
+
+    def logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        statuses: list[str] = []
+
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, *exc_info)
+
+        body = app(environ, start)
+        target = _printable(str(environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")))
+        log.info(
+            '%s "%s %s" %s',
+            environ.get("REMOTE_ADDR", "-"),
+            _printable(str(environ.get("REQUEST_METHOD", "-"))),
+            target,
+            statuses[-1].split(" ", 1)[0] if statuses else "-",
+        )
+        return body
+
+    return logged
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """Request text fit for one log line: control characters escaped, long targets cut."""
+    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:limit])
+    return shown + "…" if len(text) > limit else shown
 
 
 def _path(environ: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.harness import Workload
-from bench.workloads import crawl, extraction, polling, publish, storage
+from bench.workloads import crawl, extraction, polling, publish, serve, storage
 
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
@@ -16,6 +16,7 @@ WORKLOADS: dict[str, Workload] = {
         extraction.INGEST,
         publish.BUILD_FEED,
         publish.BUILD_FEED_UNMARKED,
+        serve.SERVE_BURST,
         polling.POLL_TWICE,
         polling.FEED_PARSE,
         crawl.CRAWL_INGEST,
