@@ -8,19 +8,23 @@ module imports neither Scrapy nor Twisted.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
+from aggregator.running import owning_runs
 from aggregator.storage import Database
 from spiders.plan import CrawlOptions
 from spiders.progress import Event
@@ -76,7 +80,9 @@ class CrawlProcess:
         context = multiprocessing.get_context("spawn")
         self._events: multiprocessing.Queue[Event] = context.Queue()
         self._process = context.Process(
-            target=_child_main, args=(job, config, self._events), name="mutualaid-crawl"
+            target=_child_main,
+            args=(job, config, self._events, os.getpid()),
+            name="mutualaid-crawl",
         )
 
     def start(self) -> None:
@@ -118,8 +124,21 @@ def run_crawl(
 
     Ctrl-C stops the crawl gracefully (Scrapy finishes what is in flight) and is then re-raised.
     """
+    with owning_runs(database) if database else nullcontext("") as owner:
+        return _run_crawl(config, job, on_event, database, owner)
+
+
+def _run_crawl(
+    config: Config,
+    job: CrawlJob,
+    on_event: Callable[[Event], None],
+    database: Database | None,
+    owner: str,
+) -> CrawlResult:
     started = datetime.now(UTC)
-    runs = {s: start_run(database, config, s, started) for s in job.sources} if database else {}
+    runs: dict[str, int] = {}
+    if database is not None:
+        runs = {s: start_run(database, config, s, started, owner) for s in job.sources}
     process = CrawlProcess(job, config)
     result = CrawlResult()
     interrupted = False
@@ -166,8 +185,11 @@ def _finish_runs(database: Database, runs: dict[str, int], result: CrawlResult) 
         finish_run(database, run_id, result.counts.get(source, {}), now, result.error_for(source))
 
 
-def _child_main(job: CrawlJob, config: Config, events: multiprocessing.Queue[Event]) -> None:
+def _child_main(
+    job: CrawlJob, config: Config, events: multiprocessing.Queue[Event], parent: int
+) -> None:
     """The child's entry point: imports Scrapy only here, reports any failure as an event."""
+    _end_with_parent(parent)
     try:
         from spiders.run import run_job
 
@@ -184,3 +206,23 @@ def _child_main(job: CrawlJob, config: Config, events: multiprocessing.Queue[Eve
         traceback.print_exc()
         events.put(("error", "", f"the crawl failed: {exc!r}"))
         raise SystemExit(1) from None
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2) option: a signal for this process when its parent dies
+
+
+def _end_with_parent(parent: int) -> None:
+    """On Linux, ask for SIGTERM (Scrapy's graceful stop) when the parent dies.
+
+    A parent killed with ``kill -9`` (the daemon, ``mutualaid crawl``) can no longer record
+    the crawl, nor hold the source's lock: its crawl must not go on storing unwatched.
+    Elsewhere the crawl runs to its end as before.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -16,6 +16,7 @@ from aggregator.daemon import CycleReport, Daemon, WorkResult
 from aggregator.logs import log_jobs
 from aggregator.publish import PublishApp
 from aggregator.publish.server import make_app_server
+from aggregator.running import mark_interrupted
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -47,6 +48,7 @@ def run(
     daemon = Daemon(database, app.config)
     server = None
     try:
+        mark_interrupted(database)  # runs a killed daemon or crawl left "running"
         if once:
             report = daemon.run_once()
             _print_cycle(report, as_json)
