@@ -48,6 +48,10 @@ class FetchError(MutualAidError):
         super().__init__(f"{url}: {reason}")
 
 
+class FetchStoppedError(FetchError):
+    """A fetch cut short because the process is stopping: no fault of the site's."""
+
+
 class NotAnArticleError(MutualAidError):
     """A page is not one article (a listing, an empty or too-short page): skipped, not stored."""
 

@@ -15,6 +15,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -33,6 +34,7 @@ from spiders.settings import RedisTarget
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 30.0  # seconds a crawl has to finish its batches after Ctrl-C
+CANCEL_GRACE = 3.0  # seconds a crawl gets at each step of being stopped by its parent
 
 
 @dataclass(frozen=True)
@@ -88,14 +90,17 @@ class CrawlProcess:
     def start(self) -> None:
         self._process.start()
 
-    def events(self, poll: float = 0.2) -> Iterator[Event]:
-        """Every event the child sends, until it has exited and its queue is empty."""
-        while True:
+    def events(self, poll: float = 0.2, stop: threading.Event | None = None) -> Iterator[Event]:
+        """Every event the child sends, until it has exited and its queue is empty; or until
+        ``stop`` is set, when the caller is to end the child (``cancel``)."""
+        while stop is None or not stop.is_set():
             try:
                 yield self._events.get(timeout=poll)
             except queue.Empty:
                 if not self._process.is_alive():
                     break
+        else:
+            return
         while True:
             try:
                 yield self._events.get(timeout=0.05)
@@ -109,6 +114,18 @@ class CrawlProcess:
             self._process.terminate()
             self._process.join(5)
 
+    def cancel(self, grace: float = CANCEL_GRACE) -> None:
+        """End the child soon: SIGTERM (Scrapy's graceful stop, which waits for the requests in
+        flight), after ``grace`` a second one (Scrapy stops at once), then SIGKILL."""
+        for stage in (self._process.terminate, self._process.terminate, self._process.kill):
+            if not self._process.is_alive():
+                return
+            stage()
+            self._process.join(grace)
+
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
     @property
     def exitcode(self) -> int | None:
         return self._process.exitcode
@@ -119,13 +136,16 @@ def run_crawl(
     job: CrawlJob,
     on_event: Callable[[Event], None] = lambda event: None,
     database: Database | None = None,
+    stop: threading.Event | None = None,
 ) -> CrawlResult:
     """Run ``job`` in a child process and wait for it; with ``database``, record a run per source.
 
     Ctrl-C stops the crawl gracefully (Scrapy finishes what is in flight) and is then re-raised.
+    Setting ``stop`` (the daemon stopping) ends the child within three times ``CANCEL_GRACE``
+    seconds; the crawl then fails as "interrupted".
     """
     with owning_runs(database) if database else nullcontext("") as owner:
-        return _run_crawl(config, job, on_event, database, owner)
+        return _run_crawl(config, job, on_event, database, owner, stop)
 
 
 def _run_crawl(
@@ -134,6 +154,7 @@ def _run_crawl(
     on_event: Callable[[Event], None],
     database: Database | None,
     owner: str,
+    stop: threading.Event | None,
 ) -> CrawlResult:
     started = datetime.now(UTC)
     runs: dict[str, int] = {}
@@ -141,22 +162,26 @@ def _run_crawl(
         runs = {s: start_run(database, config, s, started, owner) for s in job.sources}
     process = CrawlProcess(job, config)
     result = CrawlResult()
-    interrupted = False
+    interrupted = stopped = False
     try:
         process.start()
-        for event in process.events():
+        for event in process.events(stop=stop):
             _collect(event, result)
             on_event(event)
+        stopped = stop is not None and stop.is_set() and process.alive()
     except KeyboardInterrupt:
         interrupted = True
         for event in _drain_after_interrupt(process):
             _collect(event, result)
     finally:
-        process.stop()
-        if process.exitcode not in (0, None) and not result.errors and not interrupted:
-            result.errors[""] = f"the crawl process exited with code {process.exitcode}"
-        if interrupted:
+        if stop is not None and stop.is_set():
+            process.cancel()
+        else:
+            process.stop()
+        if interrupted or stopped:
             result.errors.setdefault("", "interrupted")
+        elif process.exitcode not in (0, None) and not result.errors:
+            result.errors[""] = f"the crawl process exited with code {process.exitcode}"
         if database is not None:
             _finish_runs(database, runs, result)
     if interrupted:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from prometheus_client import make_wsgi_app
@@ -70,7 +73,18 @@ def run(
         if server is not None:
             server.shutdown()
             server.server_close()
+        if daemon.unfinished:
+            _exit_now()
         database.close()
+
+
+def _exit_now() -> NoReturn:
+    """End the process although a job's thread still runs (stuck past the stop bound): Python
+    would wait for it at exit. Its open transaction rolls back, as after a kill."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _with_metrics(app: Wsgi, daemon: Daemon) -> Wsgi:

@@ -112,6 +112,7 @@ class Daemon:
         self.run_log = RunLog(database)
         self._ignore_stored_due: set[str] = set()  # polls to run whatever the stored next check
         self._taken_over: LockBusyError | None = None
+        self.unfinished = False  # a job was still running when the daemon stopped
 
     # -- one cycle ------------------------------------------------------------------------------
 
@@ -148,18 +149,30 @@ class Daemon:
                 if jump is not None:
                     self.after_clock_jump(jump)
                 self._keep(lock)
-            log.info("stopping: waiting up to %.0fs for running jobs", stop_bound)
-            stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
-            stopper.start()
-            stopper.join(stop_bound)
-            if stopper.is_alive():
-                log.warning("a job did not finish in time; its transaction rolls back")
+            self._wind_down(stop_bound)
         log.info("daemon stopped")
         if self._taken_over is not None:
             raise self._taken_over
 
     def stop(self) -> None:
+        """Ask the daemon to stop; jobs in flight see it too and end at their next fetch."""
         self._stop.set()
+
+    def _wind_down(self, bound: float) -> None:
+        """Wait up to ``bound`` seconds for the running jobs (queued ones return at once).
+
+        A job still running then (stuck in a database wait) is left: ``unfinished`` tells the
+        caller to end the process, which rolls its transaction back.
+        """
+        log.info("stopping: waiting up to %.0fs for running jobs", bound)
+        stopper = threading.Thread(
+            target=self.scheduler.shutdown, kwargs={"wait": True}, name="stopper", daemon=True
+        )
+        stopper.start()
+        stopper.join(bound)
+        if stopper.is_alive():
+            self.unfinished = True
+            log.warning("a job did not finish in time; its transaction rolls back")
 
     def _keep(self, lock: HeldLock) -> None:
         """Still the one daemon? A database restart drops the lock; take it back or stop."""
@@ -206,6 +219,8 @@ class Daemon:
             self._add_job(f"crawl:{name}", self._crawl_job, name, crawl_every, jitter, first)
 
     def request_rebuild(self) -> None:
+        if self._stop.is_set():
+            return
         self.scheduler.add_job(
             self.rebuild,
             id="rebuild",
@@ -234,25 +249,36 @@ class Daemon:
         # once on the moved schedule without waiting for them.
         self._ignore_stored_due.update(self._feed_sources())
 
+    # Jobs queued when the daemon stops still get to start: they return at once.
+
     def _poll_job(self, name: str) -> None:
+        if self._stop.is_set():
+            return
         due_only = name not in self._ignore_stored_due
         self._ignore_stored_due.discard(name)
-        result = self._record(poll_source(self.database, self.config, name, due_only=due_only))
+        polled = poll_source(self.database, self.config, name, due_only, self._stop)
+        result = self._record(polled)
         if result.next_check_at and result.next_check_at > self.clock():
             self._move(f"poll:{name}", result.next_check_at)
         if result.stored:
             self.request_rebuild()
 
     def _crawl_job(self, name: str) -> None:
-        if self._record(crawl_source(self.database, self.config, name)).stored:
+        if self._stop.is_set():
+            return
+        if self._record(crawl_source(self.database, self.config, name, self._stop)).stored:
             self.request_rebuild()
 
     def _purge_job(self) -> None:
+        if self._stop.is_set():
+            return
         if self._record(purge_old(self.database, self.config, self.clock())).counts.get("purged"):
             self.request_rebuild()
 
     def rebuild(self) -> WorkResult:
         """Rebuild the feeds now (one rebuild at a time), log and record how it went."""
+        if self._stop.is_set():
+            return WorkResult("rebuild", "", "skipped")
         with self._rebuild_lock:
             return self._record(rebuild_feeds(self.database, self.config))
 
