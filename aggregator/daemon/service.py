@@ -8,13 +8,17 @@ requests coalesce into one. ``max_instances=1`` and ``coalesce`` keep a slow sou
 up, and a misfire grace of one interval lets a late job still run.
 
 Faults: a job that fails (a locked, full or restarting database, a full disk) is rolled back,
-logged in one line and recorded in ``runs`` (later, if the database cannot take it now); the
-job runs again on its schedule. Stored times are not trusted blindly (``schedule``), and a
-clock that jumps while the daemon runs moves the jobs with it.
+logged in one line and recorded in ``runs``; rows the database cannot take now are written by
+a retry as soon as it answers again. A poll or crawl the database failed runs again soon, with
+a backoff of its own (``schedule.retry_after_fault``), not a whole interval later. Stored times
+are not trusted blindly (``schedule``), and a clock that jumps while the daemon runs moves the
+jobs with it. SIGTERM ends the fetches and crawls in flight, so the daemon stops well within
+``STOP_BOUND``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import signal
@@ -26,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
@@ -34,7 +39,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from aggregator.config import Config
 from aggregator.daemon.metrics import Metrics
 from aggregator.daemon.runlog import RunLog
-from aggregator.daemon.schedule import ClockWatch, first_crawl_at, first_poll_at, shifted
+from aggregator.daemon.schedule import (
+    RECORD_RETRY,
+    RECORD_RETRY_CAP,
+    ClockWatch,
+    first_crawl_at,
+    first_poll_at,
+    retry_after_fault,
+    shifted,
+)
 from aggregator.daemon.work import (
     WorkResult,
     crawl_source,
@@ -113,6 +126,8 @@ class Daemon:
         self._ignore_stored_due: set[str] = set()  # polls to run whatever the stored next check
         self._taken_over: LockBusyError | None = None
         self.unfinished = False  # a job was still running when the daemon stopped
+        self._faults: dict[str, int] = {}  # job id: runs in a row the database failed
+        self._record_failures = 0  # flushes of kept runs rows in a row the database refused
 
     # -- one cycle ------------------------------------------------------------------------------
 
@@ -258,6 +273,8 @@ class Daemon:
         self._ignore_stored_due.discard(name)
         polled = poll_source(self.database, self.config, name, due_only, self._stop)
         result = self._record(polled)
+        if self._retry_soon(f"poll:{name}", result, self.config.poll_interval(name)):
+            return
         if result.next_check_at and result.next_check_at > self.clock():
             self._move(f"poll:{name}", result.next_check_at)
         if result.stored:
@@ -266,7 +283,9 @@ class Daemon:
     def _crawl_job(self, name: str) -> None:
         if self._stop.is_set():
             return
-        if self._record(crawl_source(self.database, self.config, name, self._stop)).stored:
+        result = self._record(crawl_source(self.database, self.config, name, self._stop))
+        self._retry_soon(f"crawl:{name}", result, self.config.schedule.crawl_interval)
+        if result.stored:
             self.request_rebuild()
 
     def _purge_job(self) -> None:
@@ -281,6 +300,38 @@ class Daemon:
             return WorkResult("rebuild", "", "skipped")
         with self._rebuild_lock:
             return self._record(rebuild_feeds(self.database, self.config))
+
+    def _retry_soon(self, job_id: str, result: WorkResult, interval: timedelta) -> bool:
+        """Move a job the database failed (it raised: no ``runs`` row of its own) to a retry
+        soon; True if it was moved. A source's own failures keep the poller's backoff."""
+        if result.status != "failed" or result.recorded:
+            self._faults.pop(job_id, None)
+            return False
+        failures = self._faults[job_id] = self._faults.get(job_id, 0) + 1
+        wait = retry_after_fault(failures, interval) * random.uniform(1.0, 1.2)  # not all at once
+        self._move(job_id, self.clock() + min(wait, interval))
+        return True
+
+    def _record_later(self) -> None:
+        """Write the kept runs rows once the database answers again, without waiting for
+        another job to end: a one-off job, retried with a backoff while it is refused."""
+        if self._stop.is_set() or not self.scheduler.running:
+            return
+        wait = retry_after_fault(self._record_failures + 1, RECORD_RETRY_CAP, RECORD_RETRY)
+        with contextlib.suppress(ConflictingIdError):  # a retry is due already
+            self.scheduler.add_job(
+                self._record_job,
+                id="record",
+                next_run_time=self.clock() + wait,
+                misfire_grace_time=None,
+            )
+
+    def _record_job(self) -> None:
+        if self.run_log.flush():
+            self._record_failures = 0
+            return
+        self._record_failures += 1
+        self._record_later()
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -315,8 +366,8 @@ class Daemon:
     def _record(self, result: WorkResult) -> WorkResult:
         if not result.recorded:
             self.run_log.add(result, self.clock())
-        if self.run_log.pending:
-            self.run_log.flush()
+        if self.run_log.pending and not self.run_log.flush():
+            self._record_later()
         self.metrics.runs.labels(result.kind, result.source, result.status).inc()
         self.metrics.duration.labels(result.kind).observe(result.seconds)
         for outcome, count in result.counts.items():
