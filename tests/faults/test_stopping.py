@@ -16,8 +16,8 @@ from aggregator.fetch import FetchLimits, make_client
 from aggregator.net.policy import NetworkPolicy
 from aggregator.poll.http import Fetcher
 from aggregator.poll.limiter import HostLimiter
-from tests.badserver import BadServer, drip, hang, slow_body
-from tests.faultkit import process_alive, query
+from tests.badserver import BadServer, Connection, drip, hang, respond, slow_body
+from tests.faultkit import process_alive, query, sqlite_write_lock
 from tests.test_crawl import FAST
 from tests.test_daemon import holds_daemon_lock, wait_for
 
@@ -130,3 +130,43 @@ def test_a_fetch_in_flight_ends_soon_after_the_stop_and_later_ones_at_once(
         with pytest.raises(FetchStoppedError):
             fetcher.get(url)  # no new request once stopped
     assert len(bad_server.hits_to("/feed")) == 1
+
+
+def test_a_job_stuck_past_the_bound_does_not_keep_the_daemon_alive(
+    write_config, tmp_path, bad_server, daemons
+) -> None:
+    """A poll waiting for a database lock longer than the bound: the process ends at the bound
+    anyway (the poll's transaction rolls back with it)."""
+    database = tmp_path / "state" / "stuck.db"
+    locked, answered = threading.Event(), threading.Event()
+    feed = respond(200, FEED, {"Content-Type": "application/rss+xml"})
+
+    def answer_once_locked(conn: Connection) -> None:
+        locked.wait(60)
+        feed(conn)
+        answered.set()
+
+    bad_server.route("/feed", answer_once_locked)
+    config = write_config(
+        {
+            "database": {"url": f"sqlite:///{database}?timeout=120"},  # waits past the bound
+            "output": {"dir": str(tmp_path / "public")},
+            "schedule": {"poll_interval": "1h", "crawl_interval": "1d", "jitter": "1s"},
+            "sources": {"site": {"homepage": bad_server.url("/"), "feed": bad_server.url("/feed")}},
+        }
+    )
+    daemon = daemons(config)
+    try:
+        wait_for(lambda: bool(bad_server.hits_to("/feed")), 60, "the poll's request")
+        with sqlite_write_lock(database):
+            locked.set()
+            assert answered.wait(60)  # the poll has its feed, and now waits for the lock
+            stopped_at = time.monotonic()
+            daemon.process.send_signal(signal.SIGTERM)
+            code = daemon.process.wait(timeout=STOP_BOUND + SLACK)
+            took = time.monotonic() - stopped_at
+    finally:
+        locked.set()
+    assert code == 0
+    assert took > STOP_BOUND - 1, f"stopped in {took:.1f}s"  # it did give the job its bound
+    assert "a job did not finish in time" in daemon.log
