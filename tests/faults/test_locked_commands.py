@@ -36,6 +36,7 @@ WRITERS = [
     ("db", "upgrade"),
     ("db", "purge", "--days", "1", "--yes"),
     ("run", "--once"),
+    ("run",),  # the daemon: it would run on, were it not stopped at its start
 ]
 # Commands that only read it: a writer elsewhere does not stop them (WAL).
 READERS = [
