@@ -75,7 +75,7 @@ def job_line(result: WorkResult) -> str:
     """``poll blog: 3 new, 1 updated``; a failure says why (the outcome and the duration go
     with the line as context fields)."""
     counts = ", ".join(f"{count} {outcome}" for outcome, count in result.counts.items() if count)
-    what = result.error if result.status == "failed" else counts or "nothing new"
+    what = result.error if result.status in ("failed", "stopped") else counts or "nothing new"
     return f"{result.kind} {result.source}: {what}" if result.source else f"{result.kind}: {what}"
 
 

@@ -36,7 +36,7 @@ class WorkResult:
 
     kind: str  # poll, crawl, purge or rebuild
     source: str  # "" for a rebuild or a purge
-    status: str  # ok, not_modified, skipped, busy or failed
+    status: str  # ok, not_modified, skipped, busy, stopped (the daemon stopping) or failed
     counts: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None
     next_check_at: datetime | None = None
@@ -93,10 +93,11 @@ def poll_source(
         outcome: getattr(result, outcome)
         for outcome in ("new", "updated", "unchanged", "duplicate", "skipped", "failed")
     }
+    stopped = stop is not None and stop.is_set() and result.status == "skipped"
     return WorkResult(
         "poll",
         name,
-        result.status,
+        "stopped" if stopped else result.status,
         counts,
         result.error,
         result.next_check_at,
