@@ -240,8 +240,9 @@ def _end_with_parent(parent: int) -> None:
     """On Linux, ask for SIGTERM (Scrapy's graceful stop) when the parent dies.
 
     A parent killed with ``kill -9`` (the daemon, ``mutualaid crawl``) can no longer record
-    the crawl, nor hold the source's lock: its crawl must not go on storing unwatched.
-    Elsewhere the crawl runs to its end as before.
+    the crawl, nor hold the source's lock: its crawl must not go on storing unwatched. (Linux
+    sends it when the parent's thread that started the child ends: that thread waits for the
+    crawl.) Elsewhere the crawl runs to its end as before.
     """
     if not sys.platform.startswith("linux"):
         return

@@ -34,7 +34,6 @@ SocketOption = (
 
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 STOP_CHECK = 0.25  # seconds a read waits before looking at the stop event again
-STOPPED = "stopped: the process is shutting down"
 
 
 class GuardedTransport(httpx.HTTPTransport):
@@ -161,7 +160,7 @@ class DeadlineStream(httpcore.NetworkStream):
 
 def _check_stop(stop: threading.Event | None) -> None:
     if stop is not None and stop.is_set():
-        raise FetchStoppedError("", STOPPED)  # the fetch names its URL on the way up
+        raise FetchStoppedError("")  # the fetch names its URL on the way up
 
 
 def _bounded(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:

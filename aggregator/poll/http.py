@@ -19,7 +19,6 @@ import httpx
 from aggregator.errors import FetchStoppedError
 from aggregator.fetch import Fetched, FetchLimits, fetch_response
 from aggregator.net.deadline import stopping_on
-from aggregator.net.transport import STOPPED
 from aggregator.poll.limiter import HostLimiter
 
 # Servers' hints (max-age, ttl, Retry-After) are honoured up to this long; a longer one is
@@ -201,7 +200,7 @@ class Fetcher:
     def _check_stop(self, url: str) -> None:
         if self.stop is not None and self.stop.is_set():
             self.stopped = True
-            raise FetchStoppedError(url, STOPPED)
+            raise FetchStoppedError(url)
 
     def get_feed(self, url: str, validators: Validators) -> Fetched:
         """A conditional GET of a feed."""

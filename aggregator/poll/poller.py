@@ -22,10 +22,9 @@ from typing import Any, Self
 import httpx
 
 from aggregator.config import Config
-from aggregator.errors import UnknownSourceError
+from aggregator.errors import FetchStoppedError, UnknownSourceError
 from aggregator.fetch import FetchLimits, client_for
 from aggregator.ingest import Ingestor, IngestReport
-from aggregator.net.transport import STOPPED
 from aggregator.poll.backfill import backfill
 from aggregator.poll.collect import (
     MAX_ITEMS_PER_FEED,
@@ -262,7 +261,8 @@ class Poller:
 
     def _finish(self, collected: Collected) -> SourceResult:
         if collected.stopped:  # not the source's failure: its state stays, it is due next time
-            return SourceResult(collected.job.name, collected.kind, "skipped", error=STOPPED)
+            reason = FetchStoppedError.REASON
+            return SourceResult(collected.job.name, collected.kind, "skipped", error=reason)
         report = self._ingest(collected)
         job = collected.job
         old = self._states[job.source_id]
