@@ -4,6 +4,7 @@ busy timeout, a full database or disk."""
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from aggregator.config import load_config
 from aggregator.daemon import Daemon
+from aggregator.errors import StorageError
 from aggregator.ingest import Ingestor
 from aggregator.storage import Database, open_database
 from aggregator.storage.database import describe_error, is_database_fault
@@ -170,6 +172,28 @@ def test_a_fault_of_the_database_is_told_from_a_bad_statement(tmp_path: Path) ->
         nobody.connect()
     assert is_database_fault(refused.value)
     assert describe_error(refused.value).startswith("connection failed:")
+
+
+def test_a_fault_is_both_the_driver_error_code_handles_and_one_line_for_people(
+    counter_db,
+) -> None:
+    database = open_database(f"{counter_db}?timeout=0.2")
+    path = Path(database.engine.url.database or "")
+    with (
+        sqlite_write_lock(path),
+        pytest.raises(StorageError) as locked,
+        database.write_session() as session,
+    ):
+        session.execute(text("INSERT INTO counter VALUES (1)"))
+    database.close()
+    fault = locked.value
+    assert isinstance(fault, OperationalError) and is_database_fault(fault)  # retried as before
+    assert describe_error(fault) == "database is locked"  # what runs rows and job lines say
+    assert str(fault).startswith(
+        "the database is locked by another process (busy for more than 0.2 s): "
+    )
+    assert "[SQL:" not in str(fault)
+    assert str(pickle.loads(pickle.dumps(fault))) == str(fault)  # as sent between processes
 
 
 # --- 2. a database locked longer than the busy timeout ------------------------------------------
