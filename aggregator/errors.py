@@ -48,6 +48,15 @@ class FetchError(MutualAidError):
         super().__init__(f"{url}: {reason}")
 
 
+class FetchStoppedError(FetchError):
+    """A fetch cut short because the process is stopping: no fault of the site's."""
+
+    REASON = "stopped: the process is shutting down"
+
+    def __init__(self, url: str, reason: str = REASON) -> None:
+        super().__init__(url, reason)
+
+
 class NotAnArticleError(MutualAidError):
     """A page is not one article (a listing, an empty or too-short page): skipped, not stored."""
 

@@ -2,7 +2,8 @@
 
 The daemon holds ``daemon`` for its lifetime, and every poll or crawl of a source holds
 ``source:<name>`` while it runs, so two daemons never run on one database and a manual
-``mutualaid poll`` never fetches a source the daemon is fetching. SQLite databases use ``flock``
+``mutualaid poll`` never fetches a source the daemon is fetching; a process recording runs holds
+one of its own (``aggregator.running``), so its runs are known alive. SQLite databases use ``flock``
 on files beside the database; PostgreSQL uses session advisory locks, which also work across
 machines. Locks die with their process: a killed daemon leaves nothing to clean up. An advisory
 lock also dies with its database session (a server restart): ``HeldLock.check`` notices and takes
@@ -54,17 +55,42 @@ class HeldLock:
 
 
 @contextmanager
-def hold_lock(database: Database, name: str) -> Iterator[HeldLock]:
-    """Hold the lock ``name`` for the ``with`` block; raise ``LockBusyError`` if it is taken."""
+def hold_lock(database: Database, name: str, *, discard: bool = False) -> Iterator[HeldLock]:
+    """Hold the lock ``name`` for the ``with`` block; raise ``LockBusyError`` if it is taken.
+
+    ``discard`` removes a file lock's file on release: only for a name used once (``is_held``).
+    """
     backend = database.engine.url.get_backend_name()
     if backend == "postgresql":
         with _advisory_lock(database, name) as held:
             yield held
     elif backend == "sqlite":
-        with _file_lock(_lock_folder(database), name):
+        with _file_lock(_lock_folder(database), name, discard=discard):
             yield HeldLock(name)
     else:
         yield HeldLock(name)  # no cross-process lock on this backend: documented, not hidden
+
+
+def is_held(database: Database, name: str, *, discard: bool = False) -> bool:
+    """Whether a live process (this one included) holds the lock ``name``: a look, no wait.
+
+    True when the backend has no cross-process locks, since then nothing can be told.
+    ``discard`` removes a lock file its holder left behind: only for a name used once, since
+    removing a lock file others may still open would let two of them hold "the" lock.
+    """
+    backend = database.engine.url.get_backend_name()
+    if backend == "postgresql":
+        with database.engine.connect() as connection:
+            schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+            key = {"key": advisory_key(name, str(schema))}
+            free = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar()
+            if free:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+            connection.commit()
+        return not free
+    if backend == "sqlite":
+        return _file_held(_lock_folder(database) / f"{_safe(name)}.lock", discard)
+    return True
 
 
 def _lock_folder(database: Database) -> Path:
@@ -75,7 +101,7 @@ def _lock_folder(database: Database) -> Path:
 
 
 @contextmanager
-def _file_lock(folder: Path, name: str) -> Iterator[None]:
+def _file_lock(folder: Path, name: str, *, discard: bool = False) -> Iterator[None]:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_safe(name)}.lock"
     with path.open("a+") as handle:
@@ -92,8 +118,27 @@ def _file_lock(folder: Path, name: str) -> Iterator[None]:
         try:
             yield
         finally:
+            if discard:
+                path.unlink(missing_ok=True)
             handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _file_held(path: Path, discard: bool) -> bool:
+    try:
+        descriptor = os.open(path, os.O_RDWR)  # never creates it: no file, no holder
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        if discard:
+            path.unlink(missing_ok=True)  # its holder died without removing it
+        return False
+    finally:
+        os.close(descriptor)  # releases the lock, if it was taken here
 
 
 def advisory_key(name: str, schema: str) -> int:

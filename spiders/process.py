@@ -8,19 +8,24 @@ module imports neither Scrapy nor Twisted.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import queue
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
+from aggregator.running import owning_runs
 from aggregator.storage import Database
 from spiders.plan import CrawlOptions
 from spiders.progress import Event
@@ -29,6 +34,7 @@ from spiders.settings import RedisTarget
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 30.0  # seconds a crawl has to finish its batches after Ctrl-C
+CANCEL_GRACE = 3.0  # seconds a crawl gets at each step of being stopped by its parent
 
 
 @dataclass(frozen=True)
@@ -76,20 +82,25 @@ class CrawlProcess:
         context = multiprocessing.get_context("spawn")
         self._events: multiprocessing.Queue[Event] = context.Queue()
         self._process = context.Process(
-            target=_child_main, args=(job, config, self._events), name="mutualaid-crawl"
+            target=_child_main,
+            args=(job, config, self._events, os.getpid()),
+            name="mutualaid-crawl",
         )
 
     def start(self) -> None:
         self._process.start()
 
-    def events(self, poll: float = 0.2) -> Iterator[Event]:
-        """Every event the child sends, until it has exited and its queue is empty."""
-        while True:
+    def events(self, poll: float = 0.2, stop: threading.Event | None = None) -> Iterator[Event]:
+        """Every event the child sends, until it has exited and its queue is empty; or until
+        ``stop`` is set, when the caller is to end the child (``cancel``)."""
+        while stop is None or not stop.is_set():
             try:
                 yield self._events.get(timeout=poll)
             except queue.Empty:
                 if not self._process.is_alive():
                     break
+        else:
+            return
         while True:
             try:
                 yield self._events.get(timeout=0.05)
@@ -103,6 +114,18 @@ class CrawlProcess:
             self._process.terminate()
             self._process.join(5)
 
+    def cancel(self, grace: float = CANCEL_GRACE) -> None:
+        """End the child soon: SIGTERM (Scrapy's graceful stop, which waits for the requests in
+        flight), after ``grace`` a second one (Scrapy stops at once), then SIGKILL."""
+        for stage in (self._process.terminate, self._process.terminate, self._process.kill):
+            if not self._process.is_alive():
+                return
+            stage()
+            self._process.join(grace)
+
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
     @property
     def exitcode(self) -> int | None:
         return self._process.exitcode
@@ -113,31 +136,52 @@ def run_crawl(
     job: CrawlJob,
     on_event: Callable[[Event], None] = lambda event: None,
     database: Database | None = None,
+    stop: threading.Event | None = None,
 ) -> CrawlResult:
     """Run ``job`` in a child process and wait for it; with ``database``, record a run per source.
 
     Ctrl-C stops the crawl gracefully (Scrapy finishes what is in flight) and is then re-raised.
+    Setting ``stop`` (the daemon stopping) ends the child within three times ``CANCEL_GRACE``
+    seconds; the crawl then fails as "interrupted".
     """
+    with owning_runs(database) if database else nullcontext("") as owner:
+        return _run_crawl(config, job, on_event, database, owner, stop)
+
+
+def _run_crawl(
+    config: Config,
+    job: CrawlJob,
+    on_event: Callable[[Event], None],
+    database: Database | None,
+    owner: str,
+    stop: threading.Event | None,
+) -> CrawlResult:
     started = datetime.now(UTC)
-    runs = {s: start_run(database, config, s, started) for s in job.sources} if database else {}
+    runs: dict[str, int] = {}
+    if database is not None:
+        runs = {s: start_run(database, config, s, started, owner) for s in job.sources}
     process = CrawlProcess(job, config)
     result = CrawlResult()
-    interrupted = False
+    interrupted = stopped = False
     try:
         process.start()
-        for event in process.events():
+        for event in process.events(stop=stop):
             _collect(event, result)
             on_event(event)
+        stopped = stop is not None and stop.is_set() and process.alive()
     except KeyboardInterrupt:
         interrupted = True
         for event in _drain_after_interrupt(process):
             _collect(event, result)
     finally:
-        process.stop()
-        if process.exitcode not in (0, None) and not result.errors and not interrupted:
-            result.errors[""] = f"the crawl process exited with code {process.exitcode}"
-        if interrupted:
+        if stop is not None and stop.is_set():
+            process.cancel()
+        else:
+            process.stop()
+        if interrupted or stopped:
             result.errors.setdefault("", "interrupted")
+        elif process.exitcode not in (0, None) and not result.errors:
+            result.errors[""] = f"the crawl process exited with code {process.exitcode}"
         if database is not None:
             _finish_runs(database, runs, result)
     if interrupted:
@@ -166,8 +210,11 @@ def _finish_runs(database: Database, runs: dict[str, int], result: CrawlResult) 
         finish_run(database, run_id, result.counts.get(source, {}), now, result.error_for(source))
 
 
-def _child_main(job: CrawlJob, config: Config, events: multiprocessing.Queue[Event]) -> None:
+def _child_main(
+    job: CrawlJob, config: Config, events: multiprocessing.Queue[Event], parent: int
+) -> None:
     """The child's entry point: imports Scrapy only here, reports any failure as an event."""
+    _end_with_parent(parent)
     try:
         from spiders.run import run_job
 
@@ -184,3 +231,24 @@ def _child_main(job: CrawlJob, config: Config, events: multiprocessing.Queue[Eve
         traceback.print_exc()
         events.put(("error", "", f"the crawl failed: {exc!r}"))
         raise SystemExit(1) from None
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2) option: a signal for this process when its parent dies
+
+
+def _end_with_parent(parent: int) -> None:
+    """On Linux, ask for SIGTERM (Scrapy's graceful stop) when the parent dies.
+
+    A parent killed with ``kill -9`` (the daemon, ``mutualaid crawl``) can no longer record
+    the crawl, nor hold the source's lock: its crawl must not go on storing unwatched. (Linux
+    sends it when the parent's thread that started the child ends: that thread waits for the
+    crawl.) Elsewhere the crawl runs to its end as before.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)

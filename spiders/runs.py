@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.config import Config
+from aggregator.running import fail_orphans
 from aggregator.storage import Database
 from aggregator.storage.models import Run
 from aggregator.storage.sources import source_ids, sync_sources
@@ -14,12 +15,16 @@ from aggregator.storage.sources import source_ids, sync_sources
 KIND = "crawl"
 
 
-def start_run(database: Database, config: Config, source: str, now: datetime) -> int:
-    """Record a crawl of ``source`` as running; return the row's id."""
+def start_run(
+    database: Database, config: Config, source: str, now: datetime, owner: str | None = None
+) -> int:
+    """Record a crawl of ``source`` as running, by ``owner`` (``aggregator.running``); return
+    the row's id. Runs left running by killed processes are failed on the way."""
     with database.write_session() as session:
         sync_sources(session, config.sources, now)
+        fail_orphans(session, database, now)
         source_id = source_ids(session)[source]
-        run = Run(source_id=source_id, kind=KIND, status="running", started_at=now)
+        run = Run(source_id=source_id, kind=KIND, status="running", started_at=now, owner=owner)
         session.add(run)
         session.flush()
         return run.id

@@ -1,8 +1,10 @@
-"""Helpers for the fault tests: a lock held by another connection, a process to kill at a chosen
-moment, a process with a small file-size limit, and a daemon whose log goes to a file."""
+"""Helpers for the fault tests: a lock held by another connection (against writers, or everyone),
+a process to kill at a chosen moment, a process with a small file-size limit, and a daemon whose
+log goes to a file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -65,6 +67,19 @@ def sqlite_write_lock(path: Path) -> Iterator[sqlite3.Connection]:
         yield connection
     finally:
         connection.execute("ROLLBACK")
+        connection.close()
+
+
+@contextmanager
+def sqlite_exclusive_lock(path: Path) -> Iterator[sqlite3.Connection]:
+    """Lock the SQLite file against every other connection, readers too: exclusive locking
+    mode keeps the lock until the connection closes (WAL readers need no lock otherwise)."""
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+        connection.execute("BEGIN EXCLUSIVE")
+        yield connection
+    finally:
         connection.close()
 
 
@@ -168,18 +183,26 @@ DAEMON_REBUILD = textwrap.dedent(
 
 
 class LoggedDaemon:
-    """``mutualaid -v run`` as a subprocess, its log in a file the test reads as it goes."""
+    """``mutualaid -v run`` (or another command) as a subprocess, its log in a file the test
+    reads as it goes. Children it was seen with are killed with it, even once orphaned."""
 
-    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("run",),
+    ) -> None:
         self.log_path = log
         self._log = log.open("w")
         self.process = subprocess.Popen(
-            [MUTUALAID, "-c", str(config), "-v", "run"],
+            [MUTUALAID, "-c", str(config), "-v", *command],
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             text=True,
             env={**os.environ, **(env or {})},
         )
+        self._children: set[tuple[int, str]] = set()  # (pid, start time): pids get reused
 
     @property
     def log(self) -> str:
@@ -190,6 +213,16 @@ class LoggedDaemon:
 
     def wait_log(self, text: str, timeout: float = 60) -> None:
         wait_for(lambda: text in self.log, timeout, f"{text!r} in the daemon's log")
+
+    def children(self) -> list[int]:
+        """Its child processes now (a crawl's), remembered for ``kill``."""
+        found = {(pid, started) for pid, parent, started in _processes() if parent == self.pid}
+        self._children |= found
+        return sorted(pid for pid, _ in found)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def stop(self) -> int:
         """SIGTERM, as systemd stops it; the exit code."""
@@ -203,6 +236,31 @@ class LoggedDaemon:
             self.process.kill()
             self.process.wait(timeout=30)
         self._log.close()
+        running = {(pid, started) for pid, _parent, started in _processes()}
+        for pid, _started in self._children & running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, start time) of every process, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        found.append((int(stat.parent.name), int(fields[1]), fields[19]))
+    return found
 
 
 def integrity(path: Path) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from prometheus_client import make_wsgi_app
@@ -17,6 +20,7 @@ from aggregator.logs import log_jobs
 from aggregator.publish import PublishApp
 from aggregator.publish.httpd import AppServer
 from aggregator.publish.server import make_app_server
+from aggregator.running import mark_interrupted
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -49,6 +53,7 @@ def run(
     server: AppServer | None = None
     serving: threading.Thread | None = None
     try:
+        mark_interrupted(database)  # runs a killed daemon or crawl left "running"
         if once:
             report = daemon.run_once()
             _print_cycle(report, as_json)
@@ -71,7 +76,18 @@ def run(
     finally:
         if server is not None:
             _stop_serving(server, serving)
+        if daemon.unfinished:
+            _exit_now()
         database.close()
+
+
+def _exit_now() -> NoReturn:
+    """End the process although a job's thread still runs (stuck past the stop bound): Python
+    would wait for it at exit. Its open transaction rolls back, as after a kill."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _with_metrics(app: Wsgi, daemon: Daemon) -> Wsgi:

@@ -3,7 +3,8 @@
 The poller and the crawler record their own runs. When one of them raises instead (the
 database is locked, full or restarting), or for the daemon's own work, the daemon writes the
 row here, so ``mutualaid status`` can say what happened. A row the database cannot take now is
-kept (up to ``KEEP`` of them) and written with the next one that goes through.
+kept (up to ``KEEP`` of them) and written by the daemon's next try (it retries soon, with a
+backoff) or with the next row that goes through, whichever comes first.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ clock that has since jumped. A time far in the past (the clock jumped forward, o
 was down) means due now, spread over the jitter so a thousand sources do not fire at once; a
 time further ahead than any wait the daemon sets (the clock went back) is not waited for. While
 the daemon runs, ``ClockWatch`` notices jumps by comparing the wall clock with the monotonic
-one, and ``shifted`` moves each job by the jump. Plain functions of ``now``, so tests pass
+one, and ``shifted`` moves each job by the jump. A job the database failed is retried soon
+(``retry_after_fault``), not a whole interval later. Plain functions of ``now``, so tests pass
 hand-built times.
 """
 
@@ -18,6 +19,21 @@ from datetime import UTC, datetime, timedelta
 from aggregator.poll.state import Timing, effective_due
 
 JUMP_TOLERANCE = timedelta(seconds=30)  # wall and monotonic clocks may drift this far apart
+FAULT_RETRY = timedelta(seconds=15)  # first retry of a job the database failed
+RECORD_RETRY = timedelta(seconds=2)  # first retry of writing runs rows the database refused
+RECORD_RETRY_CAP = timedelta(minutes=1)
+
+
+def retry_after_fault(
+    failures: int, interval: timedelta, first: timedelta = FAULT_RETRY
+) -> timedelta:
+    """How soon to run again a job that failed ``failures`` times in a row through no fault of
+    its source (the database locked or away): ``first``, doubling, at most its ``interval``.
+
+    The source's own backoff is for sources that fail; this one is for the database, which is
+    usually back within seconds.
+    """
+    return min(first * (1 << min(max(failures, 1) - 1, 20)), interval)
 
 
 def first_poll_at(

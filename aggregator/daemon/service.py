@@ -8,13 +8,17 @@ requests coalesce into one. ``max_instances=1`` and ``coalesce`` keep a slow sou
 up, and a misfire grace of one interval lets a late job still run.
 
 Faults: a job that fails (a locked, full or restarting database, a full disk) is rolled back,
-logged in one line and recorded in ``runs`` (later, if the database cannot take it now); the
-job runs again on its schedule. Stored times are not trusted blindly (``schedule``), and a
-clock that jumps while the daemon runs moves the jobs with it.
+logged in one line and recorded in ``runs``; rows the database cannot take now are written by
+a retry as soon as it answers again. A poll or crawl the database failed runs again soon, with
+a backoff of its own (``schedule.retry_after_fault``), not a whole interval later. Stored times
+are not trusted blindly (``schedule``), and a clock that jumps while the daemon runs moves the
+jobs with it. SIGTERM ends the fetches and crawls in flight, so the daemon stops well within
+``STOP_BOUND``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import signal
@@ -26,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
@@ -34,7 +39,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from aggregator.config import Config
 from aggregator.daemon.metrics import Metrics
 from aggregator.daemon.runlog import RunLog
-from aggregator.daemon.schedule import ClockWatch, first_crawl_at, first_poll_at, shifted
+from aggregator.daemon.schedule import (
+    RECORD_RETRY,
+    RECORD_RETRY_CAP,
+    ClockWatch,
+    first_crawl_at,
+    first_poll_at,
+    retry_after_fault,
+    shifted,
+)
 from aggregator.daemon.work import (
     WorkResult,
     crawl_source,
@@ -62,7 +75,7 @@ def job_line(result: WorkResult) -> str:
     """``poll blog: 3 new, 1 updated``; a failure says why (the outcome and the duration go
     with the line as context fields)."""
     counts = ", ".join(f"{count} {outcome}" for outcome, count in result.counts.items() if count)
-    what = result.error if result.status == "failed" else counts or "nothing new"
+    what = result.error if result.status in ("failed", "stopped") else counts or "nothing new"
     return f"{result.kind} {result.source}: {what}" if result.source else f"{result.kind}: {what}"
 
 
@@ -112,6 +125,9 @@ class Daemon:
         self.run_log = RunLog(database)
         self._ignore_stored_due: set[str] = set()  # polls to run whatever the stored next check
         self._taken_over: LockBusyError | None = None
+        self.unfinished = False  # a job was still running when the daemon stopped
+        self._faults: dict[str, int] = {}  # job id: runs in a row the database failed
+        self._record_failures = 0  # flushes of kept runs rows in a row the database refused
 
     # -- one cycle ------------------------------------------------------------------------------
 
@@ -148,18 +164,30 @@ class Daemon:
                 if jump is not None:
                     self.after_clock_jump(jump)
                 self._keep(lock)
-            log.info("stopping: waiting up to %.0fs for running jobs", stop_bound)
-            stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
-            stopper.start()
-            stopper.join(stop_bound)
-            if stopper.is_alive():
-                log.warning("a job did not finish in time; its transaction rolls back")
+            self._wind_down(stop_bound)
         log.info("daemon stopped")
         if self._taken_over is not None:
             raise self._taken_over
 
     def stop(self) -> None:
+        """Ask the daemon to stop; jobs in flight see it too and end at their next fetch."""
         self._stop.set()
+
+    def _wind_down(self, bound: float) -> None:
+        """Wait up to ``bound`` seconds for the running jobs (queued ones return at once).
+
+        A job still running then (stuck in a database wait) is left: ``unfinished`` tells the
+        caller to end the process, which rolls its transaction back.
+        """
+        log.info("stopping: waiting up to %.0fs for running jobs", bound)
+        stopper = threading.Thread(
+            target=self.scheduler.shutdown, kwargs={"wait": True}, name="stopper", daemon=True
+        )
+        stopper.start()
+        stopper.join(bound)
+        if stopper.is_alive():
+            self.unfinished = True
+            log.warning("a job did not finish in time; its transaction rolls back")
 
     def _keep(self, lock: HeldLock) -> None:
         """Still the one daemon? A database restart drops the lock; take it back or stop."""
@@ -206,6 +234,8 @@ class Daemon:
             self._add_job(f"crawl:{name}", self._crawl_job, name, crawl_every, jitter, first)
 
     def request_rebuild(self) -> None:
+        if self._stop.is_set():
+            return
         self.scheduler.add_job(
             self.rebuild,
             id="rebuild",
@@ -234,27 +264,74 @@ class Daemon:
         # once on the moved schedule without waiting for them.
         self._ignore_stored_due.update(self._feed_sources())
 
+    # Jobs queued when the daemon stops still get to start: they return at once.
+
     def _poll_job(self, name: str) -> None:
+        if self._stop.is_set():
+            return
         due_only = name not in self._ignore_stored_due
         self._ignore_stored_due.discard(name)
-        result = self._record(poll_source(self.database, self.config, name, due_only=due_only))
+        polled = poll_source(self.database, self.config, name, due_only, self._stop)
+        result = self._record(polled)
+        if self._retry_soon(f"poll:{name}", result, self.config.poll_interval(name)):
+            return
         if result.next_check_at and result.next_check_at > self.clock():
             self._move(f"poll:{name}", result.next_check_at)
         if result.stored:
             self.request_rebuild()
 
     def _crawl_job(self, name: str) -> None:
-        if self._record(crawl_source(self.database, self.config, name)).stored:
+        if self._stop.is_set():
+            return
+        result = self._record(crawl_source(self.database, self.config, name, self._stop))
+        self._retry_soon(f"crawl:{name}", result, self.config.schedule.crawl_interval)
+        if result.stored:
             self.request_rebuild()
 
     def _purge_job(self) -> None:
+        if self._stop.is_set():
+            return
         if self._record(purge_old(self.database, self.config, self.clock())).counts.get("purged"):
             self.request_rebuild()
 
     def rebuild(self) -> WorkResult:
         """Rebuild the feeds now (one rebuild at a time), log and record how it went."""
+        if self._stop.is_set():
+            return WorkResult("rebuild", "", "skipped")
         with self._rebuild_lock:
             return self._record(rebuild_feeds(self.database, self.config))
+
+    def _retry_soon(self, job_id: str, result: WorkResult, interval: timedelta) -> bool:
+        """Move a job the database failed (it raised: no ``runs`` row of its own) to a retry
+        soon; True if it was moved. A source's own failures keep the poller's backoff."""
+        if result.status != "failed" or result.recorded:
+            self._faults.pop(job_id, None)
+            return False
+        failures = self._faults[job_id] = self._faults.get(job_id, 0) + 1
+        wait = retry_after_fault(failures, interval) * random.uniform(1.0, 1.2)  # not all at once
+        self._move(job_id, self.clock() + min(wait, interval))
+        return True
+
+    def _record_later(self) -> None:
+        """Write the kept runs rows once the database answers again, without waiting for
+        another job to end: a one-off job, retried with a backoff while it is refused."""
+        if self._stop.is_set() or not self.scheduler.running:
+            return
+        wait = retry_after_fault(self._record_failures + 1, RECORD_RETRY_CAP, RECORD_RETRY)
+        with contextlib.suppress(ConflictingIdError):  # a retry is due already
+            self.scheduler.add_job(
+                self._record_job,
+                id="record",
+                next_run_time=self.clock() + wait,
+                misfire_grace_time=None,
+            )
+
+    def _record_job(self) -> None:
+        if self.run_log.flush():
+            self._record_failures = 0
+            return
+        self._record_failures += 1
+        self._record_later()
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -289,8 +366,8 @@ class Daemon:
     def _record(self, result: WorkResult) -> WorkResult:
         if not result.recorded:
             self.run_log.add(result, self.clock())
-        if self.run_log.pending:
-            self.run_log.flush()
+        if self.run_log.pending and not self.run_log.flush():
+            self._record_later()
         self.metrics.runs.labels(result.kind, result.source, result.status).inc()
         self.metrics.duration.labels(result.kind).observe(result.seconds)
         for outcome, count in result.counts.items():

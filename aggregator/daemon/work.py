@@ -10,6 +10,7 @@ unexpected exception (a bug) is logged with its traceback.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ class WorkResult:
 
     kind: str  # poll, crawl, purge or rebuild
     source: str  # "" for a rebuild or a purge
-    status: str  # ok, not_modified, skipped, busy or failed
+    status: str  # ok, not_modified, skipped, busy, stopped (the daemon stopping) or failed
     counts: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None
     next_check_at: datetime | None = None
@@ -67,11 +68,21 @@ def _failed(
     )
 
 
-def poll_source(database: Database, config: Config, name: str, due_only: bool) -> WorkResult:
-    """Poll one source's feed, unless another process is already polling it."""
+def poll_source(
+    database: Database,
+    config: Config,
+    name: str,
+    due_only: bool,
+    stop: threading.Event | None = None,
+) -> WorkResult:
+    """Poll one source's feed, unless another process is already polling it; ``stop`` ends
+    it early (skipped, its state kept)."""
     started, started_at = time.monotonic(), datetime.now(UTC)
     try:
-        with hold_lock(database, f"source:{name}"), Poller(database, config) as poller:
+        with (
+            hold_lock(database, f"source:{name}"),
+            Poller(database, config, stop=stop) as poller,
+        ):
             (result, *_) = poller.poll([name], due_only=due_only)
     except LockBusyError as exc:
         log.info("not polling %s: %s", name, exc, extra={"source": name})
@@ -82,10 +93,11 @@ def poll_source(database: Database, config: Config, name: str, due_only: bool) -
         outcome: getattr(result, outcome)
         for outcome in ("new", "updated", "unchanged", "duplicate", "skipped", "failed")
     }
+    stopped = stop is not None and stop.is_set() and result.status == "skipped"
     return WorkResult(
         "poll",
         name,
-        result.status,
+        "stopped" if stopped else result.status,
         counts,
         result.error,
         result.next_check_at,
@@ -94,14 +106,17 @@ def poll_source(database: Database, config: Config, name: str, due_only: bool) -
     )
 
 
-def crawl_source(database: Database, config: Config, name: str) -> WorkResult:
-    """Crawl one source's listings in a child process, unless another process is crawling it."""
+def crawl_source(
+    database: Database, config: Config, name: str, stop: threading.Event | None = None
+) -> WorkResult:
+    """Crawl one source's listings in a child process, unless another process is crawling it;
+    ``stop`` ends the crawl early (its run failed as interrupted)."""
     from spiders.process import CrawlJob, run_crawl  # Scrapy loads only where crawls run
 
     started, started_at = time.monotonic(), datetime.now(UTC)
     try:
         with hold_lock(database, f"source:{name}:crawl"):
-            result = run_crawl(config, CrawlJob(sources=(name,)), database=database)
+            result = run_crawl(config, CrawlJob(sources=(name,)), database=database, stop=stop)
     except LockBusyError as exc:
         return WorkResult("crawl", name, "busy", error=str(exc))
     except Exception as exc:

@@ -9,20 +9,23 @@ Three layers, each wrapping httpx/httpcore's own:
   connected to is the address checked (no second lookup for DNS rebinding to change). TLS
   still verifies and sends SNI for the URL's host name: httpcore passes it to ``start_tls``.
 * ``DeadlineStream`` bounds every connect, TLS handshake, read and write by the time left in
-  the current fetch (``aggregator.net.deadline``), so a dripping server is cut off.
+  the current fetch (``aggregator.net.deadline``), so a dripping server is cut off; under a
+  stop event, reads wait in steps of ``STOP_CHECK`` and end once it is set.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
 import httpcore
 import httpx
 
-from aggregator.errors import FetchError
-from aggregator.net.deadline import time_left
+from aggregator.errors import FetchError, FetchStoppedError
+from aggregator.net.deadline import stop_event, time_left
 from aggregator.net.policy import NetworkPolicy
 
 SocketOption = (
@@ -30,6 +33,7 @@ SocketOption = (
 )
 
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+STOP_CHECK = 0.25  # seconds a read waits before looking at the stop event again
 
 
 class GuardedTransport(httpx.HTTPTransport):
@@ -72,10 +76,12 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
+        _check_stop(stop_event())
         lookup_timeout = _bounded(timeout, httpcore.ConnectTimeout)
         infos = self.policy.resolve(host, port, f"{host}:{port}", lookup_timeout)
         failure: Exception = httpcore.ConnectError(f"no address found for {host}")
         for info in infos:
+            _check_stop(stop_event())
             address = str(info[4][0])
             try:
                 stream = self._sockets.connect_tcp(
@@ -110,9 +116,30 @@ class DeadlineStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+        stop = stop_event()
+        if stop is None:
+            return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+        return self._read_until_stopped(max_bytes, timeout, stop)
+
+    def _read_until_stopped(
+        self, max_bytes: int, timeout: float | None, stop: threading.Event
+    ) -> bytes:
+        """``read``, in steps of ``STOP_CHECK``: a timed-out ``recv`` consumed nothing, so the
+        next step goes on where it left off."""
+        began = time.monotonic()
+        while True:
+            _check_stop(stop)
+            own = None if timeout is None else timeout - (time.monotonic() - began)
+            left = _bounded(own, httpcore.ReadTimeout)
+            step = STOP_CHECK if left is None else min(left, STOP_CHECK)
+            try:
+                return self._inner.read(max_bytes, step)
+            except httpcore.ReadTimeout:
+                if left is not None and left <= STOP_CHECK:
+                    raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        _check_stop(stop_event())
         self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
@@ -129,6 +156,11 @@ class DeadlineStream(httpcore.NetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
+
+
+def _check_stop(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise FetchStoppedError("")  # the fetch names its URL on the way up
 
 
 def _bounded(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:

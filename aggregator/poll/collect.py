@@ -75,6 +75,7 @@ class Collected:
     complete: bool = True  # everything found was fetched (nothing failed or was deferred)
     flags: tuple[str, ...] | None = None  # warnings about the feed, when it was read this time
     api_check: tuple[str | None, datetime] | None = None  # (endpoint or None, when) if asked
+    stopped: bool = False  # cut short by the process stopping: nothing of it is to be kept
 
     def fail(self, reason: str, wait_asked: timedelta | None = None) -> Collected:
         self.status, self.error, self.wait_asked = "failed", reason, wait_asked
@@ -119,6 +120,7 @@ class Collector:
             log.exception("polling %s failed unexpectedly", job.name)
             out.fail(f"internal error: {exc!r}")
         out.requests = http.requests
+        out.stopped = http.stopped
         return out
 
     def _poll(self, job: SourceJob, http: Fetcher, out: Collected) -> None:

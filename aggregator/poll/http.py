@@ -9,13 +9,16 @@ failures), and whether a redirect was permanent. ``fetch_conditional`` is the on
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
 
+from aggregator.errors import FetchStoppedError
 from aggregator.fetch import Fetched, FetchLimits, fetch_response
+from aggregator.net.deadline import stopping_on
 from aggregator.poll.limiter import HostLimiter
 
 # Servers' hints (max-age, ttl, Retry-After) are honoured up to this long; a longer one is
@@ -160,22 +163,44 @@ class Fetcher:
     """A poll run's HTTP: one client, the limits, per-host turns, and a count of requests.
 
     ``counting()`` gives a fetcher sharing all of that with a count of its own, one per source.
+    Once ``stop`` is set (the daemon stopping), a fetch waiting for its turn or for the server
+    ends with ``FetchStoppedError``, and so does every later one; ``stopped`` tells it happened.
     """
 
-    def __init__(self, client: httpx.Client, limits: FetchLimits, limiter: HostLimiter) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        limits: FetchLimits,
+        limiter: HostLimiter,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.client = client
         self.limits = limits
         self.limiter = limiter
+        self.stop = stop
         self.requests = 0
+        self.stopped = False
 
     def counting(self) -> Fetcher:
-        return Fetcher(self.client, self.limits, self.limiter)
+        return Fetcher(self.client, self.limits, self.limiter, self.stop)
 
     def get(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
         """GET ``url`` when its host's turn comes; any HTTP status is returned, not raised."""
+        self._check_stop(url)
         self.requests += 1
         with self.limiter.turn(url):
-            return fetch_response(url, self.limits, self.client, headers)
+            self._check_stop(url)
+            try:
+                with stopping_on(self.stop):
+                    return fetch_response(url, self.limits, self.client, headers)
+            except FetchStoppedError as exc:
+                self.stopped = True
+                raise FetchStoppedError(url, exc.reason) from None
+
+    def _check_stop(self, url: str) -> None:
+        if self.stop is not None and self.stop.is_set():
+            self.stopped = True
+            raise FetchStoppedError(url)
 
     def get_feed(self, url: str, validators: Validators) -> Fetched:
         """A conditional GET of a feed."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -20,7 +22,7 @@ from typing import Any, Self
 import httpx
 
 from aggregator.config import Config
-from aggregator.errors import UnknownSourceError
+from aggregator.errors import FetchStoppedError, UnknownSourceError
 from aggregator.fetch import FetchLimits, client_for
 from aggregator.ingest import Ingestor, IngestReport
 from aggregator.poll.backfill import backfill
@@ -101,7 +103,11 @@ class SourceResult:
 
 
 class Poller:
-    """Polls the configured feeds; holds one HTTP client and one ingestor across sources."""
+    """Polls the configured feeds; holds one HTTP client and one ingestor across sources.
+
+    Setting ``stop`` (the daemon stopping) ends the fetches in flight at their next read; the
+    sources cut short are reported skipped and keep their state, so they are due again.
+    """
 
     def __init__(
         self,
@@ -112,6 +118,7 @@ class Poller:
         client: httpx.Client | None = None,
         clock: Clock | None = None,
         jitter: Callable[[], timedelta] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.database = database
         self.config = config
@@ -123,8 +130,9 @@ class Poller:
         limits = settings.limits or FetchLimits.from_config(config.network)
         self._own_client = client is None
         self.client = client or client_for(config, limits)
-        limiter = HostLimiter(settings.host_delay)
-        self.fetcher = Fetcher(self.client, limits, limiter)
+        # Stopping: a source waiting for its host's turn stops waiting, then stops at its fetch.
+        limiter = HostLimiter(settings.host_delay, sleep=_sleep_until(stop))
+        self.fetcher = Fetcher(self.client, limits, limiter, stop)
         self.collector = Collector(
             database, self.fetcher, self.clock, settings.collect, settings.max_items_per_feed
         )
@@ -252,6 +260,9 @@ class Poller:
     # -- ingesting and recording (this thread) -------------------------------------------------
 
     def _finish(self, collected: Collected) -> SourceResult:
+        if collected.stopped:  # not the source's failure: its state stays, it is due next time
+            reason = FetchStoppedError.REASON
+            return SourceResult(collected.job.name, collected.kind, "skipped", error=reason)
         report = self._ingest(collected)
         job = collected.job
         old = self._states[job.source_id]
@@ -283,6 +294,17 @@ class Poller:
         if collected.api_check is not None:
             state = with_api(state, *collected.api_check)
         return state
+
+
+def _sleep_until(stop: threading.Event | None) -> Callable[[float], None]:
+    """A sleep that ends early once ``stop`` is set."""
+    if stop is None:
+        return time.sleep
+
+    def sleep(seconds: float) -> None:
+        stop.wait(seconds)
+
+    return sleep
 
 
 def _after_poll(

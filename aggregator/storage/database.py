@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from aggregator.errors import MutualAidError, StorageError
+from aggregator.errors import StorageError
 from aggregator.storage import migrate
 from aggregator.storage.engine import WRITE_OPTION, display_url, make_engine
+from aggregator.storage.faults import describe_error, is_database_fault
+
+__all__ = ["Database", "describe_error", "is_database_fault", "open_database"]
 
 
 class Database:
@@ -63,51 +66,11 @@ def open_database(url: str, *, upgrade: bool = True) -> Database:
         else:
             with database.engine.connect():
                 pass
+    except StorageError:  # a fault, explained (``faults``): locked, unreachable ...
+        database.close()
+        raise
     except OperationalError as exc:
         database.close()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise StorageError(f"cannot open database {display_url(url)}: {reason}") from None
     return database
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line saying why ``exc`` happened, for logs, ``runs`` rows and ``status``.
-
-    A database error gives the driver's own message ("database is locked", "database or disk
-    is full", "terminating connection due to administrator command") without the SQL.
-    """
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        text = str(exc.orig)
-    elif isinstance(exc, MutualAidError | OSError):
-        text = str(exc)
-    else:
-        text = repr(exc)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
-# SQLite result codes (and the extended codes under them) that say the database itself is
-# unwell, and PostgreSQL SQLSTATE classes that say the same: a connection lost, the server
-# shutting down, out of disk or memory.
-_SQLITE_FAULTS = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY",
-                  "SQLITE_CANTOPEN", "SQLITE_NOMEM")  # fmt: skip
-_POSTGRES_FAULTS = ("08", "53", "57P")
-
-
-def is_database_fault(exc: BaseException) -> bool:
-    """Whether ``exc`` is the database failing (locked, full, gone), not the statement or data.
-
-    Retrying the same work item by item cannot help with these; the caller should give up on
-    the whole unit of work and try again later.
-    """
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    name = getattr(exc.orig, "sqlite_errorname", None)
-    if isinstance(name, str):
-        return name.startswith(_SQLITE_FAULTS)
-    state = getattr(exc.orig, "sqlstate", None)
-    if isinstance(state, str):
-        return state.startswith(_POSTGRES_FAULTS)
-    return isinstance(exc, OperationalError)  # no code at all: no connection could be made

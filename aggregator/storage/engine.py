@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from aggregator.extras import require
+from aggregator.storage.faults import explain_faults
 
 SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for the lock
 # Execution option of the engine behind write sessions: on SQLite their BEGIN takes the write lock.
@@ -24,12 +25,17 @@ def normalise_url(url: str | URL) -> URL:
 
 
 def make_engine(url: str | URL, **options: Any) -> Engine:
-    """Create an engine; a SQLite file gets its folder, WAL, a busy timeout and foreign keys."""
+    """Create an engine; a SQLite file gets its folder, WAL, a busy timeout and foreign keys.
+
+    Faults of the database (locked, full, unreachable) raise ``faults.DatabaseFaultError``.
+    """
     parsed = normalise_url(url)
     if parsed.get_backend_name() != "sqlite":
         if parsed.get_driver_name() == "psycopg":
             require("psycopg", extra="postgres", purpose="a PostgreSQL database")
-        return create_engine(parsed, pool_pre_ping=True, **options)
+        engine = create_engine(parsed, pool_pre_ping=True, **options)
+        explain_faults(engine, display_url(parsed), busy_timeout=None)
+        return engine
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +48,17 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
         }
     engine = create_engine(parsed, **options)
     _tune_sqlite(engine)
+    explain_faults(engine, display_url(parsed), busy_timeout(parsed, options))
     return engine
+
+
+def busy_timeout(parsed: URL, options: dict[str, Any]) -> float | None:
+    """The seconds a SQLite writer waits for the lock, as ``make_engine`` sets it up."""
+    given = parsed.query.get("timeout", options.get("connect_args", {}).get("timeout"))
+    try:
+        return float(given) if isinstance(given, str | int | float) else None
+    except ValueError:
+        return None
 
 
 def _tune_sqlite(engine: Engine) -> None:

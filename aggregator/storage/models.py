@@ -233,6 +233,9 @@ class Run(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # While ``running``: the name of the lock its process holds (``aggregator.running``), so a
+    # run whose process was killed is told from one still going. None for runs written whole.
+    owner: Mapped[str | None] = mapped_column(String(128))
 
 
 class Tombstone(Base):

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from aggregator.config import load_config
 from aggregator.storage import open_database
+from tests.badserver import BadServer
 from tests.faultkit import (
     LoggedDaemon,
 )
@@ -52,8 +53,10 @@ def blog_daemon_config(write_config, tmp_path, blog_site) -> Path:
 def daemons(tmp_path) -> Iterator[Callable[..., LoggedDaemon]]:
     started: list[LoggedDaemon] = []
 
-    def start(config: Path, **env: str) -> LoggedDaemon:
-        daemon = LoggedDaemon(config, tmp_path / f"daemon-{len(started)}.log", env)
+    def start(config: Path, *command: str, **env: str) -> LoggedDaemon:
+        """``mutualaid -c CONFIG -v COMMAND...`` (default: ``run``), killed at teardown."""
+        log = tmp_path / f"daemon-{len(started)}.log"
+        daemon = LoggedDaemon(config, log, env, command or ("run",))
         started.append(daemon)
         return daemon
 
@@ -66,6 +69,13 @@ def daemons(tmp_path) -> Iterator[Callable[..., LoggedDaemon]]:
 def server() -> Iterator[ScriptedServer]:
     with ScriptedServer() as scripted:
         yield scripted
+
+
+@pytest.fixture
+def bad_server() -> Iterator[BadServer]:
+    """A raw server whose paths hang, drip or misbehave as each test routes them."""
+    with BadServer() as bad:
+        yield bad
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ busy timeout, a full database or disk."""
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -18,11 +19,13 @@ from sqlalchemy.exc import OperationalError
 
 from aggregator.config import load_config
 from aggregator.daemon import Daemon
+from aggregator.errors import StorageError
 from aggregator.ingest import Ingestor
 from aggregator.storage import Database, open_database
 from aggregator.storage.database import describe_error, is_database_fault
 from aggregator.storage.engine import make_engine
 from aggregator.storage.models import Article
+from tests.badserver import Connection, respond
 from tests.faultkit import (
     DAEMON_REBUILD,
     assert_well_formed,
@@ -38,6 +41,8 @@ from tests.faultkit import (
 from tests.feedserver import feed_response, rss_feed
 from tests.pollkit import Clock
 from tests.test_daemon import MUTUALAID, count_articles, feed_size, wait_for
+
+RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 
 # --- 1. write transactions take SQLite's write lock up front -----------------------------------
 
@@ -169,6 +174,28 @@ def test_a_fault_of_the_database_is_told_from_a_bad_statement(tmp_path: Path) ->
     assert describe_error(refused.value).startswith("connection failed:")
 
 
+def test_a_fault_is_both_the_driver_error_code_handles_and_one_line_for_people(
+    counter_db,
+) -> None:
+    database = open_database(f"{counter_db}?timeout=0.2")
+    path = Path(database.engine.url.database or "")
+    with (
+        sqlite_write_lock(path),
+        pytest.raises(StorageError) as locked,
+        database.write_session() as session,
+    ):
+        session.execute(text("INSERT INTO counter VALUES (1)"))
+    database.close()
+    fault = locked.value
+    assert isinstance(fault, OperationalError) and is_database_fault(fault)  # retried as before
+    assert describe_error(fault) == "database is locked"  # what runs rows and job lines say
+    assert str(fault).startswith(
+        "the database is locked by another process (busy for more than 0.2 s): "
+    )
+    assert "[SQL:" not in str(fault)
+    assert str(pickle.loads(pickle.dumps(fault))) == str(fault)  # as sent between processes
+
+
 # --- 2. a database locked longer than the busy timeout ------------------------------------------
 
 
@@ -248,6 +275,53 @@ def test_each_job_fails_cleanly_while_the_database_is_locked_and_is_recorded_lat
         ("crawl", "failed", "database is locked"),
         ("rebuild", "ok", None),
     ]
+
+
+@pytest.mark.slow
+def test_a_poll_the_locked_database_failed_is_recorded_and_retried_soon(
+    write_config, tmp_path, bad_server, daemons
+) -> None:
+    """Polled hourly, one source: no other job ends to write the failure down, and waiting the
+    hour to poll it again would be the wrong answer to a database busy for a moment."""
+    database = tmp_path / "state" / "retry.db"
+    answer = threading.Event()
+    feed = respond(200, rss_feed(posts("retry", 2), base=bad_server.base_url), RSS)
+
+    def first_held_back(conn: Connection) -> None:
+        if len(bad_server.hits_to("/feed")) == 1:
+            answer.wait(60)  # until the test holds the database's lock
+        feed(conn)
+
+    bad_server.route("/feed", first_held_back)
+    config = write_config(
+        {
+            "database": {"url": f"sqlite:///{database}?timeout=1"},
+            "output": {"dir": str(tmp_path / "public")},
+            "extraction": {"learn_boilerplate": False},
+            "schedule": {"poll_interval": "1h", "crawl_interval": "1d", "jitter": "1s"},
+            "sources": {"site": {"homepage": bad_server.url("/"), "feed": bad_server.url("/feed"),
+                                 "relevance": "keep_all"}},
+        }
+    )  # fmt: skip
+    daemon = daemons(config)
+    try:
+        wait_for(lambda: len(bad_server.hits_to("/feed")) == 1, 60, "the first poll's request")
+        with sqlite_write_lock(database):
+            answer.set()  # the poll reads the feed, then cannot store it
+            daemon.wait_log("poll site: database is locked", 60)
+            failed_at = time.monotonic()
+            assert _poll_runs(database) == []  # kept until the database takes it
+        wait_for(lambda: _poll_runs(database) == [("failed", "database is locked")], 30,
+                 "the failure recorded once the lock is gone")  # fmt: skip
+        assert len(bad_server.hits_to("/feed")) == 1  # no other poll ended to record it
+        wait_for(lambda: ("ok", None) in _poll_runs(database), 120, "the poll tried again")
+        assert time.monotonic() - failed_at < 150  # seconds later, not the hour of its interval
+        assert len(bad_server.hits_to("/feed")) == 2
+    finally:
+        answer.set()
+    assert count_articles(database) == 2
+    assert daemon.stop() == 0
+    assert "Traceback" not in daemon.log
 
 
 # --- 3. a full disk ------------------------------------------------------------------------------

@@ -10,7 +10,14 @@ import pytest
 
 from aggregator.config import load_config
 from aggregator.daemon import Daemon
-from aggregator.daemon.schedule import ClockWatch, first_crawl_at, first_poll_at, shifted
+from aggregator.daemon.schedule import (
+    FAULT_RETRY,
+    ClockWatch,
+    first_crawl_at,
+    first_poll_at,
+    retry_after_fault,
+    shifted,
+)
 from aggregator.daemon.work import WorkResult
 from aggregator.ingest import Ingestor
 from aggregator.poll.http import BACKOFF_CAP
@@ -122,6 +129,14 @@ def test_a_shortened_poll_interval_takes_effect_at_the_next_start(due, ttl, expe
 )
 def test_the_first_crawl_after_a_start_is_at_most_one_interval_away(last, expected) -> None:
     assert first_crawl_at(last, NOW, DAY, spread=JITTER) == expected
+
+
+def test_a_job_the_database_failed_is_retried_soon_then_less_and_less_often() -> None:
+    waits = [retry_after_fault(failures, HOUR) for failures in range(1, 10)]
+    assert waits[:3] == [FAULT_RETRY, 2 * FAULT_RETRY, 4 * FAULT_RETRY]
+    assert waits[-1] == HOUR  # never later than the job's own interval
+    assert retry_after_fault(1, timedelta(seconds=5)) == timedelta(seconds=5)
+    assert retry_after_fault(10**6, DAY) == DAY  # no overflow after a very long outage
 
 
 def test_jobs_move_with_a_clock_jump() -> None:
