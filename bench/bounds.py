@@ -101,6 +101,7 @@ def poll_subject(body: bytes, folder: Path) -> Callable[[], object]:
         """Hands over the feed; every other request fails (no page is fetched)."""
 
         requests = 0
+        stopped = False  # never asked to stop, as the poller's HTTP client can be
 
         def counting(self) -> Handed:
             return self
