@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -240,26 +241,8 @@ def test_a_signal_stops_serve_with_0_after_the_request_in_flight(
     start, write_config, tmp_path, sqlite_url, signum
 ) -> None:
     config = write_config({"serve": {"shutdown_timeout": "20s"}})
-    began = tmp_path / "slow-began"
-    child = start(
-        "-c",
-        str(config),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        env={"SLOW_STARTED": str(began), "SLOW_SECONDS": "1.5"},
-    )
-    port = child.wait_until_listening()
-    answers: list[tuple[int, bytes]] = []
-    client = threading.Thread(target=_get, args=(port, "/slow", answers), daemon=True)
-    client.start()
-    try:
-        wait_for(began.exists, 30, "the slow request to start")
+    with _slow_request_in_flight(start, config, tmp_path, seconds=1.5) as (child, port, answers):
         assert child.stop(signum) == 0, child.output()
-    finally:
-        client.join(timeout=30)
     assert answers == [(200, b'{"status": "ok", "database": "ok"}')]
     assert "Traceback" not in child.output()
     database = Path(sqlite_url.removeprefix("sqlite:///"))
@@ -267,6 +250,25 @@ def test_a_signal_stops_serve_with_0_after_the_request_in_flight(
     # SQLite removes the write-ahead log when the last connection closes: the database was closed.
     assert not database.with_name(database.name + "-wal").exists()
     assert healthz(port, timeout=2) is None  # nothing listens there any more
+
+
+@contextmanager
+def _slow_request_in_flight(
+    start: Callable[..., Child], config: Path, folder: Path, seconds: float
+) -> Iterator[tuple[Child, int, list[tuple[int, bytes]]]]:
+    """``serve`` with a request to /slow (``seconds`` long) begun; its answer lands in the list."""
+    began = folder / "slow-began"
+    env = {"SLOW_STARTED": str(began), "SLOW_SECONDS": str(seconds)}
+    child = start("-c", str(config), "serve", "--host", "127.0.0.1", "--port", "0", env=env)
+    port = child.wait_until_listening()
+    answers: list[tuple[int, bytes]] = []
+    client = threading.Thread(target=_get, args=(port, "/slow", answers), daemon=True)
+    client.start()
+    try:
+        wait_for(began.exists, 30, "the slow request to start")
+        yield child, port, answers
+    finally:
+        client.join(timeout=30)
 
 
 def _get(port: int, path: str, answers: list[tuple[int, bytes]]) -> None:
@@ -286,27 +288,11 @@ def test_a_request_longer_than_shutdown_timeout_does_not_hold_the_stop(
     start, write_config, tmp_path
 ) -> None:
     config = write_config({"serve": {"shutdown_timeout": "1s"}})
-    began = tmp_path / "slow-began"
-    child = start(
-        "-c",
-        str(config),
-        "serve",
-        "--port",
-        "0",
-        env={"SLOW_STARTED": str(began), "SLOW_SECONDS": "120"},
-    )
-    port = child.wait_until_listening()
-    answers: list[tuple[int, bytes]] = []
-    client = threading.Thread(target=_get, args=(port, "/slow", answers), daemon=True)
-    client.start()
-    try:
-        wait_for(began.exists, 30, "the slow request to start")
+    with _slow_request_in_flight(start, config, tmp_path, seconds=120) as (child, _, answers):
         stopped_at = time.monotonic()
         assert child.stop(timeout=60) == 0, child.output()
         # one second for the request, one for the threads, and room for a busy machine
         assert time.monotonic() - stopped_at < 20
-    finally:
-        client.join(timeout=30)
     assert answers and answers[0][0] == 0  # the client saw the connection close, no answer
     assert "1 request(s) unfinished" in child.output()
 
