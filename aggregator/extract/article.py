@@ -137,7 +137,7 @@ def extract_article(
         raise NotAnArticleError(url, "no article text found")
     learned_removed: list[str] = []
     blocks = _drop_boilerplate(body.tree, boilerplate, url, learned_removed)
-    text = clean_text("\n".join(block.text for block in blocks if block.text))
+    text = "\n".join(block.text for block in blocks if block.text)  # each line clean already
     if len(text.split()) < options.min_words:
         raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
     metadata = trafilatura.extract_metadata(
