@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from aggregator.cli import main
 from aggregator.storage.engine import make_engine
+from tests.feedserver import ScriptedServer
 
 pytest_plugins = ["tests.sites.fixtures"]
 
@@ -116,3 +117,10 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A local HTTP server the test scripts route by route (feeds, pages, errors)."""
+    with ScriptedServer() as scripted:
+        yield scripted

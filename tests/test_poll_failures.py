@@ -29,12 +29,6 @@ TWO = [("one", "First post"), ("two", "Second post")]
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
 def env(write_config, sqlite_url, server: ScriptedServer) -> Iterator[PollEnv]:
     sources = {
         "site": {"feed": server.url("/feed/"), "relevance": "keep_all"},

@@ -51,12 +51,6 @@ def short_feed(base: str) -> bytes:
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
 def env(write_config, sqlite_url, server: ScriptedServer) -> Iterator[PollEnv]:
     server.route("/feed/", feed_response(short_feed(server.base_url)))
     for n in range(ENTRIES):

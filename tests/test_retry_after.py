@@ -57,12 +57,6 @@ def _on_the_wire(header: str) -> str:
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
 def env(write_config, sqlite_url, server: ScriptedServer) -> Iterator[PollEnv]:
     sources = {"site": {"feed": server.url("/feed/"), "relevance": "keep_all"}}
     with poll_env(write_config, sqlite_url, sources) as environment:

@@ -15,7 +15,6 @@ from tests.badserver import BadServer
 from tests.faultkit import (
     LoggedDaemon,
 )
-from tests.feedserver import ScriptedServer
 from tests.pollkit import PollEnv
 
 
@@ -63,12 +62,6 @@ def daemons(tmp_path) -> Iterator[Callable[..., LoggedDaemon]]:
     yield start
     for daemon in started:
         daemon.kill()
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
 
 
 @pytest.fixture

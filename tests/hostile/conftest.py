@@ -15,12 +15,6 @@ from tests.pollkit import PollEnv, poll_env
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
 def canary() -> Iterator[ScriptedServer]:
     """A server nothing may ever ask: external entities and DTDs point at it."""
     with ScriptedServer() as scripted:
