@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from aggregator.cli.context import stdout
 from aggregator.config import load_config
@@ -212,3 +213,29 @@ def test_show_lists_learned_boilerplate_removed_before_and_after_it_was_learned(
         report = json.loads(run_cli("-c", str(path), "articles", "show", page.url, "--json").out)
         assert report["rules_applied"] == []
         assert any("Support Countercurrents" in text for text in report["learned_removed"])
+
+
+def test_a_copy_seen_at_a_source_that_keeps_all_is_published_as_the_feeds_say(
+    run_cli, collected, blog_site
+):
+    """The letter was first stored from the blog, under the threshold; its copy at a source
+    that keeps everything publishes it, in the list as in the feeds."""
+    path, _ = collected
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["sources"]["news"]["relevance"] = "keep_all"
+    data["topic"] = {"threshold": 1000}  # nothing is on topic enough now
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    letter_url = f"{blog_site.base_url}/letters/tenants"
+    report = json.loads(run_cli("-c", str(path), "articles", "show", letter_url, "--json").out)
+    line = report["line"]
+    assert line["source"] == "blog" and line["score"] < 1000
+    assert line["published"] and line["reason"] == "seen at a source that keeps all"
+    shown = {
+        flag: {item["id"] for item in json.loads(
+            run_cli("-c", str(path), "articles", flag, "--json", "--limit", "500").out
+        )}
+        for flag in ("--published", "--held-back", "--all")
+    }  # fmt: skip
+    assert line["id"] in shown["--published"] and line["id"] not in shown["--held-back"]
+    assert shown["--published"] | shown["--held-back"] == shown["--all"]
+    assert not shown["--published"] & shown["--held-back"]

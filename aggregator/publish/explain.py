@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from aggregator.normalize import canonical_url
@@ -86,7 +86,7 @@ def list_articles(
 ) -> list[ArticleLine]:
     """Stored articles, newest first, filtered as ``query`` asks."""
     published = published_filter(policy)
-    statement = _lines().where(*_filters(published, query))
+    statement = _lines(published).where(*_filters(published, query))
     statement = statement.order_by(
         Article.published_at.desc().nulls_last(), Article.id.desc()
     ).limit(query.limit)
@@ -112,7 +112,7 @@ def explain_article(
     session: Session, policy: PublishPolicy, profile: TopicProfile, article_id: int
 ) -> ArticleReport | None:
     """The whole story of one stored article, or None when there is no such article."""
-    row = session.execute(_lines().where(Article.id == article_id)).first()
+    row = session.execute(_lines(published_filter(policy)).where(Article.id == article_id)).first()
     article = session.get(Article, article_id)
     if row is None or article is None:
         return None
@@ -138,7 +138,11 @@ def explain_article(
     )
 
 
-def _lines() -> Select[int, datetime | None, str, str, str, int, float | None]:
+def _lines(
+    published: ColumnElement[bool],
+) -> Select[int, datetime | None, str, str, str, int, float | None, bool]:
+    """The columns of a line; ``published`` is the feeds' own condition, asked of the database
+    (an article seen at a source that keeps everything is published whatever its score)."""
     return select(
         Article.id,
         Article.published_at,
@@ -147,6 +151,7 @@ def _lines() -> Select[int, datetime | None, str, str, str, int, float | None]:
         Article.canonical_url,
         Article.word_count,
         Article.relevance,
+        published,
     ).join(Source, Source.id == Article.primary_source_id)
 
 
@@ -155,7 +160,7 @@ def _filters(published: Any, query: ArticleQuery) -> list[Any]:
     if query.state == "published":
         where.append(published)
     elif query.state == "held":
-        where.append(~published)
+        where.append(published.is_not(True))  # NULL (no score, no keep-all source) included
     if query.since is not None:
         where.append(Article.published_at >= query.since)
     if query.source is not None:
@@ -169,10 +174,10 @@ def _filters(published: Any, query: ArticleQuery) -> list[Any]:
 
 
 def _line(row: Any, policy: PublishPolicy) -> ArticleLine:
-    article_id, published_at, source, title, url, words, score = row
-    published, reason = _decision(score, source, policy)
+    article_id, published_at, source, title, url, words, score, published = row
+    reason = _reason(score, bool(published), policy)
     return ArticleLine(
-        article_id, published_at, source, title, url, words, score, published, reason
+        article_id, published_at, source, title, url, words, score, bool(published), reason
     )
 
 
@@ -180,15 +185,15 @@ def _scored_in(score: float | None, policy: PublishPolicy) -> bool:
     return score is not None and score >= policy.threshold
 
 
-def _decision(score: float | None, source: str, policy: PublishPolicy) -> tuple[bool, str]:
-    """Published or not, in the feeds' terms, and the reason in a few words."""
+def _reason(score: float | None, published: bool, policy: PublishPolicy) -> str:
+    """Why the article is published or not, in a few words."""
     if _scored_in(score, policy):
-        return True, f"score {score:.1f} ≥ {policy.threshold:g}"
-    if source in policy.keep_all:
-        return True, f"{source} keeps all"
+        return f"score {score:.1f} ≥ {policy.threshold:g}"
+    if published:
+        return "seen at a source that keeps all"
     if score is None:
-        return False, "not scored"
-    return False, f"score {score:.1f} < {policy.threshold:g}"
+        return "not scored"
+    return f"score {score:.1f} < {policy.threshold:g}"
 
 
 def _terms(matched: dict[str, Any], profile: TopicProfile) -> list[TermMatch]:
