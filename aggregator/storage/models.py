@@ -94,6 +94,9 @@ class FetchState(Base):
     # Warnings from the last reading of the feed, one line each ("code: detail"): an item cap
     # reached, unusable dates, unreliable GUIDs, a wrong encoding (``aggregator.poll.flags``).
     flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # What the source's kind keeps between runs (``aggregator`` source kinds): one JSON document
+    # per kind, so a new kind needs no migration.
+    kind_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     source: Mapped[Source] = relationship(back_populates="fetch_states")
 
@@ -236,6 +239,9 @@ class Run(Base):
     # While ``running``: the name of the lock its process holds (``aggregator.running``), so a
     # run whose process was killed is told from one still going. None for runs written whole.
     owner: Mapped[str | None] = mapped_column(String(128))
+    # For a crawl: whether it went through the source's whole backlog (True) or stopped early at
+    # listing pages it already knew (False). NULL for polls and for crawls recorded before 0009.
+    complete: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Tombstone(Base):
