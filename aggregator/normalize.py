@@ -21,6 +21,8 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import lxml.html
 from courlan import extract_domain
 
+from aggregator.textclean import CONTROL_CHARACTERS
+
 # --- URLs ----------------------------------------------------------------------------------------
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -403,7 +405,7 @@ _LINE_BREAKS = {"\v": "\n", "\f": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": 
 _INVISIBLE = "\u200b\ufeff\u2060\u00ad\u180e"
 _TEXT_TABLE = str.maketrans(
     {
-        **{chr(code): None for code in [*range(0x20), *range(0x7F, 0xA0)]},
+        **dict.fromkeys(CONTROL_CHARACTERS),
         **dict.fromkeys(_INVISIBLE),
         **_LINE_BREAKS,
         "\t": "\t",

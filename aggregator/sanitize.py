@@ -11,9 +11,9 @@ through ``sanitize_html`` again unless it was stored with the current version.
 
 from __future__ import annotations
 
-import re
-
 import nh3
+
+from aggregator.textclean import without_controls
 
 # Which rules stored HTML was cleaned with (``articles.sanitized_with``): publishing trusts a
 # body stored with this version and cleans any other again. Bump it whenever the allowlist below
@@ -61,15 +61,6 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-# C0 and C1 control characters other than tab and newlines, and the non-characters U+FFFE and
-# U+FFFF: invalid in XML, refused by PostgreSQL (NUL), and never meaningful in an article.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-# The same characters in UTF-8, for a quick check that a string has none (``_without_controls``).
-_C0_BYTES = bytes(range(0x20)).translate(None, b"\t\n\r") + b"\x7f"
-_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080..U+009F
-_NON_CHARACTER_UTF8 = re.compile(rb"\xef\xbf[\xbe\xbf]")  # U+FFFE, U+FFFF
-
-
 # Passes until the output is stable; two suffice for anything seen so far (see sanitize_html).
 MAX_PASSES = 4
 
@@ -96,22 +87,4 @@ def sanitize_html(fragment: str) -> str:
 def _clean_once(fragment: str) -> str:
     # Before, so the parser never sees them; after, because character references such as
     # ``&#x1b;`` only become control characters once parsed.
-    return _without_controls(_CLEANER.clean(_without_controls(fragment)))
-
-
-def _without_controls(text: str) -> str:
-    """``text`` without the characters ``_CONTROL`` matches; ``text`` itself when it has none.
-
-    Almost every string has none, and showing that on its UTF-8 form takes a third of the time
-    of the regex scan: a byte translation finds C0 controls and DEL, and the rest can only be
-    where a byte search finds their lead byte (0xC2 for C1 controls, 0xEF for U+FFFE and
-    U+FFFF). A lead byte always starts a character in UTF-8, so a match is a whole character.
-    """
-    raw = text.encode("utf-8", "surrogatepass")  # lone surrogates are for nh3 to refuse
-    if (
-        len(raw.translate(None, _C0_BYTES)) == len(raw)
-        and (b"\xc2" not in raw or not _C1_UTF8.search(raw))
-        and (b"\xef" not in raw or not _NON_CHARACTER_UTF8.search(raw))
-    ):
-        return text
-    return _CONTROL.sub("", text)
+    return without_controls(_CLEANER.clean(without_controls(fragment)))

@@ -23,9 +23,9 @@ from aggregator.sanitize import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     GENERIC_ATTRIBUTES,
-    _without_controls,
     sanitize_html,
 )
+from aggregator.textclean import without_controls
 
 FUZZ = settings(max_examples=250, deadline=None)
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -183,7 +183,7 @@ EDGES = st.sampled_from(
 @example("a\x85b\xa0c\u00bb\ufffe\uffefd\n")
 def test_the_quick_control_check_strips_exactly_the_control_characters(text: str) -> None:
     expected = "".join(character for character in text if not _is_control(character))
-    assert _without_controls(text) == expected
+    assert without_controls(text) == expected
 
 
 # --- the URL normaliser --------------------------------------------------------------------------

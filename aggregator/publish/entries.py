@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import nh3
 
 from aggregator.sanitize import DROPPED_WITH_CONTENT, SANITIZER_VERSION, sanitize_html
+from aggregator.textclean import CONTROL_CHARACTERS, without_controls, without_surrogates
 
 SUMMARY_CHARS = 280
 _WORD_MARGIN = 80  # read this much past a summary's length, for the spaces it loses
@@ -26,14 +27,11 @@ LINK_REL = "noopener noreferrer"  # what the sanitiser puts on every link, too
 # What an empty feed says it was last updated: fixed, so an empty feed's bytes never change.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Characters outside XML 1.0's Char production, and the C1 controls it merely discourages.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # Anything that could start a tag, a comment or an entity ("& " and "a < b" cannot).
 _MARKUP = re.compile(r"<[^\s<]|&[#\w]")
-_SURROGATES = re.compile("[\ud800-\udfff]")
 # Scheme, optional user info, then a host of at least one character.
 _HTTP_URL = re.compile(r"https?://(?:[^/?#@]*@)?[^/?#@:\[\]]+|https?://\[[0-9a-f:.]+\]", re.I)
-_UNFIT_IN_URL = re.compile("[\\s\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_UNFIT_IN_URL = re.compile(f"[\\s{re.escape(CONTROL_CHARACTERS)}\ud800-\udfff]")
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")  # RFC 4287's atomLanguageTag
 _TEXT_ONLY = nh3.Cleaner(
     tags=set(), clean_content_tags=set(DROPPED_WITH_CONTENT), strip_comments=True
@@ -157,9 +155,9 @@ def entry_id(id_domain: str, article_id: int, first_seen_at: datetime) -> str:
 
 
 def clean_xml_chars(text: str) -> str:
-    """``text`` without the characters an XML document cannot contain."""
-    # Every character the pattern matches is unprintable, so this test (in C) settles most.
-    return text if text.isprintable() else _NOT_XML.sub("", text)
+    """``text`` without the characters an XML document cannot contain (and the C1 controls it
+    merely discourages)."""
+    return without_controls(text, surrogates=True)
 
 
 def published_body(html: str, sanitized_with: int | None) -> str:
@@ -180,7 +178,7 @@ def sanitize_body(fragment: str) -> str:
     try:
         clean = sanitize_html(fragment)
     except UnicodeEncodeError:
-        clean = sanitize_html(_SURROGATES.sub("", fragment))
+        clean = sanitize_html(without_surrogates(fragment))
     return clean.replace("\ufffe", "").replace("\uffff", "")
 
 
@@ -194,7 +192,7 @@ def plain_text(value: str) -> str:
     while (decoded := html.unescape(text)) != text:
         text = decoded
     # Lone surrogates: never valid, and the markup parser cannot take them.
-    text = html.unescape(_TEXT_ONLY.clean(_SURROGATES.sub("", text)))
+    text = html.unescape(_TEXT_ONLY.clean(without_surrogates(text)))
     return _collapse(text)
 
 
