@@ -141,9 +141,9 @@ class OutputConfig(_Strict):
     title: str = Field(min_length=1)
     items: int = Field(gt=0, le=10_000)
     # Where the output is served from; absolute self links need it. None: relative links.
-    base_url: HttpUrl | None = None
+    base_url: HttpUrl | None
     # The domain (or e-mail address) in every entry's tag: URI id; set once, never change.
-    id_domain: str = UNSET_ID_DOMAIN
+    id_domain: str
 
     @field_validator("base_url")
     @classmethod
@@ -175,7 +175,7 @@ class ServeConfig(_Strict):
 
 class RetentionConfig(_Strict):
     # Articles older than this many days are purged (tombstones keep them from coming back).
-    days: int | None = Field(default=None, gt=0)
+    days: int | None = Field(gt=0)
 
 
 class ScheduleConfig(_Strict):
@@ -259,26 +259,26 @@ class CrawlConfig(_Strict):
 class PollingConfig(_Strict):
     """How feed polling paces itself and how much it reads per poll."""
 
-    workers: int = Field(default=4, ge=1, le=64)  # sources polled at once
-    host_delay: float = Field(default=1.0, ge=0)  # seconds between two requests to one host
-    max_pages: int = Field(default=30, ge=0)  # article pages fetched per source per poll
-    max_items_per_feed: int = Field(default=500, ge=1, le=100_000)  # entries read from the top
+    workers: int = Field(ge=1, le=64)  # sources polled at once
+    host_delay: float = Field(ge=0)  # seconds between two requests to one host
+    max_pages: int = Field(ge=0)  # article pages fetched per source per poll
+    max_items_per_feed: int = Field(ge=1, le=100_000)  # entries read from the top
 
 
 class NetworkConfig(_Strict):
     """Limits and address rules for every outbound request (feeds, pages, APIs, crawls)."""
 
-    allow_private: bool = False  # loopback/private/link-local targets: only for local testing
-    connect_timeout: Duration = timedelta(seconds=10)
-    total_timeout: Duration = timedelta(seconds=30)  # whole fetch, so a drip feed is cut off
-    max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)  # decoded body size cap
+    allow_private: bool  # loopback/private/link-local targets: only for local testing
+    connect_timeout: Duration
+    total_timeout: Duration  # whole fetch, so a drip feed is cut off
+    max_bytes: int = Field(gt=0)  # decoded body size cap
 
 
 class CrawlingConfig(_Strict):
     """How every crawl behaves: politeness, limits, and how the work is spread."""
 
     contact: HttpUrl  # named in the user agent, so site owners can reach us
-    user_agent: str | None = None  # default: mutualaid/VERSION (+contact)
+    user_agent: str | None  # default: mutualaid/VERSION (+contact)
     download_delay: float = Field(ge=0)
     autothrottle: bool
     autothrottle_max_delay: float = Field(gt=0)
@@ -290,7 +290,7 @@ class CrawlingConfig(_Strict):
     http_cache_dir: Folder
     workers: int | None = Field(ge=0, le=64)
     batch_size: int = Field(ge=1, le=1000)
-    redis_url: str | None = None
+    redis_url: str | None
     redis_prefix: str = Field(min_length=1)
 
 
@@ -343,12 +343,12 @@ class Config(_Strict):
     output: OutputConfig
     serve: ServeConfig
     schedule: ScheduleConfig
-    retention: RetentionConfig = RetentionConfig()
+    retention: RetentionConfig
     extraction: ExtractionConfig
     topic: TopicConfig
     crawling: CrawlingConfig
-    network: NetworkConfig = NetworkConfig()
-    polling: PollingConfig = PollingConfig()
+    network: NetworkConfig
+    polling: PollingConfig
     sources: dict[str, SourceConfig]
     # Where the settings came from; set by load_config, not read from YAML.
     origin: str = Field(default="packaged defaults", exclude=True)

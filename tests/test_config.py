@@ -203,3 +203,31 @@ def test_config_errors_say_what_was_expected_where(tmp_path, text, expected) -> 
     with pytest.raises(ConfigError) as caught:
         load_config(path, environ={})
     assert str(caught.value) == f"{path}: {expected}"
+
+
+def test_every_global_default_is_written_in_defaults_yaml_only() -> None:
+    """A setting's default lives in one place: a default in the model as well would be a second
+    copy that drifts. (Per-source keys are the exception: ``sources`` starts empty.)"""
+    from aggregator.config import Config
+
+    with_code_defaults = [
+        f"{section}.{key}"
+        for section, field in Config.model_fields.items()
+        if section not in ("sources", "origin")
+        for key, setting in getattr(field.annotation, "model_fields", {}).items()
+        if not setting.is_required()
+    ]
+    sections = [name for name, field in Config.model_fields.items() if not field.is_required()]
+    assert with_code_defaults == []
+    assert sections == ["origin"]
+
+
+def test_the_extractors_library_defaults_are_the_packaged_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``extract_article(html, url)`` without options (the quality harness, ``mutualaid
+    extract`` without a config) behaves as a fresh install does."""
+    from aggregator.extract import ExtractOptions
+
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml: the packaged defaults alone
+    assert load_config(environ={}).extraction.options() == ExtractOptions()
