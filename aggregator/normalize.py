@@ -339,7 +339,7 @@ def normalize_date(
     """
     _require_aware(now, "now")
     _require_aware(first_seen, "first_seen")
-    parsed = _to_utc(value)
+    parsed = parse_date(value)
     if parsed is None or parsed < EARLIEST_DATE or parsed > now + FUTURE_TOLERANCE:
         return first_seen.astimezone(UTC), True
     return parsed, False
@@ -350,8 +350,14 @@ def _require_aware(moment: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware, got {moment!r}")
 
 
-def _to_utc(value: datetime | str | None) -> datetime | None:
-    parsed = _parse_date(value) if isinstance(value, str) else value
+def parse_date(value: datetime | str | None) -> datetime | None:
+    """``value`` as an aware UTC datetime, or None when it is missing or unreadable.
+
+    The one date reader: ISO 8601 / RFC 3339 (feeds, JSON Feed, WordPress's ``*_gmt`` fields,
+    sitemaps, ``--since``), RFC 822 (RSS, HTTP) and written-out dates ("January 5, 2024").
+    Naive values are taken as UTC, and so are dates without a time (midnight).
+    """
+    parsed = _parse_text(value) if isinstance(value, str) else value
     if parsed is None:
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
@@ -362,7 +368,7 @@ def _to_utc(value: datetime | str | None) -> datetime | None:
         return None
 
 
-def _parse_date(text: str) -> datetime | None:
+def _parse_text(text: str) -> datetime | None:
     text = " ".join(text.split())
     if not text:
         return None

@@ -24,6 +24,7 @@ from aggregator.config import (
     parse_duration,
 )
 from aggregator.errors import ConfigError, UnknownSourceError
+from aggregator.normalize import parse_date
 from aggregator.publish.build import unset_publishing_settings
 from aggregator.storage import Database, open_database
 
@@ -117,13 +118,8 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     """``--since``: a date (``2024-05-01``), a time with zone, or a duration back (``30d``)."""
     if not text:
         return None
-    try:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
-    except ValueError:
-        pass
+    if (moment := parse_date(text)) is not None:
+        return moment
     try:
         return (now or datetime.now(UTC)) - parse_duration(text)
     except ValueError:
