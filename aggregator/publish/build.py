@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy.orm import Session
-
 from aggregator.config import UNSET_ID_DOMAIN, Config
 from aggregator.publish.atom import render_atom
 from aggregator.publish.entries import Entry, SourceRef, plain_text
@@ -27,6 +25,7 @@ from aggregator.publish.select import (
     select_entries,
     sources_with_published,
 )
+from aggregator.storage import Session
 
 RENDERERS: dict[str, Callable[[Feed], bytes]] = {
     "atom": render_atom,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import nh3
 
 from aggregator.sanitize import DROPPED_WITH_CONTENT, SANITIZER_VERSION, sanitize_html
+from aggregator.storage.published import ArticleRow, SightingRow
 from aggregator.textclean import CONTROL_CHARACTERS, without_controls, without_surrogates
 
 SUMMARY_CHARS = 280
@@ -52,33 +53,6 @@ class Sighted:
 
     source: SourceRef
     url: str
-
-
-@dataclass(frozen=True, slots=True)
-class SightingRow:
-    source_id: int
-    url: str
-    first_seen_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleRow:
-    """The stored columns publishing reads (``text`` may be only its beginning)."""
-
-    id: int
-    canonical_url: str
-    primary_source_id: int
-    title: str
-    author: str | None
-    published_at: datetime | None
-    updated_at: datetime | None
-    first_seen_at: datetime
-    last_changed_at: datetime
-    text: str
-    html: str
-    sanitized_with: int | None  # the SANITIZER_VERSION that produced ``html``, if known
-    language: str | None
-    tags: Sequence[str]
 
 
 @dataclass(frozen=True, slots=True)

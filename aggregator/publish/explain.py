@@ -1,33 +1,30 @@
 """What was collected, and why each article is published or held back: ``mutualaid articles``.
 
-Reads only. An article is published by the same rule as the feeds (``select.published_filter``);
-the reason given is the one that decided it: its score against the threshold, or a source that
-keeps everything.
+Reads only (``storage.inspect``). An article is published by the same rule as the feeds
+(``storage.published.published_filter``); the reason given is the one that decided it: its score
+against the threshold, or a source that keeps everything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.orm import Session
-
-from aggregator.normalize import canonical_url
-from aggregator.publish.select import PublishPolicy, published_filter
 from aggregator.relevance import TopicProfile
-from aggregator.storage.models import Article, Boilerplate, Sighting, Source
+from aggregator.storage import Session, inspect
+from aggregator.storage.inspect import ArticleQuery, LineRow, State, find_article
+from aggregator.storage.published import PublishPolicy
 
-State = Literal["published", "held", "all"]
-
-
-@dataclass(frozen=True)
-class ArticleQuery:
-    source: str | None = None  # seen at this source (as the original or a copy)
-    state: State = "all"
-    since: datetime | None = None  # published at or after
-    limit: int = 50
+__all__ = [
+    "ArticleLine",
+    "ArticleQuery",
+    "ArticleReport",
+    "State",
+    "explain_article",
+    "find_article",
+    "list_articles",
+]
 
 
 @dataclass(frozen=True)
@@ -85,35 +82,15 @@ def list_articles(
     session: Session, policy: PublishPolicy, query: ArticleQuery
 ) -> list[ArticleLine]:
     """Stored articles, newest first, filtered as ``query`` asks."""
-    published = published_filter(policy)
-    statement = _lines(published).where(*_filters(published, query))
-    statement = statement.order_by(
-        Article.published_at.desc().nulls_last(), Article.id.desc()
-    ).limit(query.limit)
-    return [_line(row, policy) for row in session.execute(statement)]
-
-
-def find_article(session: Session, key: str) -> int | None:
-    """The id of the article ``key`` names: its id, its URL, or the URL of any sighting of it."""
-    if key.isdigit():
-        return session.scalar(select(Article.id).where(Article.id == int(key)))
-    try:
-        url = canonical_url(key)
-    except ValueError:
-        return None
-    found = session.scalar(select(Article.id).where(Article.canonical_url.in_([url, key])))
-    if found is None:
-        seen = select(Sighting.article_id).where(Sighting.url.in_([url, key])).limit(1)
-        found = session.scalar(seen)
-    return found
+    return [_line(row, policy) for row in inspect.article_lines(session, policy, query)]
 
 
 def explain_article(
     session: Session, policy: PublishPolicy, profile: TopicProfile, article_id: int
 ) -> ArticleReport | None:
     """The whole story of one stored article, or None when there is no such article."""
-    row = session.execute(_lines(published_filter(policy)).where(Article.id == article_id)).first()
-    article = session.get(Article, article_id)
+    row = inspect.article_line(session, policy, article_id)
+    article = inspect.article(session, article_id)
     if row is None or article is None:
         return None
     line = _line(row, policy)
@@ -138,47 +115,12 @@ def explain_article(
     )
 
 
-def _lines(
-    published: ColumnElement[bool],
-) -> Select[int, datetime | None, str, str, str, int, float | None, bool]:
-    """The columns of a line; ``published`` is the feeds' own condition, asked of the database
-    (an article seen at a source that keeps everything is published whatever its score)."""
-    return select(
-        Article.id,
-        Article.published_at,
-        Source.name,
-        Article.title,
-        Article.canonical_url,
-        Article.word_count,
-        Article.relevance,
-        published,
-    ).join(Source, Source.id == Article.primary_source_id)
-
-
-def _filters(published: Any, query: ArticleQuery) -> list[Any]:
-    where: list[Any] = []
-    if query.state == "published":
-        where.append(published)
-    elif query.state == "held":
-        where.append(published.is_not(True))  # NULL (no score, no keep-all source) included
-    if query.since is not None:
-        where.append(Article.published_at >= query.since)
-    if query.source is not None:
-        seen_there = (
-            select(Sighting.id)
-            .join(Source, Source.id == Sighting.source_id)
-            .where(Sighting.article_id == Article.id, Source.name == query.source)
-        )
-        where.append(seen_there.exists())
-    return where
-
-
-def _line(row: Any, policy: PublishPolicy) -> ArticleLine:
-    article_id, published_at, source, title, url, words, score, published = row
-    reason = _reason(score, bool(published), policy)
+def _line(row: LineRow, policy: PublishPolicy) -> ArticleLine:
+    reason = _reason(row.score, row.published, policy)
     return ArticleLine(
-        article_id, published_at, source, title, url, words, score, bool(published), reason
-    )
+        row.id, row.published_at, row.source, row.title, row.url, row.words, row.score,
+        row.published, reason,
+    )  # fmt: skip
 
 
 def _scored_in(score: float | None, policy: PublishPolicy) -> bool:
@@ -206,32 +148,20 @@ def _terms(matched: dict[str, Any], profile: TopicProfile) -> list[TermMatch]:
 
 
 def _learned_texts(session: Session, source_id: int, fingerprints: list[str]) -> list[str]:
-    if not fingerprints:
-        return []
-    query = select(Boilerplate.fingerprint, Boilerplate.text).where(
-        Boilerplate.source_id == source_id, Boilerplate.fingerprint.in_(fingerprints)
-    )
-    texts = dict(session.execute(query).all())
+    texts = inspect.boilerplate_texts(session, source_id, fingerprints)
     return [texts.get(fingerprint, f"(block {fingerprint})") for fingerprint in fingerprints]
 
 
 def _sightings(session: Session, article_id: int) -> list[SightingLine]:
-    query = (
-        select(
-            Source.name,
-            Sighting.url,
-            Sighting.first_seen_at,
-            Sighting.last_seen_at,
-            Sighting.matched_by,
-        )
-        .join(Source, Source.id == Sighting.source_id)
-        .where(Sighting.article_id == article_id)
-        .order_by(Sighting.first_seen_at, Sighting.id)
-    )
-    rows = session.execute(query).all()
     return [
-        SightingLine(name, url, first, last, _match_label(matched_by, first_row=index == 0))
-        for index, (name, url, first, last, matched_by) in enumerate(rows)
+        SightingLine(
+            seen.source,
+            seen.url,
+            seen.first_seen_at,
+            seen.last_seen_at,
+            _match_label(seen.matched_by, first_row=index == 0),
+        )
+        for index, seen in enumerate(inspect.sightings(session, article_id))
     ]
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.errors import StorageError
@@ -15,6 +16,8 @@ from aggregator.storage.engine import WRITE_OPTION, display_url, make_engine
 from aggregator.storage.faults import describe_error, is_database_fault
 
 __all__ = ["Database", "describe_error", "is_database_fault", "open_database"]
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -46,6 +49,16 @@ class Database:
         """
         with self._writers.begin() as session:
             yield session
+
+    def answers(self) -> bool:
+        """Whether the database answers a trivial query now (the server's health check)."""
+        try:
+            with self.session() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            log.exception("the database does not answer")
+            return False
+        return True
 
     def upgrade(self) -> migrate.UpgradeResult:
         return migrate.upgrade(self.engine)
