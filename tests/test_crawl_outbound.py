@@ -188,7 +188,7 @@ def test_redirects_to_forbidden_addresses_are_not_followed(servers, configure, d
         "decimal": loopback,
         "mapped": f"{loopback} inside ::ffff:7f00:1",
         "name": loopback,
-        "file": "HTTP 302",  # Scrapy follows no redirect to a scheme other than http(s)
+        "file": "file scheme: only http(s)",  # refused by name, as the fetcher does
     }
     assert (counts["errors"], counts["new"]) == (5, 1)
     assert stored_paths(handle) == {"ok"}
