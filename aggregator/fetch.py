@@ -12,6 +12,7 @@ redirects that led to it instead of raising.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
@@ -128,13 +129,16 @@ def make_client(
     limits: FetchLimits = FetchLimits(),
     policy: NetworkPolicy = PUBLIC_ONLY,
     user_agent: str = BARE_USER_AGENT,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.Client:
     """A client for ``fetch_response``: guarded transport, no proxies, no cookies kept.
 
     Cookies live for one fetch only (``_follow``), so nothing one site sets reaches another.
+    ``ssl_context`` replaces the default trust (certifi's roots), e.g. for a private CA.
     """
     return httpx.Client(
-        transport=GuardedTransport(policy),
+        transport=GuardedTransport(policy, ssl_context=ssl_context),
         timeout=httpx.Timeout(limits.total_timeout, connect=limits.connect_timeout),
         follow_redirects=False,
         event_hooks={"response": [_refuse_other_schemes]},

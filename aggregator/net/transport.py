@@ -9,6 +9,7 @@ requests, responses and errors to httpx's. HTTP/1.1 only; no proxies, ever.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -42,12 +43,20 @@ _CORE_ERRORS = tuple(core for core, _public in _ERRORS)
 
 
 class GuardedTransport(httpx.BaseTransport):
-    """An HTTP/1.1 transport that only reaches what ``policy`` allows."""
+    """An HTTP/1.1 transport that only reaches what ``policy`` allows.
 
-    def __init__(self, policy: NetworkPolicy, limits: httpx.Limits = POOL_LIMITS) -> None:
+    ``ssl_context`` replaces the default (certifi's roots, the environment ignored).
+    """
+
+    def __init__(
+        self,
+        policy: NetworkPolicy,
+        limits: httpx.Limits = POOL_LIMITS,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.policy = policy
         self._connections = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
