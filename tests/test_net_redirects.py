@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from aggregator.errors import BlockedDestinationError
@@ -16,6 +19,8 @@ from aggregator.net.redirects import (
     too_many_redirects,
     without_userinfo,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -108,3 +113,36 @@ def test_what_counts_as_a_redirect_and_how_many_are_followed() -> None:
 def test_userinfo_is_taken_out_of_a_url() -> None:
     assert without_userinfo("http://u:p@a.example:81/x") == "http://a.example:81/x"
     assert without_userinfo("http://a.example/x@y") == "http://a.example/x@y"
+
+
+RULE_MODULES = ["addresses", "origin", "redirects", "retry", "robots", "identity", "policy"]
+ADAPTERS = ["credentials", "outbound", "retry", "robots"]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("module", RULE_MODULES)
+def test_the_decisions_take_no_http_library(module: str) -> None:
+    """The rules are plain functions: neither stack's types, so both can call them."""
+    imported = _imports(ROOT / "aggregator" / "net" / f"{module}.py")
+    assert not {name.split(".")[0] for name in imported} & {
+        "httpx",
+        "httpcore",
+        "scrapy",
+        "twisted",
+    }
+
+
+@pytest.mark.parametrize("module", ADAPTERS)
+def test_the_crawl_adapters_take_their_rules_from_net_not_the_poller(module: str) -> None:
+    imported = _imports(ROOT / "spiders" / f"{module}.py")
+    assert not any(name.startswith("aggregator.poll") for name in imported), imported
