@@ -12,6 +12,7 @@ redirects that led to it instead of raising.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
@@ -25,12 +26,14 @@ from aggregator.net.identity import BARE_USER_AGENT, user_agent
 from aggregator.net.policy import NetworkPolicy, check_scheme
 from aggregator.net.redirects import (
     MAX_REDIRECTS,
-    check_location,
+    TOO_MANY_REDIRECTS,
+    headers_to_drop,
     hop_headers,
+    is_redirect,
     keeps_credentials,
-    next_url,
-    redirect_location,
-    without_credentials,
+    redirect_target,
+    too_many_redirects,
+    without_userinfo,
 )
 from aggregator.net.transport import GuardedTransport
 
@@ -126,16 +129,19 @@ def make_client(
     limits: FetchLimits = FetchLimits(),
     policy: NetworkPolicy = PUBLIC_ONLY,
     user_agent: str = BARE_USER_AGENT,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.Client:
     """A client for ``fetch_response``: guarded transport, no proxies, no cookies kept.
 
     Cookies live for one fetch only (``_follow``), so nothing one site sets reaches another.
+    ``ssl_context`` replaces the default trust (certifi's roots), e.g. for a private CA.
     """
     return httpx.Client(
-        transport=GuardedTransport(policy),
+        transport=GuardedTransport(policy, ssl_context=ssl_context),
         timeout=httpx.Timeout(limits.total_timeout, connect=limits.connect_timeout),
         follow_redirects=False,
-        event_hooks={"response": [check_location]},
+        event_hooks={"response": [_refuse_other_schemes]},
         trust_env=False,
         cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),  # refuses every cookie
         headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
@@ -154,35 +160,39 @@ def client_for(config: Config, limits: FetchLimits | None = None) -> httpx.Clien
 def _follow(
     client: httpx.Client, url: str, headers: dict[str, str], limits: FetchLimits
 ) -> Fetched:
-    """Request ``url`` and each redirect after it; the first answer that is not a redirect."""
+    """Request ``url`` and each redirect after it; the first answer that is not a redirect.
+
+    Every decision on the way is ``aggregator.net.redirects``'s; this only carries it out.
+    """
     check_scheme(url)  # before httpx, which reads ``file:///x`` as a relative ``/x``
-    target = httpx.URL(url)
+    chain = [_as_sent(url)]  # every URL requested, the first one included
     cookies = httpx.Cookies()  # what the sites of this one fetch set, for their own next hops
     redirects: list[tuple[int, str]] = []
     while True:
+        target = chain[-1]
         request = client.build_request("GET", target, headers=headers)
         cookies.set_cookie_header(request)
         response = client.send(request, stream=True, follow_redirects=False)
         try:
-            location = redirect_location(response)
-            if location is None:
-                body = _read_body(response, limits.max_bytes, str(target))
+            location = response.headers.get("location")
+            if not is_redirect(response.status_code, location):
+                body = _read_body(response, limits.max_bytes, target)
                 redirected = tuple(redirects)
-                return Fetched(
-                    str(target), response.status_code, response.headers, body, redirected
-                )
+                return Fetched(target, response.status_code, response.headers, body, redirected)
             cookies.extract_cookies(response)
         finally:
             response.close()
-        if len(redirects) == MAX_REDIRECTS:
-            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
-        redirects.append((response.status_code, str(target)))
-        following = next_url(target, location)
+        if too_many_redirects(len(redirects)):
+            raise FetchError(url, TOO_MANY_REDIRECTS)
+        redirects.append((response.status_code, target))
+        following = _as_sent(redirect_target(target, location or ""))
         if not keeps_credentials(target, following):
-            headers = hop_headers(headers, keep_credentials=False)
-            following = without_credentials(following)
             cookies = httpx.Cookies()
-        target = following
+        drop = headers_to_drop([*chain, following])
+        if drop:
+            headers = hop_headers(headers, drop)
+            following = without_userinfo(following)
+        chain.append(following)
 
 
 def _read_body(response: httpx.Response, max_bytes: int, url: str) -> bytes:
@@ -191,6 +201,22 @@ def _read_body(response: httpx.Response, max_bytes: int, url: str) -> bytes:
     parts = [decoder.feed(raw) for raw in response.iter_raw()]
     parts.append(decoder.finish())
     return b"".join(parts)
+
+
+def _as_sent(url: str) -> str:
+    """``url`` as httpx sends it (host in IDNA, path percent-encoded): how it is recorded."""
+    return str(httpx.URL(url))
+
+
+def _refuse_other_schemes(response: httpx.Response) -> None:
+    """A response hook: refuse a redirect to a scheme other than http(s) as soon as it arrives.
+
+    httpx resolves every redirect's Location (``next_request``) even when not following it, and
+    a ``data:`` URL fails there as an invalid URL; this names the refusal for what it is.
+    """
+    location = response.headers.get("location")
+    if is_redirect(response.status_code, location):
+        redirect_target(str(response.request.url), location or "")
 
 
 def _describe(exc: httpx.HTTPError) -> str:

@@ -5,6 +5,9 @@ Two checks, so that neither a URL nor a name can lead a crawl somewhere it must 
 - ``DestinationGateMiddleware``, first in the downloader chain, refuses a request whose URL is
   not http(s) or names a forbidden address (odd spellings such as ``2130706433`` included).
   Redirects and retries are new requests, so every hop passes it again.
+- ``GuardedRedirectMiddleware``, in place of Scrapy's redirect middleware, follows a redirect as
+  ``aggregator.net.redirects`` decides for the feed fetcher too: a ``Location`` of another
+  scheme and a hop past ``MAX_REDIRECTS`` are refusals with their reason, not silent stops.
 - ``GuardedResolver``, installed on the reactor, checks every address a name resolves to before
   Twisted connects to it, cached answers included, so a name pointing at loopback or a private
   network gets no connection. Twisted gives a resolver no way to say why it failed, so the
@@ -22,7 +25,9 @@ from typing import Any, Self
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
+from scrapy.http import Response
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.settings import BaseSettings
 from scrapy.utils.datatypes import LocalCache
@@ -33,6 +38,12 @@ from twisted.internet.error import DNSLookupError
 
 from aggregator.errors import BlockedDestinationError
 from aggregator.net import NetworkPolicy
+from aggregator.net.redirects import (
+    TOO_MANY_REDIRECTS,
+    is_redirect,
+    redirect_target,
+    too_many_redirects,
+)
 from spiders.settings import POLICY_SETTING
 
 log = logging.getLogger(__name__)
@@ -110,6 +121,46 @@ class DestinationGateMiddleware:
             self.policy.check_url(request.url)
         except BlockedDestinationError as exc:
             raise refused(request.url, exc.reason) from None
+
+
+class GuardedRedirectMiddleware(RedirectMiddleware):
+    """Scrapy's redirect middleware, with the fetcher's refusals and its limit.
+
+    A hop back to a URL of its own chain is followed rather than dropped by the duplicate
+    filter, so a redirect loop ends at the limit, as an error, the way the fetcher's does.
+    """
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        location = response.headers.get(b"Location")
+        text = location.decode("latin-1") if location else None
+        if is_redirect(response.status, text) and self._follows(request, response):
+            try:
+                redirect_target(request.url, text or "")
+            except BlockedDestinationError as exc:
+                raise refused(request.url, exc.reason) from None
+            if too_many_redirects(len(request.meta.get("redirect_urls", ()))):
+                raise refused(request.url, TOO_MANY_REDIRECTS)
+        result = super().process_response(request, response, spider)
+        if isinstance(result, Request) and result.url in _chain(request):
+            result.dont_filter = True
+        return result
+
+    def _follows(self, request: Request, response: Response) -> bool:
+        """Whether Scrapy would follow this redirect at all (not one the spider asked to see)."""
+        meta = request.meta
+        spider_handles = getattr(self.crawler.spider, "handle_httpstatus_list", ())
+        return not (
+            meta.get("dont_redirect")
+            or meta.get("handle_httpstatus_all")
+            or response.status in meta.get("handle_httpstatus_list", ())
+            or response.status in spider_handles
+        )
+
+
+def _chain(request: Request) -> set[str]:
+    return {*request.meta.get("redirect_urls", ()), request.url}
 
 
 class RefusedLookupMiddleware:

@@ -2,9 +2,10 @@
 
 Scrapy's ``RetryMiddleware`` re-sends a failed request at once. Here every retry first pauses its
 site: for the ``Retry-After`` the server asked for (seconds or an HTTP date), else for a backoff
-that doubles with each attempt. Requests to a paused site wait in ``process_request`` until the
-pause ends, so a site that says "slow down" gets no request at all in the meantime. A
-``Retry-After`` longer than ``retry_max_wait`` gives up on the page instead of stalling the crawl.
+that doubles with each attempt, both decided by ``aggregator.net.retry`` as for the feed poller.
+Requests to a paused site wait in ``process_request`` until the pause ends, so a site that says
+"slow down" gets no request at all in the meantime. A ``Retry-After`` longer than
+``retry_max_wait`` gives up on the page instead of stalling the crawl.
 """
 
 from __future__ import annotations
@@ -23,32 +24,22 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.task import deferLater
 
-from aggregator.poll.http import retry_after
+from aggregator.net import retry as policy
 
 log = logging.getLogger(__name__)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from ``now`` that a ``Retry-After`` value asks for; ``None`` when unreadable.
-
-    The feed poller's reading of the header (clamped to a day), in seconds.
-    """
-    delay = retry_after(value, now)
+    """Seconds from ``now`` that a ``Retry-After`` value asks for; ``None`` when unreadable."""
+    delay = policy.retry_after(value, now)
     return None if delay is None else delay.total_seconds()
 
 
 def retry_delay(
     attempt: int, retry_after: str | None, now: datetime, *, backoff: float, max_wait: float
 ) -> float | None:
-    """Seconds to wait before retry number ``attempt`` (1 for the first); ``None``: give up.
-
-    The server's ``Retry-After`` wins when it is readable; one longer than ``max_wait`` means
-    giving up. Otherwise ``backoff`` doubles with each attempt, capped at ``max_wait``.
-    """
-    asked = parse_retry_after(retry_after, now)
-    if asked is not None:
-        return asked if asked <= max_wait else None
-    return min(backoff * 2.0 ** max(0, attempt - 1), max_wait)
+    """``aggregator.net.retry.retry_delay`` under the names of the crawl's settings."""
+    return policy.retry_delay(attempt, retry_after, now, base=backoff, max_wait=max_wait)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

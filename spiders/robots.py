@@ -3,9 +3,9 @@
 Scrapy's ``RobotsTxtMiddleware`` parses whatever body comes back, so a robots.txt answering 500
 (an HTML error page) reads as "allow everything", and one that cannot be fetched at all is
 ignored. RFC 9309 (2.3.1.4) says an unreachable robots.txt means complete disallow. This
-middleware sits outside the retry middleware: once retries are spent, a 5xx or 429 answer, or a
-network error, becomes a robots.txt that disallows everything; a 4xx (no robots.txt) becomes an
-empty one, which allows everything.
+middleware sits outside the retry middleware: once retries are spent, it hands the answer to
+``aggregator.net.robots.robots_body`` (5xx or 429: disallow everything; 4xx: allow everything),
+and a network error becomes a robots.txt that disallows everything.
 """
 
 from __future__ import annotations
@@ -19,16 +19,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.statscollectors import StatsCollector
 
-DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+from aggregator.net.robots import DISALLOW_ALL, robots_body
 
-
-def robots_body(status: int, body: bytes) -> bytes:
-    """The robots.txt to obey for an answer with ``status`` and ``body``."""
-    if status == 429 or status >= 500:
-        return DISALLOW_ALL
-    if status >= 400:
-        return b""
-    return body
+__all__ = ["DISALLOW_ALL", "RobotsFailureMiddleware", "closed_by_robots", "robots_body"]
 
 
 def is_robots_request(request: Request) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 from aggregator.config import Config
 from aggregator.net import NetworkPolicy
 from aggregator.net.identity import ROBOTS_TOKEN, user_agent
+from aggregator.net.redirects import MAX_REDIRECTS
 
 PIPELINE = "spiders.pipeline.IngestPipeline"
 POLICY_SETTING = "MUTUALAID_NETWORK_POLICY"  # the NetworkPolicy object (see spiders.outbound)
@@ -67,7 +68,7 @@ def build_settings(
         POLICY_SETTING: NetworkPolicy(allow_private=network.allow_private),
         "TWISTED_DNS_RESOLVER": "spiders.outbound.GuardedResolver",
         "HTTPPROXY_ENABLED": False,
-        "REDIRECT_MAX_TIMES": 5,
+        "REDIRECT_MAX_TIMES": MAX_REDIRECTS,
         "COOKIES_ENABLED": False,
         # A page's full URL goes only to its own site; other sites see just its origin.
         "REFERRER_POLICY": "strict-origin-when-cross-origin",
@@ -87,6 +88,8 @@ def build_settings(
             "spiders.retry.BackoffRetryMiddleware": 550,
             "spiders.credentials.RedirectCredentialsMiddleware": 555,  # after the header makers
             "spiders.outbound.RefusedLookupMiddleware": 560,  # its exceptions before retrying
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "spiders.outbound.GuardedRedirectMiddleware": 600,  # where Scrapy's was
             "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
             "spiders.encodings.BoundedDecompressionMiddleware": 590,
         },

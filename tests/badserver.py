@@ -7,7 +7,8 @@ server library would not: hang before the headers, drip one byte at a time, prom
 than they send, stream an endless chunked body or a gzip bomb, stack content encodings.
 
 Builders: ``respond``, ``redirect``, ``echo_headers``, ``hang``, ``drip``, ``partial``,
-``drop``, ``gzip_bomb``, ``endless_chunked``, ``stacked_encodings``. Every response closes
+``drop``, ``gzip_bomb``, ``endless_chunked``, ``stacked_encodings``, and ``in_turn`` (one
+behaviour per request, in order). Every response closes
 its connection (``Connection: close``), so one request is one connection.
 
 Bind to another loopback address with ``BadServer(host="127.0.0.2")`` (Linux routes all of
@@ -20,21 +21,25 @@ import contextlib
 import gzip
 import json
 import socket
+import ssl
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One request as received: ``path`` keeps its query; header names are lower case."""
+    """One request as received: ``path`` keeps its query; header names are lower case;
+    ``at`` is when its headers were read (``time.monotonic()``)."""
 
     method: str
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -62,19 +67,26 @@ Behaviour = Callable[[Connection], None]
 
 
 class BadServer:
-    """Serve behaviours per path on ``host``; unrouted paths answer 404."""
+    """Serve behaviours per path on ``host``; unrouted paths answer 404.
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    ``port`` 0 takes a free one. With ``tls`` (a server-side ``ssl.SSLContext``) it speaks
+    https: every accepted connection is wrapped before its request is read.
+    """
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._routes: dict[str, Behaviour] = {}
         self._hits: list[Hit] = []
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._open: set[socket.socket] = set()
-        self._listener = socket.create_server((host, 0))
+        self._listener = socket.create_server((host, port))
         self._listener.settimeout(0.05)
+        self._tls = tls
         self.host = host
         self.port: int = self._listener.getsockname()[1]
-        self.base_url = f"http://{host}:{self.port}"
+        self.base_url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
 
@@ -131,6 +143,12 @@ class BadServer:
     def _serve(self, sock: socket.socket) -> None:
         try:
             sock.settimeout(10)
+            if self._tls is not None:
+                with self._lock:
+                    self._open.discard(sock)
+                sock = self._tls.wrap_socket(sock, server_side=True)
+                with self._lock:
+                    self._open.add(sock)
             request = _read_request(sock)
             if request is None:
                 return
@@ -191,6 +209,21 @@ def respond(
 
     def behave(conn: Connection) -> None:
         conn.send(head(status, fields) + body)
+
+    return behave
+
+
+def in_turn(*behaviours: Behaviour) -> Behaviour:
+    """The first request gets the first behaviour, the next the second ...; the last repeats."""
+    answered = 0
+    lock = threading.Lock()
+
+    def behave(conn: Connection) -> None:
+        nonlocal answered
+        with lock:
+            turn = min(answered, len(behaviours) - 1)
+            answered += 1
+        behaviours[turn](conn)
 
     return behave
 
@@ -317,3 +350,48 @@ def _gzip_zeros(size: int, piece: int = 65536) -> Iterator[bytes]:
             yield pending
             pending = b""
     yield pending + compressor.flush()
+
+
+def self_signed_tls(host: str = "127.0.0.1") -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A throwaway certificate for the IP ``host``: (server context, client context trusting it)."""
+    import datetime
+    import ipaddress
+    import tempfile
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as folder:
+        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert_file.write_bytes(cert_pem)
+        key_file.write_bytes(key_pem)
+        server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cadata=cert_pem.decode("ascii"))
+    return server, client

@@ -26,7 +26,6 @@ from aggregator.net import NetworkPolicy
 from aggregator.net.addresses import IPAddress
 from aggregator.storage import Database, open_database
 from aggregator.storage.models import Sighting
-from spiders.credentials import leaves_origin
 from spiders.encodings import BoundedDecompressionMiddleware
 from spiders.outbound import DestinationGateMiddleware, GuardedResolver, RefusedDownload
 from spiders.plan import CrawlOptions
@@ -189,7 +188,7 @@ def test_redirects_to_forbidden_addresses_are_not_followed(servers, configure, d
         "decimal": loopback,
         "mapped": f"{loopback} inside ::ffff:7f00:1",
         "name": loopback,
-        "file": "HTTP 302",  # Scrapy follows no redirect to a scheme other than http(s)
+        "file": "file scheme: only http(s)",  # refused by name, as the fetcher does
     }
     assert (counts["errors"], counts["new"]) == (5, 1)
     assert stored_paths(handle) == {"ok"}
@@ -285,22 +284,6 @@ def test_credentials_and_cookies_stay_with_their_origin(servers, configure, data
     # The redirecting page's full URL as Referer within its site; only its origin beyond it.
     assert same.headers["referer"] == site.url("/same/")
     assert cross.headers["referer"] == site.url("/")
-
-
-@pytest.mark.parametrize(
-    ("source", "target", "leaves"),
-    [
-        ("https://a.example/x", "https://a.example:443/y", False),
-        ("http://a.example/x", "http://A.example/y", False),
-        ("https://a.example/x", "http://a.example/x", True),  # downgrade
-        ("http://a.example/x", "https://a.example/x", True),
-        ("https://a.example/x", "https://b.example/x", True),
-        ("https://a.example/x", "https://a.example:8443/x", True),
-        ("https://a.example/x", "https://sub.a.example/x", True),
-    ],
-)
-def test_which_redirects_leave_the_origin(source: str, target: str, leaves: bool) -> None:
-    assert leaves_origin(source, target) is leaves
 
 
 # -- limits ---------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
 from aggregator.config import load_config
@@ -307,11 +306,11 @@ def test_cookies_from_one_fetch_are_not_sent_on_the_next(site: BadServer) -> Non
 
 
 def test_credentials_never_go_from_https_down_to_http() -> None:
-    https, http = httpx.URL("https://example.org/a"), httpx.URL("http://example.org/b")
+    https, http = "https://example.org/a", "http://example.org/b"
     assert not keeps_credentials(https, http)
     assert not keeps_credentials(http, https)  # an upgrade changes the origin too
-    assert not keeps_credentials(https, httpx.URL("https://example.org:8443/b"))
-    assert keeps_credentials(https, httpx.URL("https://example.org:443/c?x=1"))
+    assert not keeps_credentials(https, "https://example.org:8443/b")
+    assert keeps_credentials(https, "https://example.org:443/c?x=1")
 
 
 # --- limits --------------------------------------------------------------------------------------

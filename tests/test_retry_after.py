@@ -1,6 +1,6 @@
 """Retry-After from hostile or broken servers, in both places that read it: the feed poller's
 schedule after a 429/503, and the spiders' retry middleware. One parser
-(``aggregator.poll.http.retry_after``) serves both: seconds and HTTP dates are honoured, huge
+(``aggregator.net.retry.retry_after``) serves both: seconds and HTTP dates are honoured, huge
 values are clamped to a day, past dates mean no wait, and anything else means plain backoff."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ every socket call.
 
 httpx's timeouts bound each read on its own, so a server sending one byte a second never trips
 them. ``fetch_deadline`` sets when the current fetch (all its redirect hops and its body) must
-be over; the guarded streams (``aggregator.net.transport``) shorten each connect, read and
+be over; the guarded streams (``aggregator.net.backend``) shorten each connect, read and
 write to the time left, and fail once none is left. ``stopping_on`` names an event (the
 daemon's SIGTERM) that ends a fetch sooner: the streams wait in short steps and look at it
 between them, since closing a socket from another thread does not wake a blocked read. Threads

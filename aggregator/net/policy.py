@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from aggregator.errors import BlockedDestinationError, FetchError
 from aggregator.net.addresses import IPAddress, blocked_reason, parse_host_address
+from aggregator.net.origin import scheme_allowed
 
-ALLOWED_SCHEMES = frozenset({"http", "https"})
 AddrInfo = tuple[
     socket.AddressFamily, socket.SocketKind, int, str, tuple[str, int] | tuple[str, int, int, int]
 ]
@@ -87,5 +87,5 @@ def check_scheme(url: str) -> None:
         parts.hostname  # noqa: B018 - raises ValueError on a malformed host part
     except ValueError:
         raise BlockedDestinationError(url, "not a valid URL") from None
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+    if not scheme_allowed(parts.scheme):
         raise BlockedDestinationError(url, f"{parts.scheme or 'no'} scheme: only http(s)")

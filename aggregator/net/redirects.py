@@ -1,74 +1,73 @@
-"""Following one redirect hop: where it goes, and what the next request may carry.
+"""Following one redirect hop: whether to, where it goes, and what the next request may carry.
 
-Pure functions on URLs and headers. Credentials (``Authorization``, ``Cookie``, a user and
-password in the URL) go on only while the hop stays on the same origin (scheme, host, port)
-and never from https down to http.
+Pure functions on URL strings and header mappings, shared by the httpx fetcher
+(``aggregator.fetch``) and the crawls (``spiders.outbound``, ``spiders.credentials``).
+Credentials (the ``CREDENTIAL_HEADERS``, a user and password in the URL) go on only while the hop
+stays on the same origin (``aggregator.net.origin``): never to another host or port, never from
+https down to http (nor up: that changes the origin too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from urllib.parse import urljoin
+from collections.abc import Mapping, Sequence
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
-
+from aggregator.net.origin import same_origin
 from aggregator.net.policy import check_scheme
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Every header that speaks for the user to one origin; lower case.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+TOO_MANY_REDIRECTS = f"more than {MAX_REDIRECTS} redirects"
 
 
-def redirect_location(response: httpx.Response) -> str | None:
-    """The Location a redirect response points to, or ``None`` when it is not a redirect."""
-    if response.status_code not in REDIRECT_STATUSES:
-        return None
-    return response.headers.get("location") or None
+def is_redirect(status: int, location: str | None) -> bool:
+    """Whether a response with ``status`` and a ``Location`` header sends us on."""
+    return status in REDIRECT_STATUSES and bool(location and location.strip())
 
 
-def next_url(current: httpx.URL, location: str) -> httpx.URL:
+def too_many_redirects(followed: int) -> bool:
+    """Whether one more redirect, after ``followed`` already, goes past the limit."""
+    return followed >= MAX_REDIRECTS
+
+
+def redirect_target(current: str, location: str) -> str:
     """``location`` resolved against ``current``, without a fragment.
 
-    Raises ``BlockedDestinationError`` for a scheme other than http(s) (``file:``, ``data:``),
-    ``InvalidURL`` or ``ValueError`` for a location that is no URL at all.
+    Raises ``BlockedDestinationError`` for a scheme other than http(s) (``file:``, ``data:``)
+    or a location that is no URL at all.
     """
-    resolved = urljoin(str(current), location.strip())
+    resolved = urljoin(current, location.strip())
     check_scheme(resolved)
-    return httpx.URL(resolved).copy_with(fragment=None)
+    return urlunsplit(urlsplit(resolved)._replace(fragment=""))
 
 
-def check_location(response: httpx.Response) -> None:
-    """A response hook: refuse a redirect to a scheme other than http(s) as soon as it arrives.
+def keeps_credentials(previous: str, following: str) -> bool:
+    """Whether credentials may follow a hop from ``previous`` to ``following``: same origin."""
+    return same_origin(previous, following)
 
-    httpx resolves every redirect's Location (``next_request``) even when not following it, and
-    a ``data:`` URL fails there as an invalid URL; this names the refusal for what it is.
+
+def headers_to_drop(chain: Sequence[str]) -> frozenset[str]:
+    """The request headers (lower case) the last URL of a redirect ``chain`` must go without.
+
+    ``chain`` is the first URL requested, then every hop up to the one about to be made. Once
+    a hop has left the origin, credentials stay dropped, even on a way back to it.
     """
-    location = redirect_location(response)
-    if location is not None:
-        next_url(response.request.url, location)
+    first = chain[0] if chain else ""
+    if all(keeps_credentials(first, url) for url in chain[1:]):
+        return frozenset()
+    return CREDENTIAL_HEADERS
 
 
-def keeps_credentials(previous: httpx.URL, following: httpx.URL) -> bool:
-    """Whether credentials may follow a hop: same origin, and no fall from https to http."""
-    return _origin(previous) == _origin(following)
+def hop_headers(headers: Mapping[str, str], drop: frozenset[str]) -> dict[str, str]:
+    """``headers`` without the ones named in ``drop`` (compared case-insensitively)."""
+    return {name: value for name, value in headers.items() if name.lower() not in drop}
 
 
-def hop_headers(headers: Mapping[str, str], keep_credentials: bool) -> dict[str, str]:
-    """The request headers for the next hop, credentials dropped unless ``keep_credentials``."""
-    if keep_credentials:
-        return dict(headers)
-    return {
-        name: value for name, value in headers.items() if name.lower() not in CREDENTIAL_HEADERS
-    }
-
-
-def without_credentials(url: httpx.URL) -> httpx.URL:
+def without_userinfo(url: str) -> str:
     """``url`` without a user name or password."""
-    if not url.userinfo:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
         return url
-    return url.copy_with(username=None, password=None)
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

@@ -1,51 +1,62 @@
-"""The httpx transport every fetch goes through: policy checks and the per-fetch deadline.
+"""The httpx transport every fetch goes through: the policy's URL check, then a guarded pool.
 
-Three layers, each wrapping httpx/httpcore's own:
-
-* ``GuardedTransport`` (an ``httpx.HTTPTransport``) checks each request's URL with the policy
-  before anything is sent: every redirect hop is its own request, so every hop is checked.
-* ``GuardedBackend`` (an httpcore network backend) resolves the host through
-  ``NetworkPolicy.resolve`` and connects to the checked address itself, so the address
-  connected to is the address checked (no second lookup for DNS rebinding to change). TLS
-  still verifies and sends SNI for the URL's host name: httpcore passes it to ``start_tls``.
-* ``DeadlineStream`` bounds every connect, TLS handshake, read and write by the time left in
-  the current fetch (``aggregator.net.deadline``), so a dripping server is cut off; under a
-  stop event, reads wait in steps of ``STOP_CHECK`` and end once it is set.
+``GuardedTransport`` is an ``httpx.BaseTransport`` of its own, built on public API only: it
+checks each request's URL with the policy before anything is sent (every redirect hop is its
+own request, so every hop is checked), then hands the request to an ``httpcore.ConnectionPool``
+whose network backend is ``GuardedBackend`` (``aggregator.net.backend``), and maps httpcore's
+requests, responses and errors to httpx's. HTTP/1.1 only; no proxies, ever.
 """
 
 from __future__ import annotations
 
 import ssl
-import threading
-import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import httpcore
 import httpx
 
-from aggregator.errors import FetchError, FetchStoppedError
-from aggregator.net.deadline import stop_event, time_left
+from aggregator.errors import FetchError
+from aggregator.net.backend import GuardedBackend
 from aggregator.net.policy import NetworkPolicy
 
-SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
-
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-STOP_CHECK = 0.25  # seconds a read waits before looking at the stop event again
+
+# httpcore's errors and the httpx errors they become, most specific first.
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+_CORE_ERRORS = tuple(core for core, _public in _ERRORS)
 
 
-class GuardedTransport(httpx.HTTPTransport):
-    """An HTTP/1.1 transport that only reaches what ``policy`` allows. No proxies, ever."""
+class GuardedTransport(httpx.BaseTransport):
+    """An HTTP/1.1 transport that only reaches what ``policy`` allows.
 
-    def __init__(self, policy: NetworkPolicy, limits: httpx.Limits = POOL_LIMITS) -> None:
-        super().__init__(trust_env=False, limits=limits)
+    ``ssl_context`` replaces the default (certifi's roots, the environment ignored).
+    """
+
+    def __init__(
+        self,
+        policy: NetworkPolicy,
+        limits: httpx.Limits = POOL_LIMITS,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.policy = policy
-        # httpx has no public hook for the network backend, so the pool it built is replaced
-        # by one with the same settings and ours (httpx 0.28: HTTPTransport._pool).
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+        self._connections = httpcore.ConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -56,115 +67,63 @@ class GuardedTransport(httpx.HTTPTransport):
         url = str(request.url)
         self.policy.check_url(url)
         try:
-            return super().handle_request(request)
+            with _httpx_errors():
+                answer = self._connections.handle_request(_core_request(request))
         except FetchError as exc:  # refused or unresolvable while connecting: name the URL
             raise type(exc)(url, exc.reason) from None
-
-
-class GuardedBackend(httpcore.NetworkBackend):
-    """Connects only to addresses the policy accepts, found by resolving once."""
-
-    def __init__(self, policy: NetworkPolicy) -> None:
-        self.policy = policy
-        self._sockets = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.NetworkStream:
-        _check_stop(stop_event())
-        lookup_timeout = _bounded(timeout, httpcore.ConnectTimeout)
-        infos = self.policy.resolve(host, port, f"{host}:{port}", lookup_timeout)
-        failure: Exception = httpcore.ConnectError(f"no address found for {host}")
-        for info in infos:
-            _check_stop(stop_event())
-            address = str(info[4][0])
-            try:
-                stream = self._sockets.connect_tcp(
-                    address,
-                    port,
-                    _bounded(timeout, httpcore.ConnectTimeout),
-                    local_address,
-                    socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc  # try the next address the name has
-                continue
-            return DeadlineStream(stream)
-        raise failure
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not fetched from")
-
-    def sleep(self, seconds: float) -> None:
-        self._sockets.sleep(seconds)
-
-
-class DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose every operation ends by the current fetch's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        stop = stop_event()
-        if stop is None:
-            return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
-        return self._read_until_stopped(max_bytes, timeout, stop)
-
-    def _read_until_stopped(
-        self, max_bytes: int, timeout: float | None, stop: threading.Event
-    ) -> bytes:
-        """``read``, in steps of ``STOP_CHECK``: a timed-out ``recv`` consumed nothing, so the
-        next step goes on where it left off."""
-        began = time.monotonic()
-        while True:
-            _check_stop(stop)
-            own = None if timeout is None else timeout - (time.monotonic() - began)
-            left = _bounded(own, httpcore.ReadTimeout)
-            step = STOP_CHECK if left is None else min(left, STOP_CHECK)
-            try:
-                return self._inner.read(max_bytes, step)
-            except httpcore.ReadTimeout:
-                if left is not None and left <= STOP_CHECK:
-                    raise
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        _check_stop(stop_event())
-        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+        assert isinstance(answer.stream, Iterable)
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.headers,
+            stream=_BodyStream(answer.stream),
+            extensions=answer.extensions,
+        )
 
     def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        bounded = _bounded(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
+        self._connections.close()
 
 
-def _check_stop(stop: threading.Event | None) -> None:
-    if stop is not None and stop.is_set():
-        raise FetchStoppedError("")  # the fetch names its URL on the way up
+def _core_request(request: httpx.Request) -> httpcore.Request:
+    assert isinstance(request.stream, httpx.SyncByteStream)
+    url = request.url
+    return httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(
+            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+        ),
+        headers=request.headers.raw,
+        content=request.stream,
+        extensions=request.extensions,
+    )
 
 
-def _bounded(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
-    left = time_left(timeout)
-    if left is not None and left <= 0:
-        raise error("the fetch took longer than its total time limit")
-    return left
+class _BodyStream(httpx.SyncByteStream):
+    """httpcore's response body as httpx's, its errors turned into httpx's on the way."""
+
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _httpx_errors():
+            yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+@contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """Raise httpcore's errors as the httpx errors callers catch (``FetchError`` passes)."""
+    try:
+        yield
+    except _CORE_ERRORS as exc:
+        raise _translated(exc) from exc
+
+
+def _translated(exc: Exception) -> httpx.TransportError:
+    for core, public in _ERRORS:
+        if isinstance(exc, core):
+            return public(str(exc))
+    return httpx.TransportError(str(exc))

@@ -3,7 +3,8 @@
 The decisions are plain functions of header values, ``now`` and settings, so they test on
 hand-built values: was the feed modified, how long may we wait (Cache-Control ``max-age``, the
 feed's ``<ttl>``), how long must we wait (``Retry-After`` on 429/503, exponential backoff after
-failures), and whether a redirect was permanent. ``fetch_conditional`` is the only I/O here.
+failures: both read by ``aggregator.net.retry``, shared with the crawls), and whether a redirect
+was permanent. ``Fetcher`` is the only I/O here.
 """
 
 from __future__ import annotations
@@ -11,22 +12,20 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 
 import httpx
 
 from aggregator.errors import FetchStoppedError
 from aggregator.fetch import Fetched, FetchLimits, fetch_response
 from aggregator.net.deadline import stopping_on
+from aggregator.net.retry import BACKOFF_CAP as BACKOFF_CAP
+from aggregator.net.retry import MAX_HINT as MAX_HINT
+from aggregator.net.retry import backoff as backoff
+from aggregator.net.retry import clamp as clamp
+from aggregator.net.retry import retry_after as retry_after
 from aggregator.poll.limiter import HostLimiter
 
-# Servers' hints (max-age, ttl, Retry-After) are honoured up to this long; a longer one is
-# clamped, so a typo on their side never silences a source for a month.
-MAX_HINT = timedelta(days=1)
-# Backoff doubles the poll interval with each failure in a row, up to this (or the interval
-# itself, when that is longer). A failing source is retried at least this often, forever.
-BACKOFF_CAP = timedelta(days=1)
 PERMANENT_REDIRECTS = frozenset({301, 308})
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -90,39 +89,6 @@ def feed_ttl(value: object) -> timedelta | None:
     if not 0 < minutes < 10**7:
         return None
     return clamp(timedelta(minutes=minutes), timedelta(0), MAX_HINT)
-
-
-def retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """A ``Retry-After`` value (delay in seconds, or an HTTP date) as a delay from ``now``.
-
-    Huge values are clamped to ``MAX_HINT``; dates in the past mean zero; garbage means none.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isascii() and text.isdigit():  # str.isdigit() alone takes "²" and "١٢٠"
-        delay = timedelta(seconds=min(int(text), 10**9))
-    else:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        delay = when - now
-    return clamp(delay, timedelta(0), MAX_HINT)
-
-
-def backoff(failures: int, interval: timedelta, cap: timedelta = BACKOFF_CAP) -> timedelta:
-    """How long to wait after ``failures`` failures in a row: the interval, doubled each time."""
-    if failures <= 0:
-        return interval
-    factor = 1 << min(failures - 1, 32)
-    return min(interval * factor, max(cap, interval))
-
-
-def clamp(value: timedelta, low: timedelta, high: timedelta) -> timedelta:
-    return max(low, min(value, high))
 
 
 def next_check_after_success(
