@@ -16,7 +16,6 @@ from pathlib import Path
 import feedparser
 import pytest
 
-
 MUTUALAID = str(Path(sys.executable).parent / "mutualaid")
 pytestmark = pytest.mark.slow
 
