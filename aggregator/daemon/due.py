@@ -4,9 +4,11 @@ The database says when each source is due: a feed's next check (read by ``effect
 rule the poller applies too, which clamps a time from a wrong clock or a longer interval) and a
 crawl's last start plus ``crawl_interval`` (clamped the same way). The daemon adds a hold of its
 own after each job it ran: the wait the job asked for (a server's ``max-age``, a backoff, the
-interval), or a short retry after a database fault. Holds count on the monotonic clock, so a
-wall-clock jump neither lets a source run early (forward: no burst) nor keeps it waiting past
-its time (back: no stall). Plain functions and values: tests pass hand-built times.
+interval), or a short retry after a database fault. A source is due when both agree. Holds
+count on the monotonic clock, so a wall clock jumping forward runs nothing early (no burst);
+one jumping back leaves stored times ahead, which the clamp reads as due now once they lie
+further than one interval (no stall; a backoff is still waited out, as the poller would).
+Plain functions and values: tests pass hand-built times.
 """
 
 from __future__ import annotations
