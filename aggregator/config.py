@@ -182,6 +182,7 @@ class ScheduleConfig(_Strict):
     poll_interval: Duration
     crawl_interval: Duration
     jitter: Duration
+    tick: Duration
 
 
 class RulesConfig(_Strict):

@@ -23,11 +23,11 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.locks import hold_lock, is_held
+from aggregator.runs import INTERRUPTED, RunStatus
 from aggregator.storage import Database
 from aggregator.storage.models import Run
 
 log = logging.getLogger(__name__)
-INTERRUPTED = "interrupted"
 UNOWNED_AFTER = timedelta(days=1)  # a running row with no owner is given up on after this
 
 
@@ -55,7 +55,7 @@ def fail_orphans(session: Session, database: Database, now: datetime | None = No
     now = now or datetime.now(UTC)
     unowned = and_(Run.owner.is_(None), Run.started_at < now - UNOWNED_AFTER)
     query = select(Run.id, Run.owner).where(
-        Run.status == "running", or_(Run.owner.is_not(None), unowned)
+        Run.status == RunStatus.RUNNING, or_(Run.owner.is_not(None), unowned)
     )
     rows = session.execute(query).all()
     alive: dict[str, bool] = {}
@@ -66,8 +66,8 @@ def fail_orphans(session: Session, database: Database, now: datetime | None = No
     if orphans:
         session.execute(
             update(Run)
-            .where(Run.id.in_(orphans), Run.status == "running")
-            .values(status="failed", error=INTERRUPTED, finished_at=now)
+            .where(Run.id.in_(orphans), Run.status == RunStatus.RUNNING)
+            .values(status=RunStatus.FAILED, error=INTERRUPTED, finished_at=now)
         )
         log.warning("%d run(s) left running by a process that is gone marked interrupted",
                     len(orphans))  # fmt: skip

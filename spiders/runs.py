@@ -8,11 +8,10 @@ from typing import Any
 
 from aggregator.config import Config
 from aggregator.running import fail_orphans
+from aggregator.runs import RunKind, RunStatus
 from aggregator.storage import Database
 from aggregator.storage.models import Run
 from aggregator.storage.sources import source_ids, sync_sources
-
-KIND = "crawl"
 
 
 def start_run(
@@ -24,7 +23,13 @@ def start_run(
         sync_sources(session, config.sources, now)
         fail_orphans(session, database, now)
         source_id = source_ids(session)[source]
-        run = Run(source_id=source_id, kind=KIND, status="running", started_at=now, owner=owner)
+        run = Run(
+            source_id=source_id,
+            kind=RunKind.CRAWL,
+            status=RunStatus.RUNNING,
+            started_at=now,
+            owner=owner,
+        )
         session.add(run)
         session.flush()
         return run.id
@@ -40,7 +45,7 @@ def finish_run(
     """Record the end of a crawl: ``ok`` unless ``error`` says why it failed."""
     with database.write_session() as session:
         run = session.get_one(Run, run_id)
-        run.status = "failed" if error else "ok"
+        run.status = RunStatus.FAILED if error else RunStatus.OK
         run.finished_at = now
         run.fetched = int(counts.get("pages", 0))
         run.new = int(counts.get("new", 0))

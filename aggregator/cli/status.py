@@ -8,6 +8,7 @@ from rich.text import Text
 
 from aggregator.cli.context import AppContext, ago, json_option, pass_app, print_json, stdout
 from aggregator.publish.select import PublishPolicy, published_filter
+from aggregator.runs import RunKind
 from aggregator.storage.health import DaemonHealth, SourceHealth, daemon_health, source_health
 
 
@@ -82,7 +83,7 @@ def _failures(health: SourceHealth) -> str:
 
 def _daemon_lines(daemon: DaemonHealth) -> list[str]:
     """One line per piece of the daemon's own work whose last run failed."""
-    what = {"rebuild": "feed rebuild", "purge": "purge of old articles"}
+    what: dict[str, str] = {RunKind.REBUILD: "feed rebuild", RunKind.PURGE: "purge of old articles"}
     return [
         f"last {what.get(run.kind, run.kind)} failed {ago(run.started_at)}: {run.error}"
         for run in daemon.failed

@@ -18,6 +18,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.daemon.work import WorkResult
+from aggregator.runs import RunStatus
 from aggregator.storage import Database
 from aggregator.storage.database import describe_error
 from aggregator.storage.models import Run, Source
@@ -45,7 +46,7 @@ class RunLog:
         finished = finished_at or datetime.now(UTC)
         row = {
             "kind": result.kind,
-            "status": "failed" if result.status == "failed" else "ok",
+            "status": RunStatus.of(result.status),
             "started_at": result.started_at or finished,
             "finished_at": finished,
             "new": int(result.counts.get("new", 0)),

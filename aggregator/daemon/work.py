@@ -4,7 +4,8 @@ Every poll or crawl of a source holds the lock ``source:<name>``; a source anoth
 working on is skipped, not fetched twice. Each unit returns what it did instead of raising, so
 one failing source never stops the daemon. Expected failures (a locked, full or restarting
 database, a full disk, an unwritable folder) come back as a one-line reason; only an
-unexpected exception (a bug) is logged with its traceback.
+unexpected exception (a bug) is logged with its traceback. Polls share one ``Poller``
+(``SharedPoller``): one HTTP client, one per-host limit, sources synced once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from aggregator.errors import MutualAidError
 from aggregator.locks import LockBusyError, hold_lock
 from aggregator.poll import Poller
 from aggregator.publish import write_site
+from aggregator.runs import Outcome, RunKind
 from aggregator.storage import Database
 from aggregator.storage.database import describe_error, is_database_fault
 from aggregator.storage.retention import purge_before
@@ -34,9 +36,9 @@ STORED = ("new", "updated")
 class WorkResult:
     """What one poll, crawl or rebuild did."""
 
-    kind: str  # poll, crawl, purge or rebuild
+    kind: RunKind  # poll, crawl, purge or rebuild
     source: str  # "" for a rebuild or a purge
-    status: str  # ok, not_modified, skipped, busy, stopped (the daemon stopping) or failed
+    status: Outcome
     counts: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None
     next_check_at: datetime | None = None
@@ -51,8 +53,37 @@ class WorkResult:
         return any(self.counts.get(outcome, 0) for outcome in STORED)
 
 
+class SharedPoller:
+    """The daemon's one ``Poller``, made on first use (the database may be away at the start:
+    making it syncs the sources in a write transaction) and kept until ``close``."""
+
+    def __init__(
+        self,
+        database: Database,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._make: Callable[[], Poller] = lambda: Poller(database, config, clock=clock, stop=stop)
+        self._poller: Poller | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Poller:
+        with self._lock:
+            if self._poller is None:
+                self._poller = self._make()
+            return self._poller
+
+    def close(self) -> None:
+        with self._lock:
+            if self._poller is not None:
+                self._poller.close()
+            self._poller = None
+
+
 def _failed(
-    kind: str, source: str, exc: Exception, started_at: datetime, started: float
+    kind: RunKind, source: str, exc: Exception, started_at: datetime, started: float
 ) -> WorkResult:
     """The result of a unit that raised: an expected fault is one line, a bug a traceback."""
     if not (isinstance(exc, MutualAidError | OSError) or is_database_fault(exc)):
@@ -60,7 +91,7 @@ def _failed(
     return WorkResult(
         kind,
         source,
-        "failed",
+        Outcome.FAILED,
         error=describe_error(exc),
         seconds=time.monotonic() - started,
         started_at=started_at,
@@ -74,30 +105,33 @@ def poll_source(
     name: str,
     due_only: bool,
     stop: threading.Event | None = None,
+    *,
+    poller: SharedPoller | None = None,
 ) -> WorkResult:
-    """Poll one source's feed, unless another process is already polling it; ``stop`` ends
-    it early (skipped, its state kept)."""
+    """Poll one source's feed with ``poller`` (default: one for this poll only), unless another
+    process is already polling it; ``stop`` ends it early (skipped, its state kept)."""
     started, started_at = time.monotonic(), datetime.now(UTC)
+    shared = poller or SharedPoller(database, config, stop=stop)
     try:
-        with (
-            hold_lock(database, f"source:{name}"),
-            Poller(database, config, stop=stop) as poller,
-        ):
-            (result, *_) = poller.poll([name], due_only=due_only)
+        with hold_lock(database, f"source:{name}"):
+            (result, *_) = shared.get().poll([name], due_only=due_only)
     except LockBusyError as exc:
         log.info("not polling %s: %s", name, exc, extra={"source": name})
-        return WorkResult("poll", name, "busy", error=str(exc))
+        return WorkResult(RunKind.POLL, name, Outcome.BUSY, error=str(exc))
     except Exception as exc:  # a dead database or a bug: report it, keep the daemon alive
-        return _failed("poll", name, exc, started_at, started)
+        return _failed(RunKind.POLL, name, exc, started_at, started)
+    finally:
+        if poller is None:
+            shared.close()
     counts = {
         outcome: getattr(result, outcome)
         for outcome in ("new", "updated", "unchanged", "duplicate", "skipped", "failed")
     }
-    stopped = stop is not None and stop.is_set() and result.status == "skipped"
+    stopped = stop is not None and stop.is_set() and result.status == Outcome.SKIPPED
     return WorkResult(
-        "poll",
+        RunKind.POLL,
         name,
-        "stopped" if stopped else result.status,
+        Outcome.STOPPED if stopped else Outcome(result.status),
         counts,
         result.error,
         result.next_check_at,
@@ -118,15 +152,15 @@ def crawl_source(
         with hold_lock(database, f"source:{name}:crawl"):
             result = run_crawl(config, CrawlJob(sources=(name,)), database=database, stop=stop)
     except LockBusyError as exc:
-        return WorkResult("crawl", name, "busy", error=str(exc))
+        return WorkResult(RunKind.CRAWL, name, Outcome.BUSY, error=str(exc))
     except Exception as exc:
-        return _failed("crawl", name, exc, started_at, started)
+        return _failed(RunKind.CRAWL, name, exc, started_at, started)
     error = result.error_for(name)
     counts: dict[str, Any] = dict(result.counts.get(name, {}))
     numbers = {key: int(value) for key, value in counts.items() if isinstance(value, int)}
-    status = "failed" if error else "ok"
+    status = Outcome.FAILED if error else Outcome.OK
     seconds = time.monotonic() - started
-    return WorkResult("crawl", name, status, numbers, error, None, seconds, started_at)
+    return WorkResult(RunKind.CRAWL, name, status, numbers, error, None, seconds, started_at)
 
 
 def rebuild_feeds(database: Database, config: Config) -> WorkResult:
@@ -135,11 +169,19 @@ def rebuild_feeds(database: Database, config: Config) -> WorkResult:
     try:
         report = write_site(database, config)
     except Exception as exc:
-        return _failed("rebuild", "", exc, started_at, started)
+        return _failed(RunKind.REBUILD, "", exc, started_at, started)
     written = len(getattr(report, "written", ()) or ())
     seconds = time.monotonic() - started
     return WorkResult(
-        "rebuild", "", "ok", {"written": written}, None, None, seconds, started_at, recorded=False
+        RunKind.REBUILD,
+        "",
+        Outcome.OK,
+        {"written": written},
+        None,
+        None,
+        seconds,
+        started_at,
+        recorded=False,
     )
 
 
@@ -147,13 +189,21 @@ def purge_old(database: Database, config: Config, now: datetime) -> WorkResult:
     """Apply ``retention.days``: purge older articles, leaving tombstones."""
     days = config.retention.days
     if days is None:
-        return WorkResult("purge", "", "skipped")
+        return WorkResult(RunKind.PURGE, "", Outcome.SKIPPED)
     started, started_at = time.monotonic(), datetime.now(UTC)
     try:
         count = purge_before(database, now - timedelta(days=days), now)
     except Exception as exc:
-        return _failed("purge", "", exc, started_at, started)
+        return _failed(RunKind.PURGE, "", exc, started_at, started)
     seconds = time.monotonic() - started
     return WorkResult(
-        "purge", "", "ok", {"purged": count}, None, None, seconds, started_at, recorded=False
+        RunKind.PURGE,
+        "",
+        Outcome.OK,
+        {"purged": count},
+        None,
+        None,
+        seconds,
+        started_at,
+        recorded=False,
     )

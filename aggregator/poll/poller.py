@@ -137,7 +137,6 @@ class Poller:
             database, self.fetcher, self.clock, settings.collect, settings.max_items_per_feed
         )
         self._states: dict[int, FeedState] = {}
-        self.recorder = Recorder(database)
 
     def poll(
         self,
@@ -157,6 +156,9 @@ class Poller:
         """
         chosen = self._choose(names)
         jobs, results = self._jobs(chosen, force, due_only)
+        # One recorder per call: a long-lived poller (the daemon's) may poll on several threads,
+        # and rows a failed call could not write must not be written by another.
+        recorder = Recorder(self.database)
         if on_plan:
             on_plan(len(results) + len(jobs) * (2 if backfill_count > 0 else 1))
         for result in results:
@@ -164,12 +166,12 @@ class Poller:
                 on_result(result)
         try:
             for collected in self._collect_all(jobs, backfill_count):
-                result = self._finish(collected)
+                result = self._finish(collected, recorder)
                 results.append(result)
                 if on_result:
                     on_result(result)
         finally:
-            self.recorder.flush()
+            recorder.flush()
         order = {name: position for position, name in enumerate(chosen)}
         return sorted(results, key=lambda r: (order[r.source], r.kind != "poll"))
 
@@ -259,7 +261,7 @@ class Poller:
 
     # -- ingesting and recording (this thread) -------------------------------------------------
 
-    def _finish(self, collected: Collected) -> SourceResult:
+    def _finish(self, collected: Collected, recorder: Recorder) -> SourceResult:
         if collected.stopped:  # not the source's failure: its state stays, it is due next time
             reason = FetchStoppedError.REASON
             return SourceResult(collected.job.name, collected.kind, "skipped", error=reason)
@@ -268,7 +270,7 @@ class Poller:
         old = self._states[job.source_id]
         state = self._next_state(old, collected, report)
         self._states[job.source_id] = state
-        self.recorder.add(job.source_id, state, run_row(collected, report, self.clock()))
+        recorder.add(job.source_id, state, run_row(collected, report, self.clock()))
         return _result(collected, report, state, moved=state.moved_to != old.moved_to)
 
     def _ingest(self, collected: Collected) -> IngestReport:

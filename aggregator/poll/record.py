@@ -16,6 +16,7 @@ from sqlalchemy import Table, insert
 from aggregator.ingest import IngestReport
 from aggregator.poll.collect import Collected
 from aggregator.poll.state import FeedState, save_states
+from aggregator.runs import RunStatus
 from aggregator.storage import Database
 from aggregator.storage.models import Run
 
@@ -52,7 +53,7 @@ def run_row(collected: Collected, report: IngestReport, finished: datetime) -> d
     return {
         "source_id": collected.job.source_id,
         "kind": collected.kind,
-        "status": "failed" if collected.status == "failed" else "ok",
+        "status": RunStatus.of(collected.status),
         "started_at": collected.started_at,
         "finished_at": finished,
         "fetched": collected.requests,

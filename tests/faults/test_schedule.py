@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from aggregator.config import load_config
-from aggregator.daemon import Daemon
-from aggregator.daemon.schedule import (
+from aggregator.daemon import Daemon, WorkResult
+from aggregator.daemon import service as daemon_service
+from aggregator.daemon.due import (
     FAULT_RETRY,
-    ClockWatch,
-    first_crawl_at,
-    first_poll_at,
+    crawl_due_at,
+    poll_due_at,
     retry_after_fault,
-    shifted,
 )
-from aggregator.daemon.work import WorkResult
 from aggregator.ingest import Ingestor
 from aggregator.poll.http import BACKOFF_CAP
 from aggregator.poll.state import Timing
+from aggregator.runs import Outcome, RunKind
 from aggregator.storage import open_database
 from aggregator.storage.health import source_health
 from aggregator.storage.models import FetchState, Run
+from aggregator.storage.schedule import StoredCheck
 from tests.faultkit import (
     posts,
 )
 from tests.feedserver import feed_response, rss_feed
 from tests.pollkit import Clock
 from tests.sites.server import HTML, Response
+from tests.test_daemon import wait_for
 
 # --- 4. a source down for a week ----------------------------------------------------------------
 
@@ -78,6 +79,8 @@ def test_a_source_down_for_a_week_backs_off_to_the_cap_then_recovers(
 
 
 # --- 5. the clock jumps forward or back ---------------------------------------------------------
+# The daemon reads stored times with the poller's clamp (here) and keeps its own waits on the
+# monotonic clock (tests/test_daemon.py drives a whole daemon through jumps).
 
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -90,45 +93,48 @@ SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
 JITTER = timedelta(minutes=5)
 
 
+def failing(due: datetime | None) -> StoredCheck:
+    return StoredCheck(due, failing=True, ttl=None)
+
+
 @pytest.mark.parametrize(
-    ("due", "expected"),
+    ("check", "expected"),
     [
-        (None, NOW + JITTER),  # never polled: now (plus the spread)
-        (NOW - YEAR, NOW + JITTER),  # the clock jumped forward (or the daemon was down): now
-        (NOW + 20 * HOUR, NOW + 20 * HOUR),  # a backoff or Retry-After: kept
-        (NOW + YEAR, NOW + JITTER),  # stored before the clock went back a year: not waited for
+        (None, None),  # never polled: due now
+        (failing(NOW - YEAR), NOW - YEAR),  # the clock jumped forward (or the daemon was down)
+        (failing(NOW + 20 * HOUR), NOW + 20 * HOUR),  # a backoff or Retry-After: kept
+        (failing(NOW + YEAR), NOW),  # stored before the clock went back a year: not waited for
     ],
 )
-def test_the_first_poll_after_a_start_is_never_far_off(due, expected) -> None:
-    timing = Timing(NOW, HOUR, JITTER)
-    assert first_poll_at(due, NOW, timing, spread=JITTER, failing=True) == expected
+def test_a_stored_next_check_is_never_far_off(check, expected) -> None:
+    assert poll_due_at(check, NOW, Timing(NOW, HOUR, JITTER)) == expected
 
 
 @pytest.mark.parametrize(
     ("due", "ttl", "expected"),
     [
-        (NOW + 50 * MINUTE, None, NOW + 20 * SECOND),  # set under 1h, now every 20 s: soon
+        (NOW + 50 * MINUTE, None, NOW),  # set under 1h, now every 20 s: due now
         (NOW + 10 * SECOND, None, NOW + 10 * SECOND),  # within the new interval: kept
         (NOW + 50 * MINUTE, HOUR, NOW + 50 * MINUTE),  # the feed's own TTL asks for the wait
     ],
 )
 def test_a_shortened_poll_interval_takes_effect_at_the_next_start(due, ttl, expected) -> None:
-    timing = Timing(NOW, 20 * SECOND, JITTER)
-    first = first_poll_at(due, NOW, timing, spread=JITTER, feed_ttl=ttl)
-    assert first == expected
+    check = StoredCheck(due, failing=False, ttl=ttl)
+    assert poll_due_at(check, NOW, Timing(NOW, 20 * SECOND, JITTER)) == expected
 
 
 @pytest.mark.parametrize(
     ("last", "expected"),
     [
-        (None, NOW + JITTER),
-        (NOW - 2 * DAY, NOW + JITTER),  # overdue: now, no catching up on missed crawls
+        (None, None),  # never crawled: due now
+        (NOW - 2 * DAY, NOW - DAY),  # overdue: now, once (no catching up on missed crawls)
         (NOW - 6 * HOUR, NOW + 18 * HOUR),  # one interval after the last
-        (NOW + YEAR, NOW + DAY),  # a last crawl "in the future": at most one interval away
+        (NOW + 20 * HOUR, NOW),  # a last crawl "in the future": the clock went back, due now
+        (NOW + YEAR, NOW),
     ],
 )
-def test_the_first_crawl_after_a_start_is_at_most_one_interval_away(last, expected) -> None:
-    assert first_crawl_at(last, NOW, DAY, spread=JITTER) == expected
+def test_a_crawl_is_due_one_interval_after_the_last_and_never_further(last, expected) -> None:
+    assert crawl_due_at(last, NOW, Timing(NOW, DAY, JITTER)) == expected
 
 
 def test_a_job_the_database_failed_is_retried_soon_then_less_and_less_often() -> None:
@@ -137,25 +143,6 @@ def test_a_job_the_database_failed_is_retried_soon_then_less_and_less_often() ->
     assert waits[-1] == HOUR  # never later than the job's own interval
     assert retry_after_fault(1, timedelta(seconds=5)) == timedelta(seconds=5)
     assert retry_after_fault(10**6, DAY) == DAY  # no overflow after a very long outage
-
-
-def test_jobs_move_with_a_clock_jump() -> None:
-    spread = timedelta(seconds=7)
-    # Back two hours: a job due in 30 minutes (of real time) is now 2.5 h ahead; it moves back.
-    assert shifted(NOW + 2.5 * HOUR, NOW, -2 * HOUR, spread) == NOW + 0.5 * HOUR
-    # Back a year: nothing waits a year.
-    assert shifted(NOW + YEAR + HOUR, NOW, -YEAR, spread) == NOW + HOUR
-    # Forward: a job still ahead keeps its time; an overdue one runs soon, spread, once.
-    assert shifted(NOW + HOUR, NOW, 3 * HOUR, spread) == NOW + HOUR
-    assert shifted(NOW - 2 * HOUR, NOW, 3 * HOUR, spread) == NOW + spread
-
-
-def test_a_clock_jump_is_noticed_against_the_monotonic_clock() -> None:
-    watch = ClockWatch(NOW, 100.0)
-    assert watch.jump(NOW + timedelta(seconds=10), 110.0) is None  # both moved 10 s
-    assert watch.jump(NOW + timedelta(seconds=12), 120.0) is None  # 8 s of drift is noise
-    assert watch.jump(NOW - HOUR, 130.0) == -HOUR - timedelta(seconds=22)  # back an hour
-    assert watch.jump(NOW + 5 * HOUR, 140.0) == 6 * HOUR - timedelta(seconds=10)  # forward
 
 
 def test_a_next_check_stored_before_the_clock_went_back_does_not_stall_polling(
@@ -180,7 +167,7 @@ def test_a_backoff_within_bounds_is_still_honoured(server, site_env) -> None:
     assert site_env.one("site", clock=clock).status == "skipped"  # backing off, not forced
 
 
-def test_the_daemons_first_runs_clamp_stored_times_from_a_wrong_clock(
+def test_the_daemon_reads_stored_times_from_a_wrong_clock_with_the_clamp(
     write_config, sqlite_url, server
 ) -> None:
     path = write_config(
@@ -193,14 +180,19 @@ def test_the_daemons_first_runs_clamp_stored_times_from_a_wrong_clock(
                     "feed": server.url(f"/{name}/"),
                     "crawl": {"article_urls": ["/posts/"]},
                 }
-                for name in ("ahead", "behind", "backoff")
+                for name in ("ahead", "behind", "backoff", "recent")
             },
         }
     )
     config = load_config(path, environ={})
     database = open_database(config.database.url)
     ids = Ingestor(database, config).source_ids
-    stored = {"ahead": NOW + YEAR, "behind": NOW - YEAR, "backoff": NOW + 20 * HOUR}
+    stored = {
+        "ahead": NOW + YEAR,
+        "behind": NOW - YEAR,
+        "backoff": NOW + 20 * HOUR,
+        "recent": NOW - 6 * HOUR,
+    }
     with database.write_session() as session:
         for name, due in stored.items():
             failures = 3 if name == "backoff" else 0  # what a backoff follows
@@ -208,71 +200,52 @@ def test_the_daemons_first_runs_clamp_stored_times_from_a_wrong_clock(
                 FetchState(
                     source_id=ids[name],
                     url=server.url(f"/{name}/"),
-                    next_check_at=due,
+                    next_check_at=due if name != "recent" else NOW + 30 * MINUTE,
                     consecutive_failures=failures,
                 )
             )
             session.add(Run(source_id=ids[name], kind="crawl", status="ok", started_at=due))
     daemon = Daemon(database, config, clock=lambda: NOW)
-    daemon.schedule_all()
-    first = {job.id: job.next_run_time for job in daemon.scheduler.get_jobs()}
+    due = {item.key for item in daemon.due()}
     database.close()
-    assert NOW <= first["poll:ahead"] <= NOW + JITTER
-    assert NOW <= first["poll:behind"] <= NOW + JITTER
-    assert first["poll:backoff"] == NOW + 20 * HOUR
-    assert NOW + DAY <= first["crawl:ahead"] <= NOW + DAY + JITTER  # at most one interval
-    assert NOW <= first["crawl:behind"] <= NOW + JITTER
-    assert first["crawl:backoff"] == NOW + DAY  # the last crawl was 20 h "ahead"
+    assert {"poll:ahead", "poll:behind"} <= due  # a year ahead is not waited for
+    assert "poll:backoff" not in due and "poll:recent" not in due  # within bounds: kept
+    assert {"crawl:ahead", "crawl:behind", "crawl:backoff"} <= due  # at most one interval
+    assert "crawl:recent" not in due  # crawled 6 h ago, once a day
 
 
-def test_a_running_daemon_moves_its_jobs_when_the_clock_jumps_back(
-    write_config, sqlite_url, server
+def test_a_rebuild_requested_during_a_rebuild_runs_after_it(
+    write_config, tmp_path, monkeypatch
 ) -> None:
-    path = write_config(
-        {
-            "database": {"url": sqlite_url},
-            "schedule": {"poll_interval": "1h", "jitter": "1s"},
-            "sources": {"site": {"homepage": server.url("/"), "feed": server.url("/feed/")}},
-        }
-    )
-    config = load_config(path, environ={})
-    database = open_database(config.database.url)
-    clock = Clock(NOW)
-    daemon = Daemon(database, config, clock=clock)
-    daemon.schedule_all()
-    daemon.scheduler.modify_job("poll:site", next_run_time=NOW + timedelta(minutes=30))
-    clock.now = NOW - 2 * HOUR  # the wall clock goes back two hours
-    daemon.after_clock_jump(-2 * HOUR)
-    moved = daemon.scheduler.get_job("poll:site").next_run_time
-    database.close()
-    assert moved == NOW - 2 * HOUR + timedelta(minutes=30)  # still 30 min away
-
-
-@pytest.mark.slow
-def test_a_rebuild_requested_during_a_rebuild_runs_after_it(write_config, tmp_path) -> None:
     """Articles stored while the feeds are being rebuilt must reach the next rebuild."""
     config = load_config(
         write_config({"output": {"dir": str(tmp_path / "public")}, "sources": {}}), environ={}
     )
     database = open_database(config.database.url)
-    started: list[float] = []
+    started, release = [], threading.Event()
 
-    class SlowRebuilds(Daemon):
-        def rebuild(self) -> WorkResult:
-            started.append(time.monotonic())
-            time.sleep(3)  # still running when the second request comes due
-            return super().rebuild()
+    def slow_rebuild(_database: object, _config: object) -> WorkResult:
+        started.append(len(started))
+        if len(started) == 1:
+            release.wait(60)  # still running when the second request comes
+        return WorkResult(RunKind.REBUILD, "", Outcome.OK, recorded=False)
 
-    daemon = SlowRebuilds(database, config)
+    monkeypatch.setattr(daemon_service, "rebuild_feeds", slow_rebuild)
+    mono = [0.0]
+    daemon = Daemon(database, config, monotonic=lambda: mono[0])
     daemon.scheduler.start()
     try:
-        daemon.request_rebuild()  # due in 2 s, runs until 5 s
-        time.sleep(2.5)
-        daemon.request_rebuild()  # due at 4.5 s, while the first one runs
-        deadline = time.monotonic() + 15
-        while len(started) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        daemon.request_rebuild()
+        mono[0] += daemon_service.REBUILD_DELAY
+        daemon.tick()
+        wait_for(lambda: len(started) == 1, 30, "the first rebuild")
+        daemon.request_rebuild()  # while the first one runs
+        mono[0] += daemon_service.REBUILD_DELAY
+        daemon.tick()
+        release.set()
+        wait_for(lambda: daemon.tick() == [] and len(started) == 2, 30, "the second rebuild")
     finally:
+        release.set()
         daemon.scheduler.shutdown(wait=True)
         database.close()
-    assert len(started) == 2
+    assert started == [0, 1]

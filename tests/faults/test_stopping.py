@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,14 +31,24 @@ FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>slow</title></c
 RSS = HEAD + FEED.replace(b"<title>", b" " * 4096 + b"<title>")  # a minute at 0.5 s a byte
 
 
-def _load(write_config, tmp_path: Path, bad_server: BadServer, feed, crawl: bool) -> Path:
-    """Many sources whose feeds never finish (a fetch may take ten minutes), polled every 20 s;
-    with ``crawl``, one more source whose crawl hangs the same way."""
+@pytest.fixture
+def hosts(bad_server) -> Iterator[list[BadServer]]:
+    """Four servers, so four hosts to the poller (a host and its port): the daemon's one poller
+    sends one request at a time to a host, and four polls are to be in flight at once."""
+    with BadServer() as second, BadServer() as third, BadServer() as fourth:
+        yield [bad_server, second, third, fourth]
+
+
+def _load(write_config, tmp_path: Path, hosts: list[BadServer], feed, crawl: bool) -> Path:
+    """Many sources whose feeds never finish (a fetch may take ten minutes), polled every 20 s,
+    spread over ``hosts``; with ``crawl``, one more source whose crawl hangs the same way."""
     sources: dict[str, dict[str, object]] = {}
+    bad_server = hosts[0]
     for number in range(SOURCES):
-        bad_server.route(f"/feed/{number}", feed)
-        sources[f"s{number:02}"] = {"homepage": bad_server.url("/"),
-                                    "feed": bad_server.url(f"/feed/{number}")}  # fmt: skip
+        server = hosts[number % len(hosts)]
+        server.route(f"/feed/{number}", feed)
+        sources[f"s{number:02}"] = {"homepage": server.url("/"),
+                                    "feed": server.url(f"/feed/{number}")}  # fmt: skip
     if crawl:
         bad_server.route("/essays/", hang())
         sources["crawled"] = {
@@ -66,12 +77,13 @@ QUICK_DRIP = drip(HEAD + FEED, interval=0.01)
     ids=["held", "trickled", "trickled-with-a-crawl-held"],
 )
 def test_sigterm_stops_the_daemon_within_its_bound_with_polls_in_flight(
-    write_config, tmp_path, bad_server, daemons, feed, crawl
+    write_config, tmp_path, bad_server, hosts, daemons, feed, crawl
 ) -> None:
-    daemon = daemons(_load(write_config, tmp_path, bad_server, feed, crawl))
+    daemon = daemons(_load(write_config, tmp_path, hosts, feed, crawl))
     database = tmp_path / "state" / "load.db"
     wait_for(lambda: holds_daemon_lock(database, daemon.process), 90, "the daemon to start")
-    feeds = lambda: [hit for hit in bad_server.hits if hit.path.startswith("/feed/")]  # noqa: E731
+    feeds = lambda: [hit for host in hosts for hit in host.hits  # noqa: E731
+                     if hit.path.startswith("/feed/")]  # fmt: skip
     wait_for(lambda: len(feeds()) >= 4, 90, "four polls in flight")
     if crawl:
         wait_for(lambda: bool(bad_server.hits_to("/essays/")), 90, "the crawl in flight")

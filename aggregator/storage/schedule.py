@@ -1,0 +1,49 @@
+"""What the daemon's tick reads to know which sources are due: one light query per kind of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aggregator.runs import RunKind
+from aggregator.storage.models import FetchState, Run, Source
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheck:
+    """A feed's next check as the last poll stored it, with what reading it needs."""
+
+    next_check_at: datetime | None
+    failing: bool
+    ttl: timedelta | None  # the feed's own <ttl>
+
+
+def stored_checks(session: Session) -> dict[tuple[str, str], StoredCheck]:
+    """Every stored next check, by (source name, feed URL): a feed whose URL changed in the
+    configuration has none yet."""
+    query = select(
+        Source.name,
+        FetchState.url,
+        FetchState.next_check_at,
+        FetchState.consecutive_failures,
+        FetchState.ttl_seconds,
+    ).join(FetchState, FetchState.source_id == Source.id)
+    return {
+        (name, url): StoredCheck(due, bool(failures), timedelta(seconds=ttl) if ttl else None)
+        for name, url, due, failures, ttl in session.execute(query)
+    }
+
+
+def last_crawls(session: Session) -> dict[str, datetime]:
+    """When each source's newest crawl started (failed or not)."""
+    query = (
+        select(Source.name, func.max(Run.started_at))
+        .join(Run, Run.source_id == Source.id)
+        .where(Run.kind == RunKind.CRAWL)
+        .group_by(Source.name)
+    )
+    rows: list[tuple[str, datetime]] = [(name, at) for name, at in session.execute(query).all()]
+    return dict(rows)
