@@ -3,6 +3,7 @@
 Front ends (the poller, the crawl pipeline) use only the names below.
 """
 
+from aggregator.ingest.dedup import Outcome
 from aggregator.ingest.fields import TextFields, derive_text_fields
 from aggregator.ingest.pipeline import Ingestor, IngestReport
 from aggregator.ingest.prepare import (
@@ -11,7 +12,6 @@ from aggregator.ingest.prepare import (
     prepare_item,
     strip_stale_boilerplate,
 )
-from aggregator.ingest.store import Outcome
 from aggregator.ingest.workers import ExtractionPool, Prepared, Refusal, prepare, shared_pool
 
 __all__ = [

@@ -20,12 +20,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from aggregator.config import Config
-from aggregator.ingest.boilerplate import learn_boilerplate, learned_fingerprints, strip_learned
+from aggregator.ingest.dedup import Outcome
 from aggregator.ingest.prepare import Candidate, SourceContext, strip_stale_boilerplate
-from aggregator.ingest.store import Outcome, save_batch, save_candidate
 from aggregator.ingest.workers import ExtractionPool, Prepared, Refusal, shared_pool
 from aggregator.items import FetchedItem
-from aggregator.storage import Database
+
+# ``articles`` and ``boilerplate`` are imported as modules, not names: they import ingest's pure
+# parts (candidates, dedup rules, text fields), so either package may be imported first.
+from aggregator.storage import Database, articles, boilerplate
 from aggregator.storage.database import is_database_fault
 from aggregator.storage.sources import source_ids, sync_sources
 
@@ -102,12 +104,12 @@ class Ingestor:
         """What preparing an item of ``source`` needs, with the boilerplate learned so far."""
         if source not in self._contexts:
             with self.database.session() as session:
-                boilerplate = learned_fingerprints(session, self.source_ids[source])
+                learned = boilerplate.learned_fingerprints(session, self.source_ids[source])
             self._contexts[source] = SourceContext(
                 name=source,
                 profile=self.profile,
                 rules=self._rules[source],
-                boilerplate=boilerplate,
+                boilerplate=learned,
                 options=self.options,
             )
         return self._contexts[source]
@@ -140,7 +142,7 @@ class Ingestor:
                 learned = self._learned(session, candidates)
                 fresh = self._without_stale(candidates, learned)
                 entries = [(c, self.source_ids[c.source]) for c in fresh]
-                for saved in save_batch(session, entries, now):
+                for saved in articles.save_batch(session, entries, now):
                     report.counts[saved.outcome.value] += 1
                 self._learn(session, fresh, now, report, learned)
             self._refresh_contexts(learned)
@@ -168,7 +170,10 @@ class Ingestor:
     ) -> dict[str, frozenset[str]]:
         """The boilerplate of each source in the batch, as learned so far by anyone."""
         sources = {candidate.source for candidate in candidates}
-        return {name: learned_fingerprints(session, self.source_ids[name]) for name in sources}
+        return {
+            name: boilerplate.learned_fingerprints(session, self.source_ids[name])
+            for name in sources
+        }
 
     def _without_stale(
         self, candidates: Sequence[Candidate], learned: Mapping[str, frozenset[str]]
@@ -188,7 +193,9 @@ class Ingestor:
     ) -> None:
         try:
             with session.begin_nested():
-                saved = save_candidate(session, candidate, self.source_ids[candidate.source], now)
+                saved = articles.save_candidate(
+                    session, candidate, self.source_ids[candidate.source], now
+                )
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             log.error(
@@ -222,7 +229,7 @@ class Ingestor:
         settings = self.config.extraction
         for source, blocks in texts.items():
             source_id = self.source_ids[source]
-            new = learn_boilerplate(
+            new = boilerplate.learn_boilerplate(
                 session,
                 source_id,
                 blocks,
@@ -238,7 +245,7 @@ class Ingestor:
                     extra=_context(source),
                 )
                 report.learned += len(new)
-                report.cleaned += strip_learned(session, source_id, new, self.profile)
+                report.cleaned += boilerplate.strip_learned(session, source_id, new, self.profile)
                 learned[source] = learned[source] | frozenset(new)
 
 

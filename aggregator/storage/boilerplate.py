@@ -1,4 +1,4 @@
-"""Learned boilerplate: short blocks that recur across a source's articles are dropped.
+"""Learned boilerplate: short blocks recurring across a source's articles, in the database.
 
 Every short block of a stored article is remembered by fingerprint. A block seen in at least
 ``min_articles`` articles written by at least ``min_authors`` different authors (or in a source
