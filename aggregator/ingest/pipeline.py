@@ -1,4 +1,5 @@
-"""The ingest path both front ends share: prepare items, then store them in batches.
+"""The ingest path both front ends share: prepare items in the extraction pool, then store them
+in batches (dedup decided by ``ingest.dedup``, applied by ``storage.articles``).
 
 Each batch is one transaction; each item in it is a savepoint, so an item that fails is logged
 with its URL and reason and the rest of the batch still commits. Items that are not articles
@@ -130,8 +131,10 @@ class Ingestor:
     def store(self, candidates: Sequence[Candidate]) -> IngestReport:
         """Store one batch in one transaction; if it fails, store its items one by one.
 
-        A fault of the database itself (locked, full, disconnected) is no item's fault: it is
-        raised, the batch rolled back whole, for the caller to report.
+        Candidates still holding blocks learned since their extraction lose them first (the
+        stale-boilerplate rule, the same for polls and crawls). A fault of the database itself
+        (locked, full, disconnected) is no item's fault: it is raised, the batch rolled back
+        whole, for the caller to report.
         """
         report = IngestReport()
         if not candidates:
