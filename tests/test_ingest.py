@@ -557,3 +557,19 @@ def test_worker_processes_prepare_what_the_calling_thread_does(setup, news_site)
         assert len(report.skipped) == 2
     finally:
         pool.close()
+
+
+def test_a_poll_of_a_handful_of_entries_starts_no_process(setup) -> None:
+    config, database, _ = setup()
+    items = [
+        _essay(f"https://blog.example/h{n}", f"Handful {n}", "Ana Ruiz", _paragraphs(f"h{n}"))
+        for n in range(3)
+    ]
+    pool = ExtractionPool(2, inline_below=50)
+    try:
+        ingestor = Ingestor(database, config, clock=lambda: NOW, pool=pool)
+        assert ingestor.ingest(items).counts == {Outcome.NEW: 3}
+        assert not pool.started
+    finally:
+        pool.close()
+    assert Ingestor(database, config).pool is Ingestor(database, config).pool  # one per process

@@ -77,6 +77,11 @@ class ExtractionPool:
         self._executor: Executor | None = None
         self._lock = threading.Lock()
 
+    @property
+    def started(self) -> bool:
+        """Whether its processes (or its thread) are running."""
+        return self._executor is not None
+
     def submit(self, items: Sequence[FetchedItem], contexts: Contexts) -> Future[list[Prepared]]:
         """Prepare ``items``; the future is already done when the batch ran in this thread."""
         if len(items) < self.inline_below:
