@@ -64,6 +64,10 @@ class TopicProfile:
     def __hash__(self) -> int:
         return hash((frozenset(self.terms.items()), self.threshold, self.title_weight))
 
+    def __reduce__(self) -> tuple[type[TopicProfile], tuple[dict[str, float], float, float]]:
+        """Pickled as its terms (the matcher is rebuilt), to reach extraction processes."""
+        return (TopicProfile, (dict(self.terms), self.threshold, self.title_weight))
+
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> TopicProfile:
         """A profile from parsed YAML: ``{"threshold": 6, "title_weight": 3, "terms": {...}}``.

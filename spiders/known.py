@@ -7,18 +7,9 @@ the canonical URLs of the articles it is the primary source of. Links are compar
 
 from __future__ import annotations
 
-from sqlalchemy import select, union
-from sqlalchemy.orm import Session
-
 from aggregator.storage import Database
-from aggregator.storage.models import Article, Sighting
+from aggregator.storage.articles import known_urls
 from aggregator.storage.sources import source_ids
-
-
-def known_urls(session: Session, source_id: int) -> frozenset[str]:
-    seen = select(Sighting.url).where(Sighting.source_id == source_id)
-    primary = select(Article.canonical_url).where(Article.primary_source_id == source_id)
-    return frozenset(session.scalars(union(seen, primary)))
 
 
 def load_known(database: Database, source: str) -> frozenset[str]:

@@ -1,10 +1,11 @@
 """The item pipeline: crawled pages into the ingest core, in batches, off the event loop.
 
 Items collect into batches of ``MUTUALAID_BATCH_SIZE`` (or whatever has waited a second). Each
-batch is extracted in the worker pool (``spiders.extraction``), then stored by
-``Ingestor.store`` in one transaction on a single storage thread, so the reactor never waits on
-trafilatura or the database. At most two batches per worker are in flight; beyond that
-``process_item`` waits, which slows the downloads to the pace extraction can keep.
+batch goes to the ingest's extraction pool (``MUTUALAID_WORKERS`` processes, or one thread),
+then ``Ingestor.store_prepared`` stores it in one transaction on a single storage thread, so the
+reactor never waits on trafilatura or the database. At most two batches per worker are in
+flight; beyond that ``process_item`` waits, which slows the downloads to the pace extraction
+can keep.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self, TypeVar
 
@@ -24,11 +25,9 @@ from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
 from aggregator.config import Config
-from aggregator.ingest import Ingestor, IngestReport
-from aggregator.ingest.boilerplate import learned_fingerprints
+from aggregator.ingest import ExtractionPool, Ingestor, IngestReport
 from aggregator.items import FetchedItem
 from aggregator.storage import Database, open_database
-from spiders.extraction import Prepared, make_executor, prepare_batch, strip_candidate
 from spiders.progress import CrawlCounters
 from spiders.spider import SourceSpider
 
@@ -47,7 +46,6 @@ class IngestPipeline:
         self._buffer: list[FetchedItem] = []
         self._buffered_at = 0.0
         self._in_flight: set[Deferred[None]] = set()
-        self._boilerplate: frozenset[str] = frozenset()
         self.crawler: Crawler | None = None
 
     @classmethod
@@ -67,11 +65,12 @@ class IngestPipeline:
         self.config: Config = spider.config
         self.counters: CrawlCounters = spider.counters
         self.database: Database = open_database(self.config.database.url)
-        self.ingestor = Ingestor(self.database, self.config)
-        self.source_id = self.ingestor.source_ids[self.source]
+        self._pool = ExtractionPool(self.workers)
+        self.ingestor = Ingestor(self.database, self.config, pool=self._pool)
         self._storer = ThreadPoolExecutor(1, thread_name_prefix="mutualaid-store")
-        self._pool: Executor = make_executor(self.workers, self.config)
-        self._boilerplate = await in_reactor(self._storer.submit(self._learned))
+        # The source's context (its learned boilerplate) is read here, off the reactor; the
+        # ingestor keeps it up to date as it stores.
+        await in_reactor(self._storer.submit(self.ingestor.context, self.source))
         self._ticker = LoopingCall(self._flush_when_stale)
         self._ticker.start(self.flush_after / 2, now=False)
 
@@ -93,7 +92,7 @@ class IngestPipeline:
         self._flush()
         while self._in_flight:
             await DeferredList(list(self._in_flight))
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
         self._storer.shutdown(wait=True)
         self.database.close()
 
@@ -115,46 +114,18 @@ class IngestPipeline:
             self._flush()
 
     async def _ingest(self, batch: list[FetchedItem]) -> None:
-        used = self._boilerplate
         try:
-            extracting = self._pool.submit(prepare_batch, batch, {self.source: used})
+            extracting = self._pool.submit(batch, self.ingestor.contexts(batch))
             prepared = await in_reactor(extracting)
-            report, self._boilerplate = await in_reactor(
-                self._storer.submit(self._store, prepared, used)
-            )
+            report = await in_reactor(self._storer.submit(self.ingestor.store_prepared, prepared))
         except BrokenProcessPool:
             log.error("an extraction process died; restarting the pool")
-            self._pool = make_executor(self.workers, self.config)
+            self._pool.restart()
             report = _failed(batch, "extraction process died")
         except Exception as exc:  # a batch that cannot be stored must not stop the crawl
             log.exception("a batch of %d pages could not be ingested", len(batch))
             report = _failed(batch, f"ingest failed: {exc!r}")
         self.counters.add_report(report)
-
-    def _store(
-        self, prepared: Prepared, used: frozenset[str]
-    ) -> tuple[IngestReport, frozenset[str]]:
-        """On the storage thread: store one batch, then return the boilerplate learned so far.
-
-        Batches are extracted while earlier ones are stored, and other workers learn too:
-        blocks learned since this batch was extracted (with ``used``) are taken out of its
-        candidates first, as extraction would have done. The set is read again after storing
-        only if this batch learned something: what others learn meanwhile, the next batch's
-        first read catches, and its candidates are stripped of it here all the same.
-        """
-        learned = self._learned()
-        missed = learned - used
-        candidates = [
-            strip_candidate(c, missed, self.ingestor.profile) for c in prepared.candidates
-        ]
-        report = self.ingestor.store(candidates)
-        report.skipped += prepared.skipped
-        report.failed += prepared.failed
-        return report, self._learned() if report.learned else learned
-
-    def _learned(self) -> frozenset[str]:
-        with self.database.session() as session:
-            return learned_fingerprints(session, self.source_id)
 
 
 def in_reactor(future: Future[T]) -> Deferred[T]:

@@ -347,9 +347,9 @@ def test_a_candidate_loses_blocks_learned_after_its_extraction(blog_site) -> Non
     import urllib.request
 
     from aggregator.ingest import SourceContext, prepare_item
+    from aggregator.ingest import strip_stale_boilerplate as strip_candidate
     from aggregator.items import FetchedItem, Origin
     from aggregator.sanitize import SANITIZER_VERSION, sanitize_html
-    from spiders.extraction import strip_candidate
 
     config = load_config(REPO_CONFIG, environ={})
     profile = config.topic.profile()

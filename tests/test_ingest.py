@@ -12,11 +12,11 @@ from sqlalchemy import func, select, update
 
 from aggregator.config import Config, load_config
 from aggregator.fingerprints import simhash_bands
-from aggregator.ingest import Ingestor, Outcome
-from aggregator.ingest import store as store_module
+from aggregator.ingest import ExtractionPool, Ingestor, Outcome, Refusal
 from aggregator.items import FetchedItem, Origin
 from aggregator.sanitize import SANITIZER_VERSION, sanitize_html
 from aggregator.storage import Database, open_database
+from aggregator.storage import articles as articles_module
 from aggregator.storage.models import Article, Boilerplate, Sighting, SimhashBand, Source
 
 REPO = Path(__file__).resolve().parent.parent
@@ -315,14 +315,14 @@ def test_a_failing_item_is_reported_and_the_rest_of_the_batch_commits(
     _, database, ingestor = setup()
     articles = news_site.articles[:4]
     poisoned = articles[1].url.rstrip("/")
-    real_insert: Callable[..., int] = store_module._insert
+    real_insert: Callable[..., int] = articles_module.insert_article
 
     def insert(session, writes, candidate, source_id, now):
         if candidate.url == poisoned:  # the database refuses this one row
             session.execute(select(func.nonexistent_function()))
         return real_insert(session, writes, candidate, source_id, now)
 
-    monkeypatch.setattr(store_module, "_insert", insert)
+    monkeypatch.setattr(articles_module, "insert_article", insert)
     report = ingestor.ingest([page_item("news", article.url) for article in articles])
     assert report.counts == {Outcome.NEW: 3}
     assert [url for url, _ in report.failed] == [poisoned]
@@ -512,3 +512,64 @@ def test_a_row_of_sharing_icons_never_ends_an_entry(setup) -> None:
         pages = list(session.scalars(select(Article.html)))
     assert not any("whatsapp" in html or "t.me" in html for html in pages)
     assert all(html.count("<p>") == 20 for html in pages)
+
+
+def test_a_batch_extracted_before_a_block_was_learned_is_stored_without_it(setup) -> None:
+    """One stale-boilerplate rule for both front ends: a poller whose context predates what a
+    crawl (another ingestor) learned still stores its next article without the learned block."""
+    config, database, poller_side = setup()
+    banner = "Subscribe to our weekly letter and never miss an essay from us again."
+    authors = ["Ana Ruiz", "Ben Okoro", "Chen Wei", "Dara Singh", "Eli Moss"]
+    items = [
+        _essay(f"https://blog.example/e{n}", f"Essay {n}", author,
+               [*_paragraphs(f"town {n}"), banner])
+        for n, author in enumerate(authors)
+    ]  # fmt: skip
+    assert poller_side.ingest(items[:1]).counts == {Outcome.NEW: 1}  # its context: nothing learned
+    crawl_side = Ingestor(database, config, clock=lambda: NOW)
+    assert crawl_side.ingest(items[1:4]).learned == 1
+    assert poller_side.context("blog").boilerplate == frozenset()  # stale
+    assert poller_side.ingest(items[4:]).counts == {Outcome.NEW: 1}
+    with database.session() as session:
+        texts = [article.text for article in session.scalars(select(Article))]
+    assert len(texts) == 5
+    assert all(banner not in text for text in texts)
+    assert poller_side.context("blog").boilerplate  # refreshed by the store
+
+
+def test_worker_processes_prepare_what_the_calling_thread_does(setup, news_site) -> None:
+    config, database, _ = setup()
+    items = [page_item("news", article.url) for article in news_site.articles[:6]]
+    items += [page_item("news", news_site.listing_urls[0])]
+    items += [FetchedItem(source="nobody", url="https://x.example/", origin=Origin.FEED,
+                          fetched_at=NOW, content="<p>x</p>")]  # fmt: skip
+    pool = ExtractionPool(1)
+    try:
+        ingestor = Ingestor(database, config, clock=lambda: NOW, pool=pool)
+        contexts = ingestor.contexts(items)
+        in_process = pool.run(items, contexts)
+        assert in_process == ExtractionPool(0, inline_below=len(items) + 1).run(items, contexts)
+        refused = [one for one in in_process if isinstance(one, Refusal)]
+        assert [one.url for one in refused] == [items[-2].url, items[-1].url]
+        assert "unknown source" in refused[-1].reason and not refused[-1].failed
+        report = ingestor.store_prepared(in_process)
+        assert report.counts == {Outcome.NEW: 6}
+        assert len(report.skipped) == 2
+    finally:
+        pool.close()
+
+
+def test_a_poll_of_a_handful_of_entries_starts_no_process(setup) -> None:
+    config, database, _ = setup()
+    items = [
+        _essay(f"https://blog.example/h{n}", f"Handful {n}", "Ana Ruiz", _paragraphs(f"h{n}"))
+        for n in range(3)
+    ]
+    pool = ExtractionPool(2, inline_below=50)
+    try:
+        ingestor = Ingestor(database, config, clock=lambda: NOW, pool=pool)
+        assert ingestor.ingest(items).counts == {Outcome.NEW: 3}
+        assert not pool.started
+    finally:
+        pool.close()
+    assert Ingestor(database, config).pool is Ingestor(database, config).pool  # one per process

@@ -18,7 +18,7 @@ from aggregator.config import Config
 from aggregator.errors import MutualAidError
 from aggregator.extract import Extracted, ExtractOptions, SiteRules, extract_article
 from aggregator.fetch import FetchLimits, client_for, fetch
-from aggregator.ingest.boilerplate import learned_fingerprints
+from aggregator.storage.boilerplate import learned_fingerprints
 from aggregator.storage.sources import source_ids
 
 

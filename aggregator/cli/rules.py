@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stdout
-from aggregator.ingest.boilerplate import suggest_rules
+from aggregator.storage.boilerplate import suggest_rules
 from aggregator.storage.sources import source_ids
 
 

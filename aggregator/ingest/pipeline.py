@@ -1,4 +1,5 @@
-"""The ingest path both front ends share: prepare items, then store them in batches.
+"""The ingest path both front ends share: prepare items in the extraction pool, then store them
+in batches (dedup decided by ``ingest.dedup``, applied by ``storage.articles``).
 
 Each batch is one transaction; each item in it is a savepoint, so an item that fails is logged
 with its URL and reason and the rest of the batch still commits. Items that are not articles
@@ -7,9 +8,10 @@ with its URL and reason and the rest of the batch still commits. Items that are 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -19,12 +21,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from aggregator.config import Config
-from aggregator.extract import NotAnArticleError
-from aggregator.ingest.boilerplate import learn_boilerplate, learned_fingerprints, strip_learned
-from aggregator.ingest.prepare import Candidate, SourceContext, prepare_item
-from aggregator.ingest.store import Outcome, save_batch, save_candidate
+from aggregator.ingest.dedup import Outcome
+from aggregator.ingest.prepare import Candidate, SourceContext, strip_stale_boilerplate
+from aggregator.ingest.workers import ExtractionPool, Prepared, Refusal, shared_pool
 from aggregator.items import FetchedItem
-from aggregator.storage import Database
+
+# ``articles`` and ``boilerplate`` are imported as modules, not names: they import ingest's pure
+# parts (candidates, dedup rules, text fields), so either package may be imported first.
+from aggregator.storage import Database, articles, boilerplate
 from aggregator.storage.database import is_database_fault
 from aggregator.storage.sources import source_ids, sync_sources
 
@@ -60,12 +64,23 @@ class IngestReport:
 
 
 class Ingestor:
-    """Holds what ingesting needs (database, config, per-source context) across batches."""
+    """Holds what ingesting needs (database, config, per-source context) across batches.
 
-    def __init__(self, database: Database, config: Config, clock: Clock | None = None) -> None:
+    Both front ends go through it: a poll hands it items (``ingest``); a crawl submits batches
+    to ``pool`` itself, with ``contexts``, and hands back what came out (``store_prepared``).
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        config: Config,
+        clock: Clock | None = None,
+        pool: ExtractionPool | None = None,
+    ) -> None:
         self.database = database
         self.config = config
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.pool = pool or shared_pool(config)
         self.profile = config.topic.profile()
         self.options = config.extraction.options()
         self._rules = {name: source.rules.compile() for name, source in config.sources.items()}
@@ -78,46 +93,48 @@ class Ingestor:
         """Prepare and store ``items``, one transaction per ``batch_size`` items."""
         report = IngestReport()
         for batch in _batches(items, batch_size):
-            candidates = [c for c in (self.prepare(item, report) for item in batch) if c]
-            report.add(self.store(candidates))
+            report.add(self.store_prepared(self.pool.run(batch, self.contexts(batch))))
         return report
 
-    def prepare(self, item: FetchedItem, report: IngestReport) -> Candidate | None:
-        """Extract one item; a page that is not an article is recorded as skipped."""
-        if item.source not in self.config.sources:
-            report.skipped.append((item.url, f"unknown source {item.source!r}"))
-            return None
-        try:
-            return prepare_item(item, self.context(item.source))
-        except (NotAnArticleError, ValueError) as exc:
-            reason = exc.reason if isinstance(exc, NotAnArticleError) else str(exc)
-            log.info("skipped %s: %s", item.url, reason, extra=_context(item.source, item.url))
-            report.skipped.append((item.url, reason))
-        except Exception as exc:  # one broken page must not stop the others
-            log.exception(
-                "extraction failed for %s", item.url, extra=_context(item.source, item.url)
-            )
-            report.failed.append((item.url, f"extraction failed: {exc!r}"))
-        return None
+    def contexts(self, items: Iterable[FetchedItem]) -> dict[str, SourceContext]:
+        """The context of each configured source among ``items`` (others are refused)."""
+        names = {item.source for item in items} & set(self.config.sources)
+        return {name: self.context(name) for name in names}
 
     def context(self, source: str) -> SourceContext:
+        """What preparing an item of ``source`` needs, with the boilerplate learned so far."""
         if source not in self._contexts:
             with self.database.session() as session:
-                boilerplate = learned_fingerprints(session, self.source_ids[source])
+                learned = boilerplate.learned_fingerprints(session, self.source_ids[source])
             self._contexts[source] = SourceContext(
                 name=source,
                 profile=self.profile,
                 rules=self._rules[source],
-                boilerplate=boilerplate,
+                boilerplate=learned,
                 options=self.options,
             )
         return self._contexts[source]
 
+    def store_prepared(self, prepared: Iterable[Prepared]) -> IngestReport:
+        """Store the candidates among ``prepared``; report the refusals with their reasons."""
+        results = list(prepared)
+        report = self.store([one for one in results if isinstance(one, Candidate)])
+        for refusal in (one for one in results if isinstance(one, Refusal)):
+            if refusal.failed:  # the step logged it, with its traceback
+                report.failed.append((refusal.url, refusal.reason))
+                continue
+            where = _context(refusal.source, refusal.url)
+            log.info("skipped %s: %s", refusal.url, refusal.reason, extra=where)
+            report.skipped.append((refusal.url, refusal.reason))
+        return report
+
     def store(self, candidates: Sequence[Candidate]) -> IngestReport:
         """Store one batch in one transaction; if it fails, store its items one by one.
 
-        A fault of the database itself (locked, full, disconnected) is no item's fault: it is
-        raised, the batch rolled back whole, for the caller to report.
+        Candidates still holding blocks learned since their extraction lose them first (the
+        stale-boilerplate rule, the same for polls and crawls). A fault of the database itself
+        (locked, full, disconnected) is no item's fault: it is raised, the batch rolled back
+        whole, for the caller to report.
         """
         report = IngestReport()
         if not candidates:
@@ -125,10 +142,13 @@ class Ingestor:
         now = self.clock()
         try:
             with self.database.write_session() as session:
-                entries = [(c, self.source_ids[c.source]) for c in candidates]
-                for saved in save_batch(session, entries, now):
+                learned = self._learned(session, candidates)
+                fresh = self._without_stale(candidates, learned)
+                entries = [(c, self.source_ids[c.source]) for c in fresh]
+                for saved in articles.save_batch(session, entries, now):
                     report.counts[saved.outcome.value] += 1
-                self._learn(session, candidates, now, report)
+                self._learn(session, fresh, now, report, learned)
+            self._refresh_contexts(learned)
             return report
         except SQLAlchemyError as exc:
             if is_database_fault(exc):
@@ -140,17 +160,45 @@ class Ingestor:
         """The slow path: each item in a savepoint, so one bad item loses only itself."""
         report = IngestReport()
         with self.database.write_session() as session:
-            for candidate in candidates:
+            learned = self._learned(session, candidates)
+            fresh = self._without_stale(candidates, learned)
+            for candidate in fresh:
                 self._store_one(session, candidate, now, report)
-            self._learn(session, candidates, now, report)
+            self._learn(session, fresh, now, report, learned)
+        self._refresh_contexts(learned)
         return report
+
+    def _learned(
+        self, session: Session, candidates: Sequence[Candidate]
+    ) -> dict[str, frozenset[str]]:
+        """The boilerplate of each source in the batch, as learned so far by anyone."""
+        sources = {candidate.source for candidate in candidates}
+        return {
+            name: boilerplate.learned_fingerprints(session, self.source_ids[name])
+            for name in sources
+        }
+
+    def _without_stale(
+        self, candidates: Sequence[Candidate], learned: Mapping[str, frozenset[str]]
+    ) -> list[Candidate]:
+        """The batch cleaned of blocks learned since it was extracted (by us or another process)."""
+        return [strip_stale_boilerplate(c, learned[c.source], self.profile) for c in candidates]
+
+    def _refresh_contexts(self, learned: Mapping[str, frozenset[str]]) -> None:
+        """Later batches are extracted with the boilerplate this one saw or learned."""
+        for name, fingerprints in learned.items():
+            context = self._contexts.get(name)
+            if context is not None and context.boilerplate != fingerprints:
+                self._contexts[name] = dataclasses.replace(context, boilerplate=fingerprints)
 
     def _store_one(
         self, session: Session, candidate: Candidate, now: datetime, report: IngestReport
     ) -> None:
         try:
             with session.begin_nested():
-                saved = save_candidate(session, candidate, self.source_ids[candidate.source], now)
+                saved = articles.save_candidate(
+                    session, candidate, self.source_ids[candidate.source], now
+                )
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             log.error(
@@ -169,8 +217,12 @@ class Ingestor:
         candidates: Sequence[Candidate],
         now: datetime,
         report: IngestReport,
+        learned: dict[str, frozenset[str]],
     ) -> None:
-        """Learn boilerplate from the batch's blocks and clean what was stored before."""
+        """Learn boilerplate from the batch's blocks and clean what was stored before.
+
+        ``learned`` (each source's learned blocks) gains what this batch taught.
+        """
         if not self.config.extraction.learn_boilerplate:
             return
         texts: dict[str, dict[str, str]] = defaultdict(dict)
@@ -180,7 +232,7 @@ class Ingestor:
         settings = self.config.extraction
         for source, blocks in texts.items():
             source_id = self.source_ids[source]
-            new = learn_boilerplate(
+            new = boilerplate.learn_boilerplate(
                 session,
                 source_id,
                 blocks,
@@ -196,8 +248,8 @@ class Ingestor:
                     extra=_context(source),
                 )
                 report.learned += len(new)
-                report.cleaned += strip_learned(session, source_id, new, self.profile)
-                self._contexts.pop(source, None)
+                report.cleaned += boilerplate.strip_learned(session, source_id, new, self.profile)
+                learned[source] = learned[source] | frozenset(new)
 
 
 def _context(source: str, url: str | None = None) -> dict[str, str]:

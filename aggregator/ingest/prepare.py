@@ -6,6 +6,7 @@ event loop) and hand the results to ``store``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,12 +14,11 @@ from typing import Any
 
 from aggregator.errors import NotAnArticleError
 from aggregator.extract import NO_RULES, Block, ExtractOptions, SiteRules, extract_article
-from aggregator.extract.article import Extracted
-from aggregator.fingerprints import content_hash, simhash
+from aggregator.extract.article import Extracted, strip_blocks
+from aggregator.ingest.fields import TextFields, derive_text_fields
 from aggregator.items import FetchedItem, Origin
 from aggregator.normalize import canonical_url, clean_inline, normalize_date
-from aggregator.relevance import Relevance, TopicProfile, score_article
-from aggregator.sanitize import SANITIZER_VERSION
+from aggregator.relevance import Relevance, TopicProfile
 
 # Only short blocks at the edges of an article are remembered for boilerplate learning: banners
 # and appeals are short and open or close the page. A passage quoted in the middle of several
@@ -53,23 +53,40 @@ class Candidate:
     date_estimated: bool
     updated_at: datetime | None
     fetched_at: datetime
-    text: str
-    html: str
+    body: TextFields  # the text and what follows from it
     language: str | None
     tags: tuple[str, ...]
-    content_hash: str
-    simhash: int
-    relevance: Relevance
     blocks: tuple[Block, ...]  # short, learnable blocks, for boilerplate learning
     # What extraction took out, as stored for ``articles show`` (see ``extraction_notes``).
     extraction: dict[str, Any] = field(default_factory=dict)
-    # The SANITIZER_VERSION that produced ``html``; None (cleaned again when published) unless
-    # ``html`` is known to be the sanitiser's output.
-    sanitized_with: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body.text
+
+    @property
+    def html(self) -> str:
+        return self.body.html
+
+    @property
+    def content_hash(self) -> str:
+        return self.body.content_hash
+
+    @property
+    def simhash(self) -> int:
+        return self.body.simhash
+
+    @property
+    def relevance(self) -> Relevance:
+        return self.body.relevance
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        return self.body.word_count
+
+    @property
+    def sanitized_with(self) -> int:
+        return self.body.sanitized_with
 
 
 def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
@@ -102,16 +119,37 @@ def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
         date_estimated=estimated,
         updated_at=_updated(item),
         fetched_at=item.fetched_at,
-        text=extracted.text,
-        html=extracted.html,
+        body=derive_text_fields(
+            extracted.html, extracted.text, title=title, tags=tags, profile=context.profile
+        ),
         language=extracted.language,
         tags=tags,
-        content_hash=content_hash(extracted.text),
-        simhash=simhash(extracted.text),
-        relevance=score_article(context.profile, title=title, text=extracted.text, tags=tags),
         blocks=_learnable(extracted.blocks),
         extraction=extraction_notes(item, extracted),
-        sanitized_with=SANITIZER_VERSION,  # extract_article's HTML is sanitize_html's output
+    )
+
+
+def strip_stale_boilerplate(
+    candidate: Candidate, learned: Collection[str], profile: TopicProfile
+) -> Candidate:
+    """``candidate`` without the blocks in ``learned`` it still holds, its fields derived again.
+
+    The one stale-boilerplate rule: a candidate extracted before a block was learned (in a
+    worker, while another batch was stored) is cleaned of it before it is stored, as extraction
+    would have done. A candidate with none of those blocks is returned as it is.
+    """
+    dropped = {block.fingerprint for block in candidate.blocks} & set(learned)
+    if not dropped:
+        return candidate
+    html, text = strip_blocks(candidate.html, dropped)
+    body = derive_text_fields(
+        html, text, title=candidate.title, tags=candidate.tags, profile=profile
+    )
+    return dataclasses.replace(
+        candidate,
+        body=body,
+        blocks=tuple(block for block in candidate.blocks if block.fingerprint not in dropped),
+        extraction=with_learned_removed(candidate.extraction, dropped),
     )
 
 

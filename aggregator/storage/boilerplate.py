@@ -1,4 +1,4 @@
-"""Learned boilerplate: short blocks that recur across a source's articles are dropped.
+"""Learned boilerplate: short blocks recurring across a source's articles, in the database.
 
 Every short block of a stored article is remembered by fingerprint. A block seen in at least
 ``min_articles`` articles written by at least ``min_authors`` different authors (or in a source
@@ -17,10 +17,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from aggregator.extract.article import NO_TEXT_LABEL, stored_blocks, strip_blocks
-from aggregator.fingerprints import content_hash, simhash, simhash_bands
+from aggregator.fingerprints import simhash_bands
+from aggregator.ingest.fields import derive_text_fields
 from aggregator.ingest.prepare import with_learned_removed
-from aggregator.relevance import TopicProfile, score_article
-from aggregator.sanitize import SANITIZER_VERSION
+from aggregator.relevance import TopicProfile
 from aggregator.storage.models import Article, BlockSighting, Boilerplate, SimhashBand
 
 
@@ -132,16 +132,10 @@ def strip_learned(
 
 def _replace_text(article: Article, html: str, text: str, profile: TopicProfile) -> int:
     """Give ``article`` its cleaned text, and what follows from it; return its new SimHash."""
-    article.html = html
-    article.sanitized_with = SANITIZER_VERSION  # strip_blocks returns sanitize_html's output
-    article.text = text
-    article.word_count = len(text.split())
-    article.content_hash = content_hash(text)
-    article.simhash = new_simhash = simhash(text)
-    relevance = score_article(profile, title=article.title, text=text, tags=article.tags)
-    article.relevance = relevance.score
-    article.matched_terms = dict(relevance.matched)
-    return new_simhash
+    body = derive_text_fields(html, text, title=article.title, tags=article.tags, profile=profile)
+    for column, value in body.columns().items():
+        setattr(article, column, value)
+    return body.simhash
 
 
 def suggest_rules(session: Session, source_id: int, min_articles: int = 2) -> list[Suggestion]:

@@ -1,0 +1,390 @@
+"""Articles in the database: what a batch of candidates could match, and writing the verdicts.
+
+``save_batch`` looks a batch up in four queries (the last: every stored article sharing a
+SimHash band with one of its candidates), asks ``aggregator.ingest.dedup.decide`` about each
+candidate in turn, and applies the answer. New articles are inserted one statement each (their
+ids are needed at once); sightings and fingerprints are written together at the end. Articles
+stored earlier in the same batch are found like any other: the lookup (``BatchIndex``) learns
+each verdict as it is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, insert, or_, select, tuple_, union
+from sqlalchemy.orm import Session
+
+from aggregator.fingerprints import simhash_bands
+from aggregator.ingest.dedup import (
+    Decision,
+    Intent,
+    Known,
+    MatchKind,
+    Outcome,
+    StoredArticle,
+    decide,
+)
+from aggregator.ingest.prepare import Candidate
+from aggregator.storage.models import Article, BlockSighting, Sighting, SimhashBand
+from aggregator.storage.retention import buried
+from aggregator.storage.upsert import upsert
+
+ARTICLES = cast(Table, Article.__table__)
+SIGHTINGS = cast(Table, Sighting.__table__)
+BANDS = cast(Table, SimhashBand.__table__)
+BLOCKS = cast(Table, BlockSighting.__table__)
+
+# The columns of ``StoredArticle``, in its order.
+_STORED = (
+    Article.id,
+    Article.content_hash,
+    Article.simhash,
+    Article.title,
+    Article.author,
+    Article.published_at,
+    Article.date_estimated,
+)
+
+Entry = tuple[Candidate, int]  # a candidate and the id of the source it came from
+
+
+@dataclass(frozen=True)
+class Saved:
+    outcome: Outcome
+    article_id: int
+    match: MatchKind | None = None
+
+
+@dataclass
+class BatchIndex:
+    """What the batch's lookups found, kept up to date as the batch is stored."""
+
+    articles: dict[int, StoredArticle] = field(default_factory=dict)
+    by_url: dict[str, int] = field(default_factory=dict)
+    by_source_url: dict[tuple[int, str], int] = field(default_factory=dict)
+    by_guid: dict[tuple[int, str], int] = field(default_factory=dict)
+    by_hash: dict[str, int] = field(default_factory=dict)
+    buried_urls: set[str] = field(default_factory=set)
+    buried_hashes: set[str] = field(default_factory=set)
+    # Stored articles sharing a band with the batch, as they were before it; the ones the batch
+    # inserted; and the ones whose text it changed, whose stored bands are gone until it ends.
+    by_band: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    fresh: list[int] = field(default_factory=list)
+    rewritten: set[int] = field(default_factory=set)
+
+    def known(self, candidate: Candidate, source_id: int) -> Known:
+        """What dedup needs to decide about ``candidate`` (from ``source_id``)."""
+        same_text = self.by_hash.get(candidate.content_hash)
+        return Known(
+            same_item=self._article(self._same_item(candidate, source_id)),
+            same_text=self._article(same_text),
+            near=tuple(self.articles[article_id] for article_id in self._near(candidate)),
+            purged=self._purged(candidate),
+        )
+
+    def learn(self, decision: Decision, candidate: Candidate, source_id: int) -> None:
+        """Remember a verdict applied, for the candidates after it."""
+        article_id = decision.article_id
+        if article_id is None or decision.intent is Intent.UNCHANGED:
+            return
+        if decision.intent is Intent.SIGHTING:
+            self.by_source_url[(source_id, candidate.url)] = article_id
+            if decision.becomes_primary:
+                self.articles[article_id] = replace(
+                    self.articles[article_id],
+                    published_at=candidate.published_at,
+                    date_estimated=False,
+                )
+            return
+        self.by_url.setdefault(candidate.canonical_url, article_id)
+        self.by_source_url[(source_id, candidate.url)] = article_id
+        if candidate.guid:
+            self.by_guid[(source_id, candidate.guid)] = article_id
+        self.by_hash.setdefault(candidate.content_hash, article_id)
+        self.articles[article_id] = self._rewritten(article_id, candidate, decision.takes_date)
+        if decision.intent is Intent.INSERT:
+            self.fresh.append(article_id)
+        else:
+            self.rewritten.add(article_id)
+
+    def _rewritten(self, article_id: int, candidate: Candidate, take_date: bool) -> StoredArticle:
+        """The article once ``candidate`` was inserted as it, or updated it."""
+        before = self.articles.get(article_id)
+        dated = before if before is not None and not take_date else None
+        return StoredArticle(
+            id=article_id,
+            content_hash=candidate.content_hash,
+            simhash=candidate.simhash,
+            title=candidate.title,
+            author=candidate.author,
+            published_at=dated.published_at if dated else candidate.published_at,
+            date_estimated=dated.date_estimated if dated else candidate.date_estimated,
+        )
+
+    def _article(self, article_id: int | None) -> StoredArticle | None:
+        return None if article_id is None else self.articles[article_id]
+
+    def _same_item(self, candidate: Candidate, source_id: int) -> int | None:
+        keys = [
+            self.by_guid.get((source_id, candidate.guid)) if candidate.guid else None,
+            self.by_source_url.get((source_id, candidate.url)),
+            self.by_source_url.get((source_id, candidate.canonical_url)),
+            self.by_url.get(candidate.url),
+            self.by_url.get(candidate.canonical_url),
+        ]
+        return next((key for key in keys if key is not None), None)
+
+    def _near(self, candidate: Candidate) -> set[int]:
+        sharing = {
+            article_id
+            for band in enumerate(simhash_bands(candidate.simhash))
+            for article_id in self.by_band.get(band, ())
+        }
+        return (sharing - self.rewritten) | set(self.fresh)
+
+    def _purged(self, candidate: Candidate) -> bool:
+        urls = {candidate.url, candidate.canonical_url}
+        return bool(urls & self.buried_urls) or candidate.content_hash in self.buried_hashes
+
+
+@dataclass
+class _Writes:
+    """Rows written together at the end of the batch."""
+
+    sightings: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    bands: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> list[Saved]:
+    """Store every entry of a batch in ``session``'s transaction; say what happened to each."""
+    index = look_up(session, entries)
+    writes = _Writes()
+    results = []
+    for candidate, source_id in entries:
+        decision = decide(candidate, index.known(candidate, source_id))
+        if decision.intent is Intent.PURGED:
+            results.append(Saved(Outcome.PURGED, 0))
+            continue
+        decision = _apply(session, writes, decision, candidate, source_id, now)
+        index.learn(decision, candidate, source_id)
+        article_id = cast(int, decision.article_id)
+        writes.sightings[(source_id, candidate.url)] = {
+            "article_id": article_id,
+            "source_id": source_id,
+            "url": candidate.url,
+            "guid": candidate.guid,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "matched_by": decision.match.value if decision.match else None,
+        }
+        results.append(Saved(decision.intent.outcome, article_id, decision.match))
+    _flush_writes(session, writes)
+    return results
+
+
+def save_candidate(session: Session, candidate: Candidate, source_id: int, now: datetime) -> Saved:
+    """Store one candidate on its own (the careful path, one savepoint per item)."""
+    return save_batch(session, [(candidate, source_id)], now)[0]
+
+
+def _apply(
+    session: Session,
+    writes: _Writes,
+    decision: Decision,
+    candidate: Candidate,
+    source_id: int,
+    now: datetime,
+) -> Decision:
+    """Write what ``decision`` says; an insert comes back with its new article's id."""
+    if decision.intent is Intent.INSERT:
+        return replace(
+            decision, article_id=insert_article(session, writes, candidate, source_id, now)
+        )
+    article_id = cast(int, decision.article_id)
+    if decision.intent is Intent.UPDATE:
+        update_text(session, writes, article_id, candidate, now, take_date=decision.takes_date)
+    elif decision.intent is Intent.SIGHTING and decision.becomes_primary:
+        make_primary(session, article_id, candidate, source_id)
+    return decision
+
+
+# --- finding ---------------------------------------------------------------------------------
+
+
+def look_up(session: Session, entries: Sequence[Entry]) -> BatchIndex:
+    """Every stored article a candidate of the batch could be, or be a copy of."""
+    index = BatchIndex()
+    urls = sorted(
+        {url for candidate, _ in entries for url in (candidate.url, candidate.canonical_url)}
+    )
+    guids = sorted({candidate.guid for candidate, _ in entries if candidate.guid})
+    hashes = sorted({candidate.content_hash for candidate, _ in entries})
+    _look_up_urls(session, index, urls)
+    _look_up_sightings(session, index, urls, guids)
+    _look_up_hashes(session, index, hashes)
+    index.buried_urls, index.buried_hashes = buried(session, urls, hashes)
+    _look_up_bands(session, index, entries)
+    return index
+
+
+def _look_up_urls(session: Session, index: BatchIndex, urls: list[str]) -> None:
+    query = select(Article.canonical_url, *_STORED).where(Article.canonical_url.in_(urls))
+    for url, *stored in session.execute(query):
+        index.by_url[url] = _remember(index, stored)
+
+
+def _look_up_sightings(
+    session: Session, index: BatchIndex, urls: list[str], guids: list[str]
+) -> None:
+    """Where each source saw what, by URL or GUID; the oldest article wins a shared key."""
+    query = select(Sighting.source_id, Sighting.url, Sighting.guid, *_STORED).join(
+        Article, Sighting.article_id == Article.id
+    )
+    wanted = (
+        Sighting.url.in_(urls)
+        if not guids
+        else or_(Sighting.url.in_(urls), Sighting.guid.in_(guids))
+    )
+    for source_id, url, guid, *stored in session.execute(
+        query.where(wanted).order_by(Article.id.desc())
+    ):
+        article_id = _remember(index, stored)
+        index.by_source_url[(source_id, url)] = article_id
+        if guid:
+            index.by_guid[(source_id, guid)] = article_id
+
+
+def _look_up_hashes(session: Session, index: BatchIndex, hashes: list[str]) -> None:
+    """Articles with a candidate's exact text; the oldest wins."""
+    query = select(*_STORED).where(Article.content_hash.in_(hashes)).order_by(Article.id.desc())
+    for stored in session.execute(query):
+        index.by_hash[stored.content_hash] = _remember(index, stored)
+
+
+def _look_up_bands(session: Session, index: BatchIndex, entries: Sequence[Entry]) -> None:
+    """Every stored article sharing a SimHash band with a candidate: near-duplicate suspects."""
+    bands = sorted(
+        {band for candidate, _ in entries for band in enumerate(simhash_bands(candidate.simhash))}
+    )
+    rows = session.execute(
+        select(SimhashBand.band, SimhashBand.value, *_STORED)
+        .join(Article, SimhashBand.article_id == Article.id)
+        .where(tuple_(SimhashBand.band, SimhashBand.value).in_(bands))
+    )
+    for band, value, *stored in rows:
+        index.by_band.setdefault((band, value), []).append(_remember(index, stored))
+
+
+def _remember(index: BatchIndex, row: Sequence[Any]) -> int:
+    article = StoredArticle(*row)
+    index.articles[article.id] = article
+    return article.id
+
+
+def known_urls(session: Session, source_id: int) -> frozenset[str]:
+    """The URLs ``source_id`` was seen at, and the canonical URLs of its primary articles."""
+    seen = select(Sighting.url).where(Sighting.source_id == source_id)
+    primary = select(Article.canonical_url).where(Article.primary_source_id == source_id)
+    return frozenset(session.scalars(union(seen, primary)))
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def insert_article(
+    session: Session, writes: _Writes, candidate: Candidate, source_id: int, now: datetime
+) -> int:
+    row = {
+        "canonical_url": candidate.canonical_url,
+        "guid": candidate.guid,
+        "primary_source_id": source_id,
+        "first_seen_at": now,
+        "last_changed_at": now,
+        "date_estimated": candidate.date_estimated,
+        "published_at": candidate.published_at,
+        "updated_at": None,
+        **_content_fields(candidate),
+    }
+    article_id: int = session.execute(insert(ARTICLES).returning(ARTICLES.c.id), row).scalar_one()
+    _add_fingerprints(writes, article_id, candidate, source_id)
+    return article_id
+
+
+def update_text(
+    session: Session,
+    writes: _Writes,
+    article_id: int,
+    candidate: Candidate,
+    now: datetime,
+    *,
+    take_date: bool,
+) -> None:
+    """The same item with new text: update it in place, fingerprints included."""
+    article = session.get_one(Article, article_id)
+    for name, value in _content_fields(candidate).items():
+        setattr(article, name, value)
+    article.updated_at = candidate.updated_at or now
+    article.last_changed_at = now
+    if take_date:
+        article.published_at = candidate.published_at
+        article.date_estimated = False
+    session.execute(delete(SimhashBand).where(SimhashBand.article_id == article_id))
+    session.execute(delete(BlockSighting).where(BlockSighting.article_id == article_id))
+    writes.bands = [row for row in writes.bands if row["article_id"] != article_id]
+    writes.blocks = [row for row in writes.blocks if row["article_id"] != article_id]
+    _add_fingerprints(writes, article_id, candidate, article.primary_source_id)
+
+
+def make_primary(session: Session, article_id: int, candidate: Candidate, source_id: int) -> None:
+    """An earlier copy is the original: its source, URL and date become the article's."""
+    article = session.get_one(Article, article_id)
+    # The copy's canonical URL is free: the URL lookup found no article under it.
+    article.primary_source_id = source_id
+    article.canonical_url = candidate.canonical_url
+    article.published_at = candidate.published_at
+    article.date_estimated = False
+
+
+def _content_fields(candidate: Candidate) -> dict[str, Any]:
+    return {
+        **candidate.body.columns(),
+        "title": candidate.title,
+        "author": candidate.author,
+        "language": candidate.language,
+        "tags": list(candidate.tags),
+        "extraction": dict(candidate.extraction),
+    }
+
+
+def _add_fingerprints(
+    writes: _Writes, article_id: int, candidate: Candidate, source_id: int
+) -> None:
+    writes.bands.extend(
+        {"article_id": article_id, "band": band, "value": value}
+        for band, value in enumerate(simhash_bands(candidate.simhash))
+    )
+    author = (candidate.author or "").casefold() or None
+    writes.blocks.extend(
+        {"source_id": source_id, "fingerprint": fingerprint, "article_id": article_id,
+         "author": author}
+        for fingerprint in sorted({block.fingerprint for block in candidate.blocks})
+    )  # fmt: skip
+
+
+def _flush_writes(session: Session, writes: _Writes) -> None:
+    upsert(
+        session,
+        SIGHTINGS,
+        list(writes.sightings.values()),
+        key=["source_id", "url"],
+        update=["article_id", "guid", "last_seen_at"],
+    )
+    if writes.bands:
+        session.execute(insert(BANDS), writes.bands)
+    if writes.blocks:
+        session.execute(insert(BLOCKS), writes.blocks)
