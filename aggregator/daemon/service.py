@@ -55,6 +55,7 @@ from aggregator.daemon.work import (
     purge_old,
     rebuild_feeds,
 )
+from aggregator.kinds import polled
 from aggregator.locks import HeldLock, LockBusyError, hold_lock
 from aggregator.logs import JOBS_LOGGER
 from aggregator.poll.state import Timing
@@ -394,7 +395,8 @@ class Daemon:
         return timedelta(seconds=random.uniform(0, self.config.schedule.jitter.total_seconds()))
 
     def _feed_sources(self) -> list[str]:
-        return [n for n, s in self.config.sources.items() if s.enabled and s.feed]
+        """The sources a poll serves, whatever their kind (``aggregator.kinds``)."""
+        return [n for n, s in self.config.sources.items() if s.enabled and polled(s)]
 
     def _crawl_sources(self) -> list[str]:
         return [
