@@ -10,13 +10,17 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from aggregator.config import SourceConfig, load_config
+from aggregator.daemon.service import Daemon
 from aggregator.errors import ConfigError
 from aggregator.kinds import REGISTRY, kind_named, kind_of, polled
-from aggregator.storage import migrate
+from aggregator.kinds.crawl import CrawlKind
+from aggregator.normalize import canonical_url
+from aggregator.storage import migrate, open_database
 from aggregator.storage.engine import make_engine
+from aggregator.storage.models import Article
 from tests.pollkit import poll_env
 from tests.sites.blog_site import BlogSite
 
@@ -80,6 +84,34 @@ def test_bad_kinds_are_named_in_the_config_error(write_config, settings, message
         load_config(path, environ={})
     assert message in str(caught.value)
     assert str(caught.value).startswith(f"{path}: sources.s")
+
+
+def test_the_daemon_polls_the_sources_a_poll_serves(write_config) -> None:
+    sources = {
+        "feed": {"homepage": HOME, "feed": FEED},
+        "sitemap": {"homepage": HOME, "kind": "sitemap"},
+        "api": {"homepage": HOME, "kind": "wordpress"},
+        "crawled": {"homepage": HOME, "crawl": CRAWL},
+        "off": {"homepage": HOME, "kind": "sitemap", "enabled": False},
+        "nothing": {"homepage": HOME},
+    }
+    config = load_config(write_config({"sources": sources}), environ={})
+    daemon = Daemon(open_database(config.database.url), config)
+    try:
+        assert daemon._feed_sources() == ["feed", "sitemap", "api"]
+    finally:
+        daemon.database.close()
+
+
+def test_the_crawl_kind_crawls_with_the_spider(write_config, database_url, blog_site) -> None:
+    crawl = {"sitemaps": [blog_site.sitemap_url]}
+    sources = {"blog": {"homepage": f"{blog_site.base_url}/", "kind": "crawl", "crawl": crawl}}
+    with poll_env(write_config, database_url, sources) as env:
+        result = CrawlKind().crawl(env.database, env.config, "blog")
+        assert result.error_for("blog") is None
+        with env.database.session() as session:
+            stored = set(session.scalars(select(Article.canonical_url)))
+        assert {canonical_url(a.url) for a in blog_site.articles} <= stored
 
 
 def test_polling_a_crawled_source_says_how_it_is_read(write_config, run_cli) -> None:

@@ -42,13 +42,13 @@ class CrawlKind:
 
         return run_crawl(config, CrawlJob(sources=(name,)), database=database, stop=stop)
 
-    def _refuse(self, collector: Collector, job: SourceJob, kind: str) -> Collected:
+    def _refuse(self, collector: Collector, job: SourceJob, run_kind: str) -> Collected:
         reason = self.unpolled_reason(job.source)
 
         def refuse(_http: object, out: Collected) -> None:
             out.fail(reason)
 
-        return collector.run(job, kind, refuse)
+        return collector.run(job, run_kind, refuse)
 
 
 KIND: SourceKind = CrawlKind()

@@ -110,15 +110,15 @@ class Collector:
         self.settings = settings
         self.max_items = max_items  # entries read per feed, from its top; the rest are ignored
 
-    def run(self, job: SourceJob, kind: str, work: Work) -> Collected:
-        """Run ``work`` (a poll or backfill of ``job``) with a fetcher counting its requests;
-        never raises: an unexpected error fails this source only."""
-        out = Collected(job, kind, self.clock())
+    def run(self, job: SourceJob, run_kind: str, work: Work) -> Collected:
+        """Run ``work`` (``run_kind``: a poll or a backfill of ``job``) with a fetcher counting
+        its requests; never raises: an unexpected error fails this source only."""
+        out = Collected(job, run_kind, self.clock())
         http = self.fetcher.counting()
         try:
             work(http, out)
         except Exception as exc:  # a bug must cost one source, not the run
-            log.exception("%s of %s failed unexpectedly", kind, job.name)
+            log.exception("%s of %s failed unexpectedly", run_kind, job.name)
             out.fail(f"internal error: {exc!r}")
         out.requests = http.requests
         out.stopped = http.stopped
