@@ -6,6 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from aggregator.kinds.sitemap import (
+    Listed,
+    Sitemap,
+    SitemapError,
+    newest_first,
+    parse_sitemap,
+    post_sitemaps,
+)
 from aggregator.poll.collect import CollectSettings
 from aggregator.storage.models import Article
 from tests.feedserver import ScriptedServer, article_page, html_page, xml_response
@@ -161,3 +171,75 @@ def test_backfill_goes_past_the_page_limit(write_config, database_url, make_news
         assert poll_result.new == 5
         assert (backfill.kind, backfill.new) == ("backfill", len(site.articles) - 5)
         assert env.count(Article) == len(site.articles)
+
+
+# --- reading sitemaps (no server) --------------------------------------------------------------
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_a_url_set_gives_its_pages_with_their_lastmod() -> None:
+    body = url_set([("https://a.example/1/", MAY), ("https://a.example/2/", None)])
+    assert parse_sitemap(body, NOW) == Sitemap(
+        False, (Listed("https://a.example/1/", MAY), Listed("https://a.example/2/"))
+    )
+
+
+def test_an_index_gives_its_sitemaps() -> None:
+    body = sitemap_index([("https://a.example/post-sitemap.xml", JUNE)])
+    assert parse_sitemap(body, NOW) == Sitemap(
+        True, (Listed("https://a.example/post-sitemap.xml", JUNE),)
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"<!DOCTYPE html><html><body>Not found</body></html>", "not a sitemap"),
+        (b"<html><body><p>Unclosed</body></html>", "not XML"),
+        (b"<html><body>Not found</body></html>", "not a sitemap (its root element is <html>)"),
+        (b"", "not XML"),
+    ],
+)
+def test_what_is_not_a_sitemap_says_what_it_is(body: bytes, reason: str) -> None:
+    with pytest.raises(SitemapError) as caught:
+        parse_sitemap(body, NOW)
+    assert caught.value.reason.startswith(reason)
+
+
+def test_entities_a_sitemap_declares_are_not_expanded() -> None:
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE u [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>https://a.example/&b;</loc></url></urlset>"
+    )
+    entries = parse_sitemap(body, NOW).entries
+    assert all("aaaa" not in entry.url for entry in entries)
+
+
+def test_the_sitemaps_of_posts_are_chosen_where_the_index_names_them() -> None:
+    def names(urls: list[str]) -> list[str]:
+        return [listed.url for listed in post_sitemaps(Listed(url) for url in urls)]
+
+    core = [
+        "https://a/wp-sitemap-posts-post-1.xml",
+        "https://a/wp-sitemap-posts-page-1.xml",
+        "https://a/wp-sitemap-taxonomies-category-1.xml",
+        "https://a/wp-sitemap-users-1.xml",
+    ]
+    assert names(core) == ["https://a/wp-sitemap-posts-post-1.xml"]
+    yoast = [
+        "https://a/post-sitemap.xml",
+        "https://a/post-sitemap2.xml",
+        "https://a/page-sitemap.xml",
+    ]
+    assert names(yoast) == yoast[:2]
+    other = ["https://a/sitemap-1.xml", "https://a/sitemap-2.xml"]
+    assert names(other) == other
+    assert names(["https://a/sitemap-posts-2.xml", *other]) == ["https://a/sitemap-posts-2.xml"]
+
+
+def test_pages_go_newest_first_and_undated_last() -> None:
+    pages = [Listed("u1"), Listed("m", MAY), Listed("j", JUNE), Listed("u2")]
+    assert [p.url for p in newest_first(pages)] == ["j", "m", "u1", "u2"]

@@ -14,7 +14,7 @@ of the sitemaps in the index read whole by the last poll that stored everything 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,9 @@ CANDIDATES = ("wp-sitemap.xml", "sitemap_index.xml", "sitemap.xml")
 MAX_SITEMAPS = 100  # sitemaps of an index read per poll
 LOOKUP_BATCH = 500  # URLs looked up in the database at once
 # Sitemaps of posts, as WordPress core, Yoast, Rank Math and others name them.
-_POSTS = re.compile(r"posts-post|(?:^|[-_/])post[-_]?sitemap|sitemap[-_]posts?\b", re.IGNORECASE)
+_POSTS = re.compile(
+    r"posts-post|(?:^|[-_/])post[-_]?sitemap|sitemap[-_]posts?(?:[-_]?\d+)?\.xml", re.IGNORECASE
+)
 
 
 class SitemapError(Exception):
@@ -89,7 +91,8 @@ def candidates(homepage: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def newest_first(pages: Iterable[Listed]) -> list[Listed]:
+def newest_first(pages: Sequence[Listed]) -> list[Listed]:
+    """Dated pages, newest first, then the undated ones in their order."""
     dated = sorted((p for p in pages if p.lastmod), key=lambda p: p.lastmod or 0, reverse=True)
     return dated + [p for p in pages if not p.lastmod]
 
@@ -249,7 +252,7 @@ class Walk:
         listed = [page for page in pages if _same_site(page.url) == home]
         known = self.known([page.url for page in listed])
         fetched = 0
-        for page in newest_first({p.url: p for p in listed}.values()):
+        for page in newest_first(list({p.url: p for p in listed}.values())):
             stored = known.find(None, page.url)
             if stored and not stored.outdated_by(page.lastmod):
                 self.out.unchanged += 1
