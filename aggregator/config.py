@@ -35,6 +35,7 @@ from aggregator.errors import ConfigError
 from aggregator.extract.article import ExtractOptions
 from aggregator.extract.limits import HtmlLimits
 from aggregator.extract.rules import RuleError, SiteRules
+from aggregator.kinds import REGISTRY, check_kind_name
 from aggregator.relevance import TopicProfile
 from aggregator.strict_yaml import DuplicateKeyError, load_yaml
 
@@ -328,7 +329,10 @@ class TopicConfig(_Strict):
 class SourceConfig(_Strict):
     title: str | None = None
     homepage: HttpUrl
+    # How the source is read (``aggregator.kinds``); unset: see ``kind_name``.
+    kind: Annotated[str, AfterValidator(check_kind_name)] | None = None
     feed: HttpUrl | None = None
+    sitemap: HttpUrl | None = None  # for ``kind: sitemap``; default: found from the homepage
     listings: tuple[HttpUrl, ...] = ()
     relevance: Literal["keep_all", "score"] = "score"
     poll_interval: Duration | None = None
@@ -337,6 +341,25 @@ class SourceConfig(_Strict):
     always_fetch_page: bool = False
     rules: RulesConfig = RulesConfig()
     crawl: CrawlConfig | None = None
+
+    @property
+    def kind_name(self) -> str:
+        """The kind configured; unset, today's behaviour: a feed is read as a ``wordpress``
+        source (the feed, and the site's WordPress API once it answers), a source with only
+        a ``crawl`` block is crawled, and any other is a ``feed`` source without a feed."""
+        if self.kind:
+            return self.kind
+        if self.feed:
+            return "wordpress"
+        return "crawl" if self.crawl else "feed"
+
+    @model_validator(mode="after")
+    def _has_what_its_kind_needs(self) -> SourceConfig:
+        if self.kind:
+            missing = [key for key in REGISTRY[self.kind].needs if getattr(self, key) is None]
+            if missing:
+                raise ValueError(f"kind {self.kind!r} needs {missing[0]!r}")
+        return self
 
 
 class Config(_Strict):

@@ -3,8 +3,8 @@
 Two hostile feeds, each measured in fresh child processes, so that one case's memory never
 counts in another's:
 
-- ``feed-100k-items``: an RSS feed of 100,000 title-and-link items (7.5 MB) polled through
-  ``Collector.collect`` with the default cap of 500 entries. The fetch is stubbed (the body is
+- ``feed-100k-items``: an RSS feed of 100,000 title-and-link items (7.5 MB) polled by the
+  source's kind with the default cap of 500 entries. The fetch is stubbed (the body is
   handed over as if fetched), so what is timed is the parse, the cap, the flags and the plan.
 - ``entry-100k-attributes``: a feed of three full-content entries whose middle one has a ``<p>``
   with 100,000 attributes (1.3 MB), parsed and every entry prepared for storage
@@ -83,7 +83,7 @@ def lxml_floor(body: bytes, folder: Path) -> Callable[[], object]:
 
 
 def poll_subject(body: bytes, folder: Path) -> Callable[[], object]:
-    """``Collector.collect`` on ``body`` as if fetched, with the default entry cap."""
+    """A poll by the source's kind on ``body`` as if fetched, with the default entry cap."""
     from datetime import UTC, datetime, timedelta
 
     import httpx
@@ -91,6 +91,7 @@ def poll_subject(body: bytes, folder: Path) -> Callable[[], object]:
     from aggregator.config import SourceConfig
     from aggregator.errors import FetchError
     from aggregator.fetch import Fetched
+    from aggregator.kinds import kind_of
     from aggregator.poll.collect import Collector, SourceJob
     from aggregator.poll.state import FeedState
     from aggregator.storage import open_database
@@ -119,7 +120,7 @@ def poll_subject(body: bytes, folder: Path) -> Callable[[], object]:
     job = SourceJob("bench", 1, source, FeedState(FEED_URL), timedelta(hours=1))
 
     def run() -> object:
-        out = collector.collect(job)
+        out = kind_of(source).collect(collector, job)
         if out.error:
             raise RuntimeError(out.error)
         return len(out.feed.entries) if out.feed else 0

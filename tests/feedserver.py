@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Self
 from xml.sax.saxutils import escape
 
-from tests.sites.server import HTML, RSS, Request, Response, SiteServer, redirect
+from tests.sites.server import HTML, RSS, XML, Request, Response, SiteServer, redirect
 
 ARTICLE_WORDS = (
     "Neighbours organised a community kitchen and a tool library, sharing what they had "
@@ -123,6 +123,14 @@ def article_page(title: str) -> Response:
     return Response(body=body.encode(), content_type=HTML)
 
 
+def xml_response(body: bytes, etag: str | None = None) -> Response:
+    """A sitemap (``tests.sites.sitemaps`` builds the bodies), with validators given an ETag."""
+    modified = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    return Response(
+        body=body, content_type=XML, etag=etag, last_modified=modified if etag else None
+    )
+
+
 def html_page(title: str, status: int = 200) -> Response:
     body = f"<!DOCTYPE html><html><head><title>{escape(title)}</title></head><body>x</body></html>"
     return Response(status=status, body=body.encode(), content_type=HTML)
@@ -135,4 +143,5 @@ __all__ = [
     "html_page",
     "redirect",
     "rss_feed",
+    "xml_response",
 ]

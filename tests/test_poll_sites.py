@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from aggregator.items import Origin
+from aggregator.kinds import kind_of
 from aggregator.normalize import canonical_url
 from aggregator.poll.collect import CollectSettings
 from aggregator.poll.limiter import HostLimiter
@@ -152,7 +153,8 @@ def test_wordpress_api_replaces_page_fetches_and_sees_edits(
         api_calls = [p for p in site.fetched_paths() if p.startswith("/wp-json/")]
         assert (first.new, first.requests, len(api_calls)) == (FEED_SIZE, 2, 1)
         assert "include=" in api_calls[0]
-        assert env.state("news").wp_api_url == f"{site.base_url}/wp-json/wp/v2/posts"
+        api = env.state("news").kind_state["wordpress"]
+        assert api["api_url"] == f"{site.base_url}/wp-json/wp/v2/posts"
         with env.database.session() as session:
             tags = session.scalars(select(Article.tags)).all()
         assert any("World" in article_tags for article_tags in tags)  # categories, from the API
@@ -173,8 +175,8 @@ def test_an_unanswering_api_is_remembered_and_not_asked_every_poll(
     site = make_news_site()
     with news_env(write_config, database_url, site) as env:
         env.one("news")
-        state = env.state("news")
-        assert state.wp_api_url is None and state.wp_api_checked_at is not None
+        api = env.state("news").kind_state["wordpress"]
+        assert api["api_url"] is None and api["api_checked_at"] is not None
         site.add_article("Another post", ["Plain words about a co-op bakery. " * 12])
         site.clear_log()
         env.one("news")
@@ -217,7 +219,7 @@ def test_item_origin_is_recorded_as_feed_or_api(write_config, database_url, make
     site.wp_api = True
     with news_env(write_config, database_url, site) as env, env.poller() as poller:
         job = poller._jobs(["news"], force=False, due_only=False)[0][0]
-        collected = poller.collector.collect(job)
+        collected = kind_of(job.source).collect(poller.collector, job)
     assert {item.origin for item in collected.items} == {Origin.API}
     assert all(item.content and not item.html for item in collected.items)
 

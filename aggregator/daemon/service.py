@@ -54,6 +54,7 @@ from aggregator.daemon.work import (
     purge_old,
     rebuild_feeds,
 )
+from aggregator.kinds import polled
 from aggregator.locks import HeldLock, LockBusyError, hold_lock
 from aggregator.poll.state import Timing
 from aggregator.runs import Outcome, RunKind
@@ -118,10 +119,10 @@ class Daemon:
         with hold_lock(self.database, "daemon"):
             try:
                 for name in self._feed_sources():
-                    polled = poll_source(
+                    result = poll_source(
                         self.database, self.config, name, False, poller=self.poller
                     )
-                    report.results.append(self._report(polled))
+                    report.results.append(self._report(result))
                 for name in self._crawl_sources():
                     crawled = crawl_source(self.database, self.config, name)
                     report.results.append(self._report(crawled))
@@ -350,8 +351,8 @@ class Daemon:
             log.warning("cannot check the daemon lock now: %s", describe_error(exc))
 
     def _feed_sources(self) -> list[str]:
-        """The sources a poll serves."""
-        return [n for n, s in self.config.sources.items() if s.enabled and s.feed]
+        """The sources a poll serves, whatever their kind (``aggregator.kinds``)."""
+        return [n for n, s in self.config.sources.items() if s.enabled and polled(s)]
 
     def _crawl_sources(self) -> list[str]:
         return [

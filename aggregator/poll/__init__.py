@@ -5,8 +5,9 @@ Modules, one job each: ``http`` (conditional fetching, and the HTTP decisions as
 functions), ``limiter`` (per-host politeness), ``feeds``/``jsonfeed`` (bytes to ``ParsedFeed``),
 ``entries`` (entries to ``FetchedItem``), ``pages`` (article pages of summary-only entries),
 ``wordpress`` (the REST API), ``state`` (fetch state transitions), ``collect`` and ``backfill``
-(one source's I/O), ``poller`` (threads, ingest, records), ``discover``, ``opml`` and
-``configfile`` (adding sources).
+(the helpers a kind of source reads with: a feed and its pages, older feed pages), ``poller``
+(threads, ingest, records; each source read by its kind, ``aggregator.kinds``), ``discover``,
+``opml`` and ``configfile`` (adding sources).
 """
 
 from aggregator.poll.poller import Poller, PollSettings, SourceResult

@@ -2,7 +2,9 @@
 
 Runs in a worker thread and only reads the database. Whatever goes wrong becomes part of the
 returned ``Collected`` (a reason, never an exception), so one bad feed never stops the others.
-The poller ingests the items and records the outcome.
+The poller ingests the items and records the outcome. These are the helpers a kind of source
+(``aggregator.kinds``) builds on: ``Collector.run`` (the frame of one poll or backfill),
+``Collector.read_feed`` (a feed and the pages its entries lack) and ``Gatherer``.
 """
 
 from __future__ import annotations
@@ -27,20 +29,11 @@ from aggregator.poll.known import KnownEntries, known_entries
 from aggregator.poll.pages import fetch_page
 from aggregator.poll.parsed import FeedParseError, ParsedFeed
 from aggregator.poll.state import FeedState
-from aggregator.poll.wordpress import (
-    ApiUnavailableError,
-    api_url_for,
-    gmt_date,
-    post_id_of,
-    post_to_item,
-    posts_by_ids,
-    posts_by_slugs,
-    slug_of,
-)
 from aggregator.storage import Database
 
 log = logging.getLogger(__name__)
 Status = Literal["fetched", "not_modified", "failed", "skipped"]
+KindState = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -74,7 +67,9 @@ class Collected:
     feed: ParsedFeed | None = None
     complete: bool = True  # everything found was fetched (nothing failed or was deferred)
     flags: tuple[str, ...] | None = None  # warnings about the feed, when it was read this time
-    api_check: tuple[str | None, datetime] | None = None  # (endpoint or None, when) if asked
+    kind_state: KindState | None = None  # the kind's own state to keep (None: keep the old one)
+    # Whether ``response`` answered the state's own URL, so its permanent redirects move it.
+    follows_moves: bool = True
     stopped: bool = False  # cut short by the process stopping: nothing of it is to be kept
 
     def fail(self, reason: str, wait_asked: timedelta | None = None) -> Collected:
@@ -82,6 +77,11 @@ class Collected:
         return self
 
 
+# What a kind does inside ``Collector.run``: fill in ``Collected`` using the counting fetcher.
+Work = Callable[[Fetcher, Collected], None]
+# Given the entries that lack content and what is stored, get what it can (into the
+# ``Collected`` it was made for) and return the entries it did not cover.
+Supplement = Callable[[list[PlannedEntry], KnownEntries], list[PlannedEntry]]
 MAX_ITEMS_PER_FEED = 500
 
 
@@ -110,20 +110,25 @@ class Collector:
         self.settings = settings
         self.max_items = max_items  # entries read per feed, from its top; the rest are ignored
 
-    def collect(self, job: SourceJob) -> Collected:
-        """Fetch and parse the feed, then fetch what its entries lack; never raises."""
-        out = Collected(job, "poll", self.clock())
+    def run(self, job: SourceJob, run_kind: str, work: Work) -> Collected:
+        """Run ``work`` (``run_kind``: a poll or a backfill of ``job``) with a fetcher counting
+        its requests; never raises: an unexpected error fails this source only."""
+        out = Collected(job, run_kind, self.clock())
         http = self.fetcher.counting()
         try:
-            self._poll(job, http, out)
+            work(http, out)
         except Exception as exc:  # a bug must cost one source, not the run
-            log.exception("polling %s failed unexpectedly", job.name)
+            log.exception("%s of %s failed unexpectedly", run_kind, job.name)
             out.fail(f"internal error: {exc!r}")
         out.requests = http.requests
         out.stopped = http.stopped
         return out
 
-    def _poll(self, job: SourceJob, http: Fetcher, out: Collected) -> None:
+    def read_feed(
+        self, job: SourceJob, http: Fetcher, out: Collected, supplement: Supplement | None = None
+    ) -> None:
+        """Fetch and parse the feed, then get what its entries lack: from ``supplement`` first
+        (an API, say), then from their pages."""
         try:
             fetched = http.get_feed(job.state.fetch_url, job.state.validators)
         except FetchError as exc:
@@ -158,7 +163,7 @@ class Collector:
         out.flags = feed_flags(feed, listed, planned, known, out.started_at)
         for flag in out.flags:
             log.warning("%s: %s", job.name, flag)
-        Gatherer(self, job, http, out).gather(planned, known, self.settings.max_pages)
+        Gatherer(self, job, http, out).gather(planned, known, self.settings.max_pages, supplement)
 
     def lookup(self, job: SourceJob, guids: Sequence[str], links: Sequence[str]) -> KnownEntries:
         """Which of these GUIDs and links the source has stored (a read-only transaction)."""
@@ -169,7 +174,7 @@ class Collector:
 
 
 class Gatherer:
-    """Turns planned entries into items: direct content, the WordPress API, or page fetches."""
+    """Turns planned entries into items: direct content, a kind's ``Supplement``, or pages."""
 
     def __init__(self, collector: Collector, job: SourceJob, http: Fetcher, out: Collected):
         self.collector = collector
@@ -178,7 +183,13 @@ class Gatherer:
         self.out = out
         self.now = out.started_at
 
-    def gather(self, planned: list[PlannedEntry], known: KnownEntries, max_pages: int) -> None:
+    def gather(
+        self,
+        planned: list[PlannedEntry],
+        known: KnownEntries,
+        max_pages: int,
+        supplement: Supplement | None = None,
+    ) -> None:
         fetch_all = self.job.source.always_fetch_page
         wanting = []
         for entry in planned:
@@ -188,8 +199,8 @@ class Gatherer:
                 wanting.append(entry)
         if not wanting:
             return
-        if not fetch_all:
-            wanting = self.from_api(wanting, known)
+        if supplement is not None and not fetch_all:
+            wanting = supplement(wanting, known)
         self.from_pages(wanting, known, max_pages)
 
     def from_pages(self, wanting: list[PlannedEntry], known: KnownEntries, limit: int) -> None:
@@ -214,71 +225,6 @@ class Gatherer:
                 to_item(entry, self.job.name, self.now, html=html, page_url=page_url)
             )
 
-    def from_api(self, wanting: list[PlannedEntry], known: KnownEntries) -> list[PlannedEntry]:
-        """Get what the WordPress API has of ``wanting``; return the entries it did not cover."""
-        api_url = self.api_url()
-        if api_url is None:
-            return wanting
-        by_id: dict[int, PlannedEntry] = {}
-        by_slug: dict[str, PlannedEntry] = {}
-        for planned in wanting:  # by post id where the GUID gives one, else by slug
-            post_id = post_id_of(planned.entry.guid, planned.link)
-            slug = slug_of(planned.link) if post_id is None else None
-            if post_id is not None:
-                by_id[post_id] = planned
-            elif slug is not None:
-                by_slug[slug] = planned
-        try:
-            posts = posts_by_ids(self.http, api_url, list(by_id))
-            posts += posts_by_slugs(self.http, api_url, list(by_slug))
-        except ApiUnavailableError as exc:
-            log.info("%s: WordPress API not used: %s", self.job.name, exc.reason)
-            if exc.lasting:
-                self.out.api_check = (None, self.now)
-            return wanting
-        except FetchError as exc:
-            log.info("%s: WordPress API not reached: %s", self.job.name, exc.reason)
-            return wanting
-        self.out.api_check = (api_url, self.now)
-        covered = self.take_posts(posts, by_id, by_slug, known)
-        return [entry for entry in wanting if id(entry) not in covered]
-
-    def take_posts(
-        self,
-        posts: list[dict[str, Any]],
-        by_id: dict[int, PlannedEntry],
-        by_slug: dict[str, PlannedEntry],
-        known: KnownEntries,
-    ) -> set[int]:
-        covered: set[int] = set()
-        for post in posts:
-            post_id, slug = _int(post.get("id")), _str(post.get("slug"))
-            entry = (by_id.get(post_id) if post_id is not None else None) or (
-                by_slug.get(slug) if slug is not None else None
-            )
-            if entry is None or id(entry) in covered:
-                continue
-            stored = known.find(entry.guid, entry.link)
-            if stored and not stored.outdated_by(gmt_date(post.get("modified_gmt"))):
-                self.out.unchanged += 1
-                covered.add(id(entry))
-                continue
-            item = post_to_item(post, self.job.name, self.now, guid=entry.guid)
-            if item is not None:
-                self.out.items.append(item)
-                covered.add(id(entry))
-        return covered
-
-    def api_url(self) -> str | None:
-        """The API endpoint to use: known to work, or worth asking (never, or long ago)."""
-        state = self.job.state
-        if state.wp_api_url:
-            return state.wp_api_url
-        checked = state.wp_api_checked_at
-        if checked is None or self.now - checked >= self.collector.settings.api_recheck:
-            return api_url_for(self.job.source.homepage)
-        return None
-
 
 def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
@@ -288,11 +234,3 @@ def _rate_limit_reason(wait: timedelta | None) -> str:
     if wait is None:
         return "rate limited"
     return f"rate limited, asked to wait {int(wait.total_seconds())}s"
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: object) -> str | None:
-    return value.lower() if isinstance(value, str) else None

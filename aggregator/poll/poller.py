@@ -1,6 +1,7 @@
 """Poll sources: fetch and parse in worker threads, ingest and record in the calling thread.
 
-Per source: fetch → parse → decide → ingest (articles are stored right away), then its new
+Per source, its kind (``aggregator.kinds``) fetches and parses in a worker thread; here the
+items are ingested (articles are stored right away), then the source's new
 fetch state and a ``runs`` row are written, many sources per transaction (``record``). Each
 source's outcome is a value (``SourceResult``), so one bad feed never stops the others, and
 ``mutualaid status`` reads what was written here.
@@ -25,7 +26,7 @@ from aggregator.config import Config
 from aggregator.errors import FetchStoppedError, UnknownSourceError
 from aggregator.fetch import FetchLimits, client_for
 from aggregator.ingest import Ingestor, IngestReport
-from aggregator.poll.backfill import backfill
+from aggregator.kinds import kind_of
 from aggregator.poll.collect import (
     MAX_ITEMS_PER_FEED,
     Collected,
@@ -34,7 +35,7 @@ from aggregator.poll.collect import (
     SourceJob,
     body_hash,
 )
-from aggregator.poll.http import Fetcher, max_age, permanent_target, validators_of
+from aggregator.poll.http import Fetcher, Validators, max_age, permanent_target, validators_of
 from aggregator.poll.limiter import HostLimiter
 from aggregator.poll.record import Recorder, run_row
 from aggregator.poll.state import (
@@ -45,7 +46,7 @@ from aggregator.poll.state import (
     after_not_modified,
     after_redirect,
     load_states,
-    with_api,
+    with_kind_state,
 )
 from aggregator.storage import Database
 from aggregator.storage.database import describe_error, is_database_fault
@@ -203,13 +204,14 @@ class Poller:
         self, names: list[str], force: bool, due_only: bool
     ) -> tuple[list[SourceJob], list[SourceResult]]:
         ids = self.ingestor.source_ids
-        feeds: dict[int, str] = {}
+        polled: dict[int, str] = {}
         for name in names:
-            feed = self.config.sources[name].feed
-            if feed:
-                feeds[ids[name]] = feed
+            source = self.config.sources[name]
+            url = kind_of(source).state_url(source)
+            if url:
+                polled[ids[name]] = url
         with self.database.session() as session:
-            self._states.update(load_states(session, feeds))
+            self._states.update(load_states(session, polled))
         now = self.clock()
         jobs: list[SourceJob] = []
         skipped: list[SourceResult] = []
@@ -226,8 +228,9 @@ class Poller:
 
     def _skip_reason(self, name: str, force: bool, due_only: bool, now: datetime) -> str | None:
         source = self.config.sources[name]
-        if not source.feed:
-            return "no feed configured"
+        kind = kind_of(source)
+        if not kind.state_url(source):
+            return kind.unpolled_reason(source)
         if not source.enabled:
             return "disabled in the configuration"
         state = self._states[self.ingestor.source_ids[name]]
@@ -254,9 +257,10 @@ class Poller:
                 yield from future.result()
 
     def _collect_one(self, job: SourceJob, backfill_count: int) -> list[Collected]:
-        found = [self.collector.collect(job)]
+        kind = kind_of(job.source)
+        found = [kind.collect(self.collector, job)]
         if backfill_count > 0:
-            found.append(backfill(self.collector, job, backfill_count))
+            found.append(kind.backfill(self.collector, job, backfill_count))
         return found
 
     # -- ingesting and recording (this thread) -------------------------------------------------
@@ -293,8 +297,8 @@ class Poller:
         timing = Timing(self.clock(), collected.job.interval, self.jitter())
         if collected.kind == "poll":
             state = _after_poll(state, collected, report, timing)
-        if collected.api_check is not None:
-            state = with_api(state, *collected.api_check)
+        if collected.kind_state is not None:
+            state = with_kind_state(state, kind_of(collected.job.source).name, collected.kind_state)
         return state
 
 
@@ -312,23 +316,25 @@ def _sleep_until(stop: threading.Event | None) -> Callable[[float], None]:
 def _after_poll(
     state: FeedState, collected: Collected, report: IngestReport, timing: Timing
 ) -> FeedState:
-    response = collected.response
-    if collected.status == "failed" or response is None:
+    if collected.status == "failed":
         return after_failure(state, timing, collected.error or "failed", collected.wait_asked)
-    hint = max_age(response.headers.get("cache-control"))
+    response = collected.response  # None: the kind read no one document (an API, say)
+    hint = max_age(response.headers.get("cache-control")) if response else None
     if collected.status == "not_modified":
         state = after_not_modified(state, timing, hint)
     else:
         state = after_fetch(
             state,
             timing,
-            validators=validators_of(response.headers),
-            body_hash=collected.body_hash or body_hash(response.body),
+            validators=validators_of(response.headers) if response else Validators(),
+            body_hash=collected.body_hash or (body_hash(response.body) if response else None),
             ttl=collected.feed.ttl if collected.feed else None,
             max_age=hint,
             complete=collected.complete and not report.failed,
             flags=collected.flags or (),
         )
+    if response is None or not collected.follows_moves:
+        return state
     return after_redirect(state, permanent_target(response))
 
 

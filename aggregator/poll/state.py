@@ -38,7 +38,7 @@ FETCH_STATES = cast(Table, FetchState.__table__)
 
 @dataclass(frozen=True)
 class FeedState:
-    url: str  # the configured feed URL; the row's key with the source
+    url: str  # the configured feed URL (or what the kind polls); the row's key with the source
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
@@ -52,9 +52,9 @@ class FeedState:
     last_success_at: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
-    wp_api_url: str | None = None
-    wp_api_checked_at: datetime | None = None
     flags: tuple[str, ...] = ()  # warnings from the last reading of the feed (poll.flags)
+    # What each kind of source keeps between polls, under its name (``aggregator.kinds``).
+    kind_state: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def fetch_url(self) -> str:
@@ -130,7 +130,7 @@ def after_fetch(
     timing: Timing,
     *,
     validators: Validators,
-    body_hash: str,
+    body_hash: str | None,
     ttl: timedelta | None,
     max_age: timedelta | None,
     complete: bool,
@@ -186,8 +186,9 @@ def after_failure(
     )
 
 
-def with_api(state: FeedState, api_url: str | None, checked_at: datetime) -> FeedState:
-    return dataclasses.replace(state, wp_api_url=api_url, wp_api_checked_at=checked_at)
+def with_kind_state(state: FeedState, kind: str, value: Mapping[str, Any]) -> FeedState:
+    """The state with ``kind``'s part replaced by ``value`` (other kinds' parts stay)."""
+    return dataclasses.replace(state, kind_state={**state.kind_state, kind: dict(value)})
 
 
 def _succeeded(state: FeedState, timing: Timing) -> FeedState:
@@ -205,7 +206,7 @@ _COLUMNS = [field.name for field in dataclasses.fields(FeedState)]
 
 
 def load_states(session: Session, feeds: Mapping[int, str]) -> dict[int, FeedState]:
-    """The state of each source's feed (``{source_id: feed URL}``); a fresh one if never polled."""
+    """The state of each source (``{source_id: its state URL}``); a fresh one if never polled."""
     wanted = list(feeds.items())
     found: dict[int, FeedState] = {}
     if wanted:
@@ -216,6 +217,7 @@ def load_states(session: Session, feeds: Mapping[int, str]) -> dict[int, FeedSta
             if feeds.get(row.source_id) == row.url:
                 values = {name: getattr(row, name) for name in _COLUMNS}
                 values["flags"] = tuple(row.flags or ())
+                values["kind_state"] = dict(row.kind_state or {})
                 found[row.source_id] = FeedState(**values)
     return {sid: found.get(sid) or FeedState(url=url) for sid, url in wanted}
 
@@ -226,6 +228,7 @@ def save_states(session: Session, states: Iterable[tuple[int, FeedState]]) -> No
             "source_id": source_id,
             **{name: getattr(state, name) for name in _COLUMNS},
             "flags": list(state.flags),
+            "kind_state": dict(state.kind_state),
         }
         for source_id, state in states
     ]

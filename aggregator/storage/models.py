@@ -87,15 +87,12 @@ class FetchState(Base):
     body_hash: Mapped[str | None] = mapped_column(String(64))
     # The feed's own <ttl>, remembered so a 304 still honours it.
     ttl_seconds: Mapped[int | None] = mapped_column(Integer)
-    # The WordPress REST API of the source: its posts endpoint when it answered, and when we
-    # last asked (a null URL with a time means it did not answer then).
-    wp_api_url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
-    wp_api_checked_at: Mapped[datetime | None]
     # Warnings from the last reading of the feed, one line each ("code: detail"): an item cap
     # reached, unusable dates, unreliable GUIDs, a wrong encoding (``aggregator.poll.flags``).
     flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
-    # What the source's kind keeps between runs (``aggregator`` source kinds): one JSON document
-    # per kind, so a new kind needs no migration.
+    # What the source's kind keeps between runs (``aggregator.kinds``), one JSON document under
+    # each kind's name (the WordPress API's address, a sitemap's progress), so a new kind needs
+    # no migration.
     kind_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     source: Mapped[Source] = relationship(back_populates="fetch_states")
