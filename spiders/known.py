@@ -2,7 +2,8 @@
 
 Both the URLs the source was seen at (sightings, normalised the way ingest normalises them) and
 the canonical URLs of the articles it is the primary source of. Links are compared after
-``aggregator.normalize.canonical_url``.
+``aggregator.normalize.canonical_url``. And whether a crawl of the source ever went through its
+whole backlog: until one has, stored links say nothing of what lies behind them (``plan``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from aggregator.storage import Database
-from aggregator.storage.models import Article, Sighting
+from aggregator.storage.models import Article, Run, Sighting
 from aggregator.storage.sources import source_ids
 
 
@@ -26,3 +27,15 @@ def load_known(database: Database, source: str) -> frozenset[str]:
     with database.session() as session:
         source_id = source_ids(session).get(source)
         return known_urls(session, source_id) if source_id is not None else frozenset()
+
+
+def has_complete_crawl(database: Database, source: str) -> bool:
+    """Whether a crawl of ``source`` is recorded as having gone through its whole backlog."""
+    with database.session() as session:
+        source_id = source_ids(session).get(source)
+        if source_id is None:
+            return False
+        complete = select(Run.id).where(
+            Run.source_id == source_id, Run.kind == "crawl", Run.complete.is_(True)
+        )
+        return session.scalars(complete.limit(1)).first() is not None
