@@ -8,6 +8,7 @@ the feed's items must not hide the older essays behind them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from aggregator.config import Config, CrawlConfig, SourceConfig
+from aggregator.config import Config, CrawlConfig, SourceConfig, load_config
+from aggregator.poll.discover import api_link
 from aggregator.storage import Database, open_database
 from aggregator.storage.models import Run
 from spiders.discovery import PER_PAGE, entry_points, post_sitemaps, read_posts_page
@@ -24,7 +26,8 @@ from spiders.listing import Entry
 from spiders.plan import make_plan, triage
 from spiders.runs import went_through_backlog
 from tests.sites.blog_site import BlogSite
-from tests.test_crawl import canonical, configurer, crawl, repo_crawl_block, stored_urls
+from tests.sites.server import Request, Response, SiteServer
+from tests.test_crawl import FAST, canonical, configurer, crawl, repo_crawl_block, stored_urls
 
 API = "/wp-json/wp/v2/posts"
 
@@ -272,3 +275,92 @@ def test_a_first_crawl_after_a_poll_pages_through_the_whole_backlog(
     assert [p for p in site.fetched_paths() if "kropotkin-today" in p] == ["/kropotkin-today/"]
     assert second["backlog_cut"].startswith("stopped paging at ")
     assert [run.complete for run in crawl_runs(handle)] == [True, False]
+
+
+# -- sources add proposes crawl: {} for a WordPress site ------------------------------------------
+
+
+def test_the_api_is_found_in_the_link_header_or_the_page_head() -> None:
+    header = {"link": '<https://b.example/wp-json/>; rel="https://api.w.org/"'}
+    assert api_link(header, b"", "https://b.example/") == "https://b.example/wp-json/"
+    head = b'<html><head><link rel="https://api.w.org/" href="/blog/wp-json/"></head></html>'
+    assert api_link({}, head, "https://b.example/") == "https://b.example/blog/wp-json/"
+    other = {"link": '<https://b.example/?p=4>; rel="shortlink"'}
+    assert api_link(other, b"<html><head></head></html>", "https://b.example/") is None
+
+
+@pytest.mark.slow
+def test_sources_add_gives_a_wordpress_blog_a_crawl_block_that_crawls_it_whole(
+    make_blog_site, write_config, database, run_cli
+) -> None:
+    site = make_blog_site()
+    path = write_config({"crawling": FAST, "sources": {}})
+    added = run_cli("-c", str(path), "sources", "add", f"{site.base_url}/", "--json")
+    assert added.code == 0, added.err
+    record = json.loads(added.out)
+    assert record["crawl"] == {}
+    assert record["found"] == {"api": site.url(API), "sitemap": None}
+    assert "    crawl: {}\n" in path.read_text(encoding="utf-8")
+    config = load_config(path, environ={})
+    handle = database(config)
+    counts = crawl(config, record["name"], handle)
+    assert stored_urls(handle) == canonical(a.url for a in site.articles)
+    assert counts["new"] == 12
+
+
+def test_sources_add_says_what_it_found_and_can_leave_the_crawl_out(
+    make_blog_site, write_config, run_cli
+) -> None:
+    site, other = make_blog_site(), make_blog_site()
+    site.wp_api = False  # no API: the core sitemap still shows every post
+    path = write_config({"sources": {}})
+    added = run_cli("-c", str(path), "sources", "add", site.feed_url, "--name", "blog")
+    assert added.code == 0, added.err
+    assert f"found the sitemap at {site.sitemap_url}: added crawl: {{}}" in added.out
+    other.clear_log()
+    plain = run_cli("-c", str(path), "sources", "add", other.feed_url, "--no-crawl", "--name", "b2")
+    assert plain.code == 0, plain.err
+    assert "crawl" not in plain.out
+    assert not [p for p in other.fetched_paths() if "wp-json" in p or "sitemap" in p]
+    sources = load_config(path, environ={}).sources
+    assert (sources["blog"].crawl, sources["b2"].crawl) == (CrawlConfig(), None)
+
+
+def test_a_site_with_neither_api_nor_sitemap_gets_no_crawl_block(
+    feed_only_site: SiteServer, write_config, run_cli
+) -> None:
+    path = write_config({"sources": {}})
+    added = run_cli("-c", str(path), "sources", "add", feed_only_site.base_url + "/", "--json")
+    assert added.code == 0, added.err
+    record = json.loads(added.out)
+    assert "crawl" not in record and record["found"] is None
+    assert load_config(path, environ={}).sources[record["name"]].crawl is None
+    paths = [request.path for request in feed_only_site.requests]
+    assert paths[-3:] == [
+        "/wp-json/wp/v2/posts?per_page=1",
+        "/wp-sitemap.xml",
+        "/sitemap_index.xml",
+    ]
+
+
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Plain</title>
+<link>http://plain.example/</link><description>d</description>
+<item><title>One</title><link>http://plain.example/one</link></item></channel></rss>"""
+
+
+@pytest.fixture
+def feed_only_site() -> Iterator[SiteServer]:
+    def respond(request: Request) -> Response:
+        if request.path == "/feed/":
+            return Response(body=FEED, content_type="application/rss+xml")
+        if request.path == "/":
+            page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/feed/">'
+            return Response(body=page + b"</head><body>Hello</body></html>")
+        return Response(status=404, body=b"not here")
+
+    server = SiteServer(respond)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
