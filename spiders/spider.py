@@ -95,6 +95,7 @@ class SourceSpider(Spider):
         options = CrawlOptions.from_meta(response.meta.get("options"))
         if not isinstance(response, TextResponse):
             self.counters.skipped += 1
+            self._cut(f"{response.url} is no HTML listing")
             return
         listing = read_listing(response.body, response.url, self.plan.links, _now())
         yield from self._page_through(response, listing.entries, listing.next_pages, options)

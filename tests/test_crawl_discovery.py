@@ -364,3 +364,26 @@ def feed_only_site() -> Iterator[SiteServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.mark.slow
+def test_the_api_is_paged_through_and_a_second_crawl_stops_at_its_first_page(
+    make_news_site, configure, database
+) -> None:
+    site = make_news_site(extra_articles=61)  # 101 posts: two pages of the API
+    site.wp_api = True
+    config = configure({"news": {"homepage": f"{site.base_url}/", "crawl": {}}})
+    handle = database(config)
+    site.clear_log()
+    first = crawl(config, "news", handle)
+    api_pages = [p for p in site.fetched_paths() if p.startswith(API)]
+    assert [("page=1&" in p, "page=2&" in p) for p in api_pages] == [(True, False), (False, True)]
+    assert (first["new"], first["listings"], first["backlog_cut"]) == (101, 2, "")
+    assert stored_urls(handle) == canonical(a.url for a in site.articles)
+    site.clear_log()
+    second = crawl(config, "news", handle)
+    fetched = site.fetched_paths()
+    assert len([p for p in fetched if p.startswith(API)]) == 1  # page 1: nothing new on it
+    assert (second["new"], second["known"], second["listings"]) == (0, 100, 1)
+    assert second["backlog_cut"].startswith("stopped paging at ")
+    assert [run.complete for run in crawl_runs(handle)] == [True, False]
