@@ -237,7 +237,10 @@ Pattern = Annotated[str, AfterValidator(_valid_pattern)]
 
 class CrawlConfig(_Strict):
     """Where a source's spider goes (see spiders/): listings it pages through, sitemaps it reads,
-    and which links are articles (CSS/XPath selectors, URL patterns, or both)."""
+    and which links are articles (CSS/XPath selectors, URL patterns, or both).
+
+    A block that names none of them (``crawl: {}``) finds the articles itself: the WordPress
+    REST API's pages of posts, else the site's post sitemaps (``spiders.discovery``)."""
 
     start_urls: tuple[HttpUrl, ...] = ()  # default: the source's listings, else its homepage
     sitemaps: tuple[HttpUrl, ...] = ()  # sitemap, sitemap index or robots.txt URLs
@@ -251,10 +254,20 @@ class CrawlConfig(_Strict):
     since: date | None = None
     backend: Literal["memory", "redis"] = "memory"
 
+    @property
+    def finds_articles_itself(self) -> bool:
+        """Nothing says where the articles are: the spider discovers them (``crawl: {}``)."""
+        return not (self.article_links or self.article_urls or self.sitemaps or self.start_urls)
+
     @model_validator(mode="after")
     def _say_what_articles_are(self) -> CrawlConfig:
-        if not (self.article_links or self.article_urls or self.sitemaps):
-            raise ValueError("say which links are articles: article_links or article_urls")
+        if self.start_urls and not (self.article_links or self.article_urls or self.sitemaps):
+            raise ValueError(
+                "say which links are articles: article_links or article_urls "
+                "(or leave out start_urls too, and the crawl finds the articles itself)"
+            )
+        if self.finds_articles_itself and self.backend == "redis":
+            raise ValueError("backend: redis needs start_urls or sitemaps to seed the crawl")
         return self
 
 

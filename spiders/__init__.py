@@ -4,7 +4,8 @@ One generic spider (``spider``) reads a source's ``crawl:`` block: listings to p
 sitemaps, and which links are articles. Article pages become ``aggregator.items.FetchedItem``
 and go, through the item pipeline (``pipeline``), to the same ingest core as feed entries.
 
-Pure parts: ``listing`` and ``sitemaps`` (reading pages), ``plan`` (what to fetch, when to stop
+Pure parts: ``listing``, ``sitemaps`` and ``discovery`` (reading pages; the last finds a
+WordPress site's articles for a ``crawl: {}`` block), ``plan`` (what to fetch, when to stop
 paging), ``retry`` and ``robots`` (their decisions as functions). I/O: ``spider``, ``pipeline``,
 ``extraction`` (worker processes), ``known`` and ``runs`` (the database), ``shared`` (Redis).
 ``process`` starts a crawl in a child process from a parent that never imports Scrapy, and

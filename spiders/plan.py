@@ -2,7 +2,9 @@
 
 ``make_plan`` lays the command line's options over the source's ``crawl:`` block; ``triage`` says
 which article links of a listing to fetch and whether to read the next listing page. Both are
-pure: the spider brings the page and the set of URLs already stored.
+pure: the spider brings the page and the set of URLs already stored, the caller whether a crawl
+of the source ever went through its whole backlog (until one did, no page of stored links stops
+the paging: a poll may have stored the newest articles, never the older ones behind them).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 from aggregator.config import SourceConfig
 from aggregator.errors import ConfigError
 from aggregator.normalize import canonical_url
+from spiders.discovery import entry_points
 from spiders.listing import Entry, LinkRules
 
 
@@ -48,21 +51,33 @@ class CrawlPlan:
     links: LinkRules
     max_depth: int
     options: CrawlOptions = field(default_factory=CrawlOptions)
+    # crawl: {}: where to look for the articles, tried in turn until one answers (discovery).
+    discovery: tuple[str, ...] = ()
+    # A listing page whose links are all stored ends the paging: only once a crawl of the
+    # source has gone through its whole backlog.
+    stop_at_known: bool = True
 
 
 def make_plan(
-    name: str, source: SourceConfig, options: CrawlOptions | None = None, origin: str = "config"
+    name: str,
+    source: SourceConfig,
+    options: CrawlOptions | None = None,
+    origin: str = "config",
+    *,
+    backlog_done: bool = True,
 ) -> CrawlPlan:
     """The plan for crawling source ``name``; a source without a ``crawl:`` block cannot crawl.
 
-    ``origin`` names the config file in the error.
+    ``origin`` names the config file in the error. ``backlog_done``: a crawl of the source went
+    through its whole backlog before, so a page of stored links may end the paging.
     """
     crawl = source.crawl
     if crawl is None:
         raise ConfigError(origin, "this source has no crawl: block", key=f"sources.{name}.crawl")
     options = options or CrawlOptions()
-    start = crawl.start_urls or source.listings
-    if not start and not crawl.sitemaps:
+    discovery = entry_points(source.homepage) if crawl.finds_articles_itself else ()
+    start = crawl.start_urls or (() if discovery else source.listings)
+    if not start and not crawl.sitemaps and not discovery:
         start = (source.homepage,)
     return CrawlPlan(
         source=name,
@@ -76,6 +91,8 @@ def make_plan(
             max_pages=options.max_pages or crawl.max_pages,
             refresh=options.refresh,
         ),
+        discovery=discovery,
+        stop_at_known=backlog_done,
     )
 
 
@@ -110,11 +127,14 @@ def triage(
     known: Container[str],
     since: datetime | None,
     refresh: bool,
+    stop_at_known: bool = True,
 ) -> Triage:
     """Fetch links that are neither stored (unless ``refresh``) nor older than ``since``.
 
     Paging goes on only while a page still has something to fetch: once every article on a
-    listing is stored or too old, the older pages behind it are too.
+    listing is too old, the older pages behind it are too; so they are once every one is stored,
+    when ``stop_at_known`` (a crawl went through the whole backlog before: whatever is older
+    than a stored page was stored then).
     """
     follow: list[str] = []
     known_count = old = 0
@@ -125,7 +145,8 @@ def triage(
             known_count += 1
         else:
             follow.append(entry.url)
-    return Triage(tuple(follow), known_count, old, keep_paging=bool(follow))
+    past_stored = not stop_at_known and known_count > 0 and old == 0
+    return Triage(tuple(follow), known_count, old, keep_paging=bool(follow) or past_stored)
 
 
 def _canonical(url: str) -> str | None:

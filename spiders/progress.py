@@ -32,6 +32,7 @@ class CrawlCounters:
     old: int = 0  # article links not fetched: older than since
     blocked: int = 0  # requests robots.txt or the allowed domains forbade
     limited: bool = False  # stopped at max_pages
+    backlog_cut: str = ""  # why the crawl did not go through the whole backlog ("": it did)
     finish_reason: str = ""
     problems: list[tuple[str, str]] = field(default_factory=list)
 

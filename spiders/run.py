@@ -20,9 +20,9 @@ from scrapy.exceptions import ScrapyDeprecationWarning
 from twisted.python.failure import Failure
 
 from aggregator.config import Config
-from aggregator.storage import open_database
-from spiders.known import load_known
-from spiders.plan import make_plan
+from aggregator.storage import Database, open_database
+from spiders.known import has_complete_crawl, load_known
+from spiders.plan import CrawlPlan, make_plan
 from spiders.process import CrawlJob
 from spiders.progress import Event
 from spiders.settings import build_settings
@@ -38,12 +38,12 @@ def run_job(job: CrawlJob, config: Config, send: Send) -> None:
     if workers is None:
         workers = os.cpu_count() or 1
     settings = build_settings(config, workers=workers, redis=job.shared, overrides=job.settings)
-    plans = [make_plan(s, config.sources[s], job.options, config.origin) for s in job.sources]
     database = open_database(config.database.url)
     process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": False})
     crawlers: list[tuple[str, Crawler]] = []
     failures: dict[str, str] = {}
     try:
+        plans = [_plan(source, job, config, database) for source in job.sources]
         for plan in plans:
             spider_class, extra = _spider_for(job)
             crawler = process.create_crawler(spider_class)
@@ -65,7 +65,20 @@ def run_job(job: CrawlJob, config: Config, send: Send) -> None:
         if source in failures or not isinstance(spider, SourceSpider):
             send(("error", source, failures.get(source, "the crawl did not start")))
         else:
-            send(("done", source, spider.counters.snapshot()))
+            send(("done", source, _final_counts(spider, job)))
+
+
+def _final_counts(spider: SourceSpider, job: CrawlJob) -> dict[str, Any]:
+    counts = spider.counters.snapshot()
+    if job.shared is not None and not counts["backlog_cut"]:
+        counts["backlog_cut"] = "a worker of a shared crawl reads only part of it"
+    return counts
+
+
+def _plan(source: str, job: CrawlJob, config: Config, database: Database) -> CrawlPlan:
+    """The source's plan; paging stops at stored links once a crawl went through its backlog."""
+    done = has_complete_crawl(database, source)
+    return make_plan(source, config.sources[source], job.options, config.origin, backlog_done=done)
 
 
 def _spider_for(job: CrawlJob) -> tuple[type[SourceSpider], dict[str, Any]]:

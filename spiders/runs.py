@@ -42,7 +42,8 @@ def finish_run(
     now: datetime,
     error: str | None = None,
 ) -> None:
-    """Record the end of a crawl: ``ok`` unless ``error`` says why it failed."""
+    """Record the end of a crawl: ``ok`` unless ``error`` says why it failed; ``complete`` when
+    it went through the source's whole backlog (``spiders.spider``: nothing cut it short)."""
     with database.write_session() as session:
         run = session.get_one(Run, run_id)
         run.status = RunStatus.FAILED if error else RunStatus.OK
@@ -53,3 +54,10 @@ def finish_run(
         run.unchanged = int(counts.get("unchanged", 0)) + int(counts.get("duplicate", 0))
         run.failed = int(counts.get("errors", 0))
         run.error = error
+        run.complete = went_through_backlog(counts, error)
+
+
+def went_through_backlog(counts: Mapping[str, Any], error: str | None) -> bool:
+    """Whether a crawl's final ``counts`` show it read every listing to its end."""
+    finished = counts.get("finish_reason") == "finished"  # not interrupted nor shut down
+    return error is None and finished and not counts.get("backlog_cut")

@@ -60,8 +60,9 @@ def crawl(
 ) -> None:
     """Crawl SOURCE's listings and sitemaps (its crawl: block) and store the articles found.
 
-    Articles already stored are not fetched again unless --refresh; paging stops at the first
-    listing page with nothing new on it.
+    Articles already stored are not fetched again unless --refresh; once a crawl of SOURCE has
+    gone through its whole backlog, paging stops at the first listing page with nothing new on
+    it. A 'crawl: {}' block finds a WordPress site's articles itself (REST API, else sitemaps).
     """
     config = app.config
     options = CrawlOptions(parse_since(since), max_pages, refresh)

@@ -2,7 +2,9 @@
 
 Attached to the ``sources`` group in ``aggregator.cli``. New sources are written into the config
 file (``--config``, else ``$MUTUALAID_CONFIG``, else ``./config.yaml``, created if missing) as
-plain text at the end of its ``sources:`` mapping; the rest of the file is left as it was.
+plain text at the end of its ``sources:`` mapping; the rest of the file is left as it was. A site
+whose WordPress REST API or sitemap answers gets ``crawl: {}`` too, so ``mutualaid crawl`` reads
+its whole archive with no selectors (``--no-crawl`` leaves it out).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,7 +33,7 @@ from aggregator.errors import ConfigError, MutualAidError
 from aggregator.fetch import FetchLimits, client_for
 from aggregator.normalize import canonical_url
 from aggregator.poll.configfile import write_sources
-from aggregator.poll.discover import discover_feed
+from aggregator.poll.discover import WordPressSite, detect_wordpress, discover_feed
 from aggregator.poll.http import Fetcher
 from aggregator.poll.limiter import HostLimiter
 from aggregator.poll.opml import read_opml, write_opml
@@ -41,10 +44,17 @@ DISCOVERY_DELAY = 0.25  # seconds between requests to the site while looking for
 @click.command("add")
 @click.argument("url")
 @click.option("--name", help="Source name (default: from the site's host name).")
+@click.option(
+    "--no-crawl", is_flag=True, help="Add no crawl: block, even for a site that could crawl."
+)
 @json_option
 @pass_app
-def add_source(app: AppContext, url: str, name: str | None, as_json: bool) -> None:
-    """Find the feed of the site at URL and add the site to the config file as a source."""
+def add_source(app: AppContext, url: str, name: str | None, no_crawl: bool, as_json: bool) -> None:
+    """Find the feed of the site at URL and add the site to the config file as a source.
+
+    When the site is a WordPress whose REST API (or sitemap) answers, the source gets
+    'crawl: {}' as well: 'mutualaid crawl' then reads its whole archive, no selectors needed.
+    """
     config = app.config
     if name is not None:
         _check_name(name, config.sources)
@@ -52,22 +62,41 @@ def add_source(app: AppContext, url: str, name: str | None, as_json: bool) -> No
         url = "https://" + url
     limits = FetchLimits.from_config(config.network)
     with client_for(config, limits) as client:
-        found = discover_feed(Fetcher(client, limits, HostLimiter(DISCOVERY_DELAY)), url)
-    existing = _configured_feeds(config.sources)
-    if _key(found.feed_url) in existing:
-        raise MutualAidError(
-            f"{found.feed_url} is already configured as source {existing[_key(found.feed_url)]!r}"
-        )
+        fetcher = Fetcher(client, limits, HostLimiter(DISCOVERY_DELAY))
+        found = discover_feed(fetcher, url)
+        _refuse_known(found.feed_url, config.sources)
+        site = None if no_crawl else detect_wordpress(fetcher, found.homepage)
     chosen = name or suggest_name(found.homepage, found.title, set(config.sources))
-    fields = _fields(found.title, found.homepage, found.feed_url)
+    fields: dict[str, object] = {**_fields(found.title, found.homepage, found.feed_url)}
+    if site is not None:
+        fields["crawl"] = {}
     _validate(chosen, fields)
     path = config_file(app)
     write_sources(path, {chosen: fields})
     record = {"name": chosen, **fields, "format": found.format, "config": str(path)}
     if as_json:
-        print_json(record)
-    else:
-        stdout.print(f"added source [bold]{chosen}[/]: {found.feed_url} ({found.format}) to {path}")
+        print_json({**record, "found": _found(site)})
+        return
+    stdout.print(f"added source [bold]{chosen}[/]: {found.feed_url} ({found.format}) to {path}")
+    if site is not None:
+        stdout.print(
+            f"found the {site.describe()}: added crawl: {{}} (mutualaid crawl {chosen} reads "
+            "the whole archive, no selectors needed)",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _found(site: WordPressSite | None) -> dict[str, str | None] | None:
+    return None if site is None else {"api": site.api_url, "sitemap": site.sitemap_url}
+
+
+def _refuse_known(feed_url: str, sources: dict[str, SourceConfig]) -> None:
+    existing = _configured_feeds(sources)
+    if _key(feed_url) in existing:
+        raise MutualAidError(
+            f"{feed_url} is already configured as source {existing[_key(feed_url)]!r}"
+        )
 
 
 @click.command("import")
@@ -174,7 +203,7 @@ def _check_name(name: str, sources: dict[str, SourceConfig]) -> None:
         raise ConfigError("--name", f"a source named {name!r} already exists")
 
 
-def _validate(name: str, fields: dict[str, str]) -> None:
+def _validate(name: str, fields: Mapping[str, object]) -> None:
     try:
         check_source_name(name)
     except ValueError as exc:

@@ -24,7 +24,7 @@ _SOURCES_KEY = re.compile(r"^sources[ \t]*:[ \t]*(?P<rest>[^#\n]*?)[ \t]*(?:#.*)
 _TOP_LEVEL_KEY = re.compile(r"^[^\s#-][^:#]*:", re.MULTILINE)
 NEW_FILE_HEADER = "# mutualaid configuration (sources added by `mutualaid sources add`).\n"
 
-SourceFields = Mapping[str, str]
+SourceFields = Mapping[str, object]  # strings, or an empty mapping (crawl: {})
 
 
 def add_sources(text: str, new: Mapping[str, SourceFields]) -> str:
@@ -72,8 +72,16 @@ def _blocks(new: Mapping[str, SourceFields], indent: str, spaced: bool = False) 
     out = []
     for name, fields in new.items():
         out.append(f"\n{indent}{name}:\n" if spaced else f"{indent}{name}:\n")
-        out += [f"{indent * 2}{key}: {yaml_scalar(value)}\n" for key, value in fields.items()]
+        out += [f"{indent * 2}{key}: {_yaml_value(value)}\n" for key, value in fields.items()]
     return "".join(out)
+
+
+def _yaml_value(value: object) -> str:
+    if isinstance(value, str):
+        return yaml_scalar(value)
+    if value == {}:
+        return "{}"
+    raise ValueError(f"cannot write {value!r} into the config file")
 
 
 def yaml_scalar(value: str) -> str:

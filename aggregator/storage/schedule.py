@@ -47,3 +47,11 @@ def last_crawls(session: Session) -> dict[str, datetime]:
     )
     rows: list[tuple[str, datetime]] = [(name, at) for name, at in session.execute(query).all()]
     return dict(rows)
+
+
+def has_complete_crawl(session: Session, source_id: int) -> bool:
+    """Whether a crawl of the source is recorded as having gone through its whole backlog."""
+    complete = select(Run.id).where(
+        Run.source_id == source_id, Run.kind == RunKind.CRAWL, Run.complete.is_(True)
+    )
+    return session.scalars(complete.limit(1)).first() is not None

@@ -1,10 +1,12 @@
 """The "blog" site: a small WordPress blog shaped like peterkropotkin.org.
 
-Full-content feeds, "Continue reading" listings with Older posts links, a core wp-sitemap.
+Full-content feeds, "Continue reading" listings with Older posts links, a core wp-sitemap, and
+(while ``wp_api``) the REST API, announced on every HTML page by WordPress's ``Link`` header.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from urllib.parse import quote
@@ -54,6 +56,8 @@ class BlogSite(BaseSite):
     first_post_id = 412
     post_id_step = 9
     wp_api = True
+    # More robots.txt Disallow paths (e.g. "/wp-json/"); tests may set it on a fresh blog.
+    robots_disallow: tuple[str, ...] = ()
 
     def permalink_path(self, article: Article) -> str:
         return f"/{article.published:%Y/%m/%d}/{article.slug}/"
@@ -89,7 +93,15 @@ class BlogSite(BaseSite):
         found = self._special(catalog, path, query) or self._essay(catalog, path)
         found = found or self._feeds(catalog, path) or self._listing(catalog, path, query)
         found = found or routing.add_slash(request, self.respond, self.base_url)
-        return found or routing.not_found(lambda: not_found_page(self._chrome(catalog)))
+        found = found or routing.not_found(lambda: not_found_page(self._chrome(catalog)))
+        return self._announce_api(found)
+
+    def _announce_api(self, response: Response) -> Response:
+        """WordPress names its REST API in a ``Link`` header on every HTML page."""
+        if not self.wp_api or not response.content_type.startswith("text/html"):
+            return response
+        link = f'<{self.url("/wp-json/")}>; rel="https://api.w.org/"'
+        return dataclasses.replace(response, headers={**response.headers, "Link": link})
 
     def _special(self, catalog: Catalog, path: str, query: dict[str, str]) -> Response | None:
         chrome = self._chrome(catalog)
@@ -223,8 +235,9 @@ class BlogSite(BaseSite):
         return link
 
     def _robots(self) -> str:
+        extra = "".join(f"Disallow: {path}\n" for path in self.robots_disallow)
         return (
-            "User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n\n"
+            f"User-agent: *\nDisallow: /wp-admin/\n{extra}Allow: /wp-admin/admin-ajax.php\n\n"
             f"Sitemap: {self.url('/wp-sitemap.xml')}\n"
         )
 

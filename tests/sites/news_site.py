@@ -291,7 +291,7 @@ class NewsSite(BaseSite):
     def _sitemaps(self, catalog: Catalog, path: str) -> Response | None:
         chunks = _chunks(sorted(catalog.articles, key=lambda a: a.modified), SITEMAP_SIZE)
         names = ["post-sitemap.xml"] + [f"post-sitemap{n}.xml" for n in range(2, len(chunks) + 1)]
-        if path == "/sitemap.xml":
+        if path in ("/sitemap.xml", "/sitemap_index.xml"):  # Yoast answers at both
             entries = [
                 (self.url(f"/{name}"), chunk[-1].modified)
                 for name, chunk in zip(names, chunks, strict=True)
