@@ -25,8 +25,8 @@ from typing import Any
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
-from aggregator.running import owning_runs
 from aggregator.storage import Database
+from aggregator.storage.running import owning_runs
 from spiders.plan import CrawlOptions
 from spiders.progress import Event
 from spiders.runs import finish_run, start_run

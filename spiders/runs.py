@@ -7,32 +7,21 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.config import Config
-from aggregator.running import fail_orphans
 from aggregator.runs import RunKind, RunStatus
-from aggregator.storage import Database
-from aggregator.storage.models import Run
+from aggregator.storage import Database, runs
+from aggregator.storage.running import fail_orphans
 from aggregator.storage.sources import source_ids, sync_sources
 
 
 def start_run(
     database: Database, config: Config, source: str, now: datetime, owner: str | None = None
 ) -> int:
-    """Record a crawl of ``source`` as running, by ``owner`` (``aggregator.running``); return
+    """Record a crawl of ``source`` as running, by ``owner`` (``storage.running``); return
     the row's id. Runs left running by killed processes are failed on the way."""
     with database.write_session() as session:
         sync_sources(session, config.sources, now)
         fail_orphans(session, database, now)
-        source_id = source_ids(session)[source]
-        run = Run(
-            source_id=source_id,
-            kind=RunKind.CRAWL,
-            status=RunStatus.RUNNING,
-            started_at=now,
-            owner=owner,
-        )
-        session.add(run)
-        session.flush()
-        return run.id
+        return runs.start_run(session, source_ids(session)[source], RunKind.CRAWL, now, owner)
 
 
 def finish_run(
@@ -45,16 +34,19 @@ def finish_run(
     """Record the end of a crawl: ``ok`` unless ``error`` says why it failed; ``complete`` when
     it went through the source's whole backlog (``spiders.spider``: nothing cut it short)."""
     with database.write_session() as session:
-        run = session.get_one(Run, run_id)
-        run.status = RunStatus.FAILED if error else RunStatus.OK
-        run.finished_at = now
-        run.fetched = int(counts.get("pages", 0))
-        run.new = int(counts.get("new", 0))
-        run.updated = int(counts.get("updated", 0))
-        run.unchanged = int(counts.get("unchanged", 0)) + int(counts.get("duplicate", 0))
-        run.failed = int(counts.get("errors", 0))
-        run.error = error
-        run.complete = went_through_backlog(counts, error)
+        runs.finish_run(
+            session,
+            run_id,
+            status=RunStatus.FAILED if error else RunStatus.OK,
+            finished_at=now,
+            fetched=int(counts.get("pages", 0)),
+            new=int(counts.get("new", 0)),
+            updated=int(counts.get("updated", 0)),
+            unchanged=int(counts.get("unchanged", 0)) + int(counts.get("duplicate", 0)),
+            failed=int(counts.get("errors", 0)),
+            error=error,
+            complete=went_through_backlog(counts, error),
+        )
 
 
 def went_through_backlog(counts: Mapping[str, Any], error: str | None) -> bool:

@@ -20,9 +20,9 @@ import redis
 from sqlalchemy import select
 
 from aggregator.config import Config, load_config
-from aggregator.locks import hold_lock
 from aggregator.normalize import canonical_url
 from aggregator.storage import Database, open_database
+from aggregator.storage.locks import hold_lock
 from aggregator.storage.models import Run, Sighting
 from spiders.known import load_known
 from spiders.plan import CrawlOptions

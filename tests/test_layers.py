@@ -13,30 +13,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("aggregator", "spiders")
 
-# Modules outside aggregator/storage/ that import SQLAlchemy today. This list may only shrink:
-# each entry is SQL (or a session) still to move under storage/, and other work is moving some
-# of them now. A module that stops importing SQLAlchemy must be taken off the list (the test
-# says so), and no module may be added.
-SQL_OUTSIDE_STORAGE = frozenset(
-    {
-        "aggregator/config.py",
-        "aggregator/daemon/runlog.py",
-        "aggregator/daemon/service.py",
-        "aggregator/ingest/pipeline.py",
-        "aggregator/locks.py",
-        "aggregator/poll/known.py",
-        "aggregator/poll/record.py",
-        "aggregator/poll/state.py",
-        "aggregator/publish/build.py",
-        "aggregator/publish/explain.py",
-        "aggregator/publish/select.py",
-        "aggregator/publish/server.py",
-        "aggregator/running.py",
-    }
-)
-
-# Spider modules that still borrow from the poller; the same rule: it may only shrink.
-SPIDERS_ON_POLLER = frozenset({"spiders/retry.py"})
+# Modules outside aggregator/storage/ allowed to import SQLAlchemy, each for a reason that is
+# not SQL. Keep it that way: queries, models and sessions' work belong under storage/ (by
+# entity), and the rest of the tool calls them.
+SQLALCHEMY_WITHOUT_SQL = {
+    "aggregator/config.py": "validates database.url with sqlalchemy.engine.make_url",
+}
 
 
 def modules() -> Iterator[tuple[str, ast.Module]]:
@@ -58,7 +40,11 @@ def imported(tree: ast.Module) -> set[str]:
 
 
 def imports_sqlalchemy(tree: ast.Module) -> bool:
-    return any(name.split(".")[0] == "sqlalchemy" for name in imported(tree))
+    """SQLAlchemy itself, or the tables it maps (``aggregator.storage.models``)."""
+    return any(
+        name.split(".")[0] == "sqlalchemy" or name.startswith("aggregator.storage.models")
+        for name in imported(tree)
+    )
 
 
 def reaches_past_ingest_api(tree: ast.Module) -> list[str]:
@@ -83,8 +69,10 @@ def test_sql_stays_under_storage() -> None:
         for path, tree in modules()
         if not path.startswith("aggregator/storage/") and imports_sqlalchemy(tree)
     }
-    assert offenders - SQL_OUTSIDE_STORAGE == set(), "SQLAlchemy imported outside storage/"
-    assert SQL_OUTSIDE_STORAGE - offenders == set(), "no longer importing SQLAlchemy: unlist"
+    assert offenders - set(SQLALCHEMY_WITHOUT_SQL) == set(), "SQL outside storage/"
+    assert set(SQLALCHEMY_WITHOUT_SQL) - offenders == set(), (
+        "no longer importing SQLAlchemy: unlist"
+    )
 
 
 def test_spiders_use_only_the_ingest_api() -> None:
@@ -93,14 +81,14 @@ def test_spiders_use_only_the_ingest_api() -> None:
         for path, tree in modules()
         if path.startswith("spiders/") and (wrong := reaches_past_ingest_api(tree))
     }
-    assert set(offenders) - SPIDERS_ON_POLLER == set(), offenders
-    assert SPIDERS_ON_POLLER - set(offenders) == set(), "no longer on the poller: unlist"
+    assert offenders == {}
 
 
 def test_the_checks_see_what_they_look_for() -> None:
     """The parsing itself: each kind of import is recognised, and the public API is allowed."""
     assert imports_sqlalchemy(ast.parse("def f():\n    from sqlalchemy.orm import Session"))
     assert imports_sqlalchemy(ast.parse("import sqlalchemy as sa"))
+    assert imports_sqlalchemy(ast.parse("from aggregator.storage.models import Run"))
     assert not imports_sqlalchemy(ast.parse("from aggregator.storage import Database"))
     assert reaches_past_ingest_api(ast.parse("from aggregator.ingest import workers")) == [
         "aggregator.ingest.workers"

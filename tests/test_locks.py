@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from aggregator.locks import LockBusyError, hold_lock
 from aggregator.storage import open_database
+from aggregator.storage.locks import LockBusyError, hold_lock
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_a_lock_held_by_a_killed_process_is_free_again(database_url, tmp_path) -
     script = textwrap.dedent(
         f"""
         import os, signal, sys
-        from aggregator.locks import hold_lock
+        from aggregator.storage.locks import hold_lock
         from aggregator.storage import open_database
         database = open_database({database_url!r})
         with hold_lock(database, "daemon"):

@@ -24,7 +24,7 @@ from aggregator.cli.context import (
 from aggregator.config import Config
 from aggregator.errors import ConfigError
 from aggregator.extras import require
-from aggregator.locks import hold_lock
+from aggregator.storage.locks import hold_lock
 from spiders.plan import CrawlOptions, make_plan
 from spiders.process import CrawlJob, CrawlResult, run_crawl
 from spiders.progress import Event, empty_counts

@@ -17,8 +17,8 @@ from aggregator.cli.context import (
     stderr,
     stdout,
 )
-from aggregator.locks import hold_available
 from aggregator.poll import Poller, SourceResult
+from aggregator.storage.locks import hold_available
 
 MAX_PROBLEMS_SHOWN = 5
 

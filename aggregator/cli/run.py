@@ -20,7 +20,7 @@ from aggregator.logs import log_jobs
 from aggregator.publish import PublishApp
 from aggregator.publish.httpd import AppServer
 from aggregator.publish.server import make_app_server
-from aggregator.running import mark_interrupted
+from aggregator.storage.running import mark_interrupted
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -12,19 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
-from typing import Any, cast
-
-from sqlalchemy import Table, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from typing import Any
 
 from aggregator.daemon.work import WorkResult
 from aggregator.runs import RunStatus
-from aggregator.storage import Database
+from aggregator.storage import Database, DatabaseError, runs
 from aggregator.storage.database import describe_error
-from aggregator.storage.models import Run, Source
 
 log = logging.getLogger(__name__)
-RUNS = cast(Table, Run.__table__)
 KEEP = 1000  # rows held while the database is away; the oldest go first beyond this
 
 
@@ -68,10 +63,8 @@ class RunLog:
                 return True
             try:
                 with self.database.write_session() as session:
-                    ids = dict(session.execute(select(Source.name, Source.id)).all())
-                    rows = [{**row, "source_id": ids.get(name)} for name, row in waiting]
-                    session.execute(insert(RUNS), rows)
-            except SQLAlchemyError as exc:
+                    runs.insert_runs_of(session, waiting)
+            except DatabaseError as exc:
                 log.info("%d run(s) not recorded yet: %s", len(waiting), describe_error(exc))
                 return False
             written = {id(item) for item in waiting}

@@ -29,7 +29,6 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.config import Config
 from aggregator.daemon.due import (
@@ -55,11 +54,11 @@ from aggregator.daemon.work import (
     rebuild_feeds,
 )
 from aggregator.kinds import polled
-from aggregator.locks import HeldLock, LockBusyError, hold_lock
 from aggregator.poll.state import Timing
 from aggregator.runs import Outcome, RunKind
-from aggregator.storage import Database
+from aggregator.storage import Database, DatabaseError
 from aggregator.storage.database import describe_error
+from aggregator.storage.locks import HeldLock, LockBusyError, hold_lock
 from aggregator.storage.schedule import last_crawls, stored_checks
 
 log = logging.getLogger(__name__)
@@ -182,7 +181,7 @@ class Daemon:
         due; return the polls and crawls started."""
         try:
             started = self.take_due()
-        except SQLAlchemyError as exc:  # the database is away: the next tick asks again
+        except DatabaseError as exc:  # the database is away: the next tick asks again
             log.warning("cannot read the schedule now: %s", describe_error(exc))
             started = []
         for due in started:
@@ -347,7 +346,7 @@ class Daemon:
             log.error("another daemon took over this database (%s); stopping", exc)
             self._taken_over = exc
             self.stop()
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             log.warning("cannot check the daemon lock now: %s", describe_error(exc))
 
     def _feed_sources(self) -> list[str]:

@@ -20,12 +20,12 @@ from typing import Any
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
-from aggregator.locks import LockBusyError, hold_lock
 from aggregator.poll import Poller
 from aggregator.publish import write_site
 from aggregator.runs import Outcome, RunKind
 from aggregator.storage import Database
 from aggregator.storage.database import describe_error, is_database_fault
+from aggregator.storage.locks import LockBusyError, hold_lock
 from aggregator.storage.retention import purge_before
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,6 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-
 from aggregator.config import Config
 from aggregator.ingest.dedup import Outcome
 from aggregator.ingest.prepare import Candidate, SourceContext, strip_stale_boilerplate
@@ -28,7 +25,7 @@ from aggregator.items import FetchedItem
 
 # ``articles`` and ``boilerplate`` are imported as modules, not names: they import ingest's pure
 # parts (candidates, dedup rules, text fields), so either package may be imported first.
-from aggregator.storage import Database, articles, boilerplate
+from aggregator.storage import Database, DatabaseError, Session, articles, boilerplate
 from aggregator.storage.database import is_database_fault
 from aggregator.storage.sources import source_ids, sync_sources
 
@@ -150,7 +147,7 @@ class Ingestor:
                 self._learn(session, fresh, now, report, learned)
             self._refresh_contexts(learned)
             return report
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             if is_database_fault(exc):
                 raise
             log.info("a batch of %d failed; storing its items one by one", len(candidates))
@@ -199,7 +196,7 @@ class Ingestor:
                 saved = articles.save_candidate(
                     session, candidate, self.source_ids[candidate.source], now
                 )
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             log.error(
                 "could not store %s: %s",

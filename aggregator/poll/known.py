@@ -9,11 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
-
 from aggregator.normalize import canonical_url, clean_inline
-from aggregator.storage.models import Article, Sighting
+from aggregator.storage import Session, articles
 
 # Server and local clocks differ; a post modified this close to our last change counts as changed.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -69,15 +66,11 @@ def known_entries(
     url_list = sorted({key for key in map(url_key, links) if key})
     if not guid_list and not url_list:
         return KnownEntries({}, {})
-    query = (
-        select(Sighting.guid, Sighting.url, Article.id, Article.last_changed_at)
-        .join(Article, Sighting.article_id == Article.id)
-        .where(Sighting.source_id == source_id)
-        .where(or_(Sighting.guid.in_(guid_list), Sighting.url.in_(url_list)))
-    )
     by_guid: dict[str, Stored] = {}
     by_url: dict[str, Stored] = {}
-    for guid, url, article_id, changed in session.execute(query):
+    for guid, url, article_id, changed in articles.sightings_matching(
+        session, source_id, guid_list, url_list
+    ):
         stored = Stored(article_id, changed, guid)
         if guid:
             by_guid[guid] = stored

@@ -9,18 +9,14 @@ as they are fetched, so a crash between the two only means a feed is read once m
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
-
-from sqlalchemy import Table, insert
+from typing import Any
 
 from aggregator.ingest import IngestReport
 from aggregator.poll.collect import Collected
 from aggregator.poll.state import FeedState, save_states
 from aggregator.runs import RunStatus
-from aggregator.storage import Database
-from aggregator.storage.models import Run
+from aggregator.storage import Database, runs
 
-RUNS = cast(Table, Run.__table__)
 BATCH = 200
 
 
@@ -42,7 +38,7 @@ class Recorder:
             return
         with self.database.write_session() as session:
             save_states(session, list(self._states.items()))
-            session.execute(insert(RUNS), self._runs)
+            runs.insert_runs(session, self._runs)
         self._states.clear()
         self._runs.clear()
 

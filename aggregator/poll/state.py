@@ -16,10 +16,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
+from typing import Any
 
 from aggregator.poll.http import (
     BACKOFF_CAP,
@@ -28,12 +25,10 @@ from aggregator.poll.http import (
     next_check_after_failure,
     next_check_after_success,
 )
-from aggregator.storage.models import FetchState
-from aggregator.storage.upsert import upsert
+from aggregator.storage import Session, fetch_states
 
 REDIRECT_CONFIRMATIONS = 2
 MAX_ERROR_LENGTH = 500
-FETCH_STATES = cast(Table, FetchState.__table__)
 
 
 @dataclass(frozen=True)
@@ -207,19 +202,14 @@ _COLUMNS = [field.name for field in dataclasses.fields(FeedState)]
 
 def load_states(session: Session, feeds: Mapping[int, str]) -> dict[int, FeedState]:
     """The state of each source (``{source_id: its state URL}``); a fresh one if never polled."""
-    wanted = list(feeds.items())
     found: dict[int, FeedState] = {}
-    if wanted:
-        rows = session.scalars(
-            select(FetchState).where(FetchState.source_id.in_([sid for sid, _ in wanted]))
-        )
-        for row in rows:
-            if feeds.get(row.source_id) == row.url:
-                values = {name: getattr(row, name) for name in _COLUMNS}
-                values["flags"] = tuple(row.flags or ())
-                values["kind_state"] = dict(row.kind_state or {})
-                found[row.source_id] = FeedState(**values)
-    return {sid: found.get(sid) or FeedState(url=url) for sid, url in wanted}
+    for row in fetch_states.load_rows(session, feeds, _COLUMNS):
+        if feeds.get(row["source_id"]) == row["url"]:
+            values = {name: row[name] for name in _COLUMNS}
+            values["flags"] = tuple(row["flags"] or ())
+            values["kind_state"] = dict(row["kind_state"] or {})
+            found[row["source_id"]] = FeedState(**values)
+    return {sid: found.get(sid) or FeedState(url=url) for sid, url in feeds.items()}
 
 
 def save_states(session: Session, states: Iterable[tuple[int, FeedState]]) -> None:
@@ -232,4 +222,4 @@ def save_states(session: Session, states: Iterable[tuple[int, FeedState]]) -> No
         }
         for source_id, state in states
     ]
-    upsert(session, FETCH_STATES, rows, key=["source_id", "url"], update=_COLUMNS[1:])
+    fetch_states.save_rows(session, rows)

@@ -4,8 +4,10 @@ Modules outside ``storage/`` hold no SQL: they call the query modules here (``pu
 ...) and pass sessions around under the name ``Session``.
 """
 
+from sqlalchemy.exc import SQLAlchemyError as DatabaseError
 from sqlalchemy.orm import Session
 
 from aggregator.storage.database import Database, open_database
 
-__all__ = ["Database", "Session", "open_database"]
+# ``DatabaseError``: any error the database layer raises, for callers that only need to catch it.
+__all__ = ["Database", "DatabaseError", "Session", "open_database"]

@@ -286,6 +286,23 @@ def _remember(index: BatchIndex, row: Sequence[Any]) -> int:
     return article.id
 
 
+def sightings_matching(
+    session: Session, source_id: int, guids: Sequence[str], urls: Sequence[str]
+) -> list[tuple[str | None, str, int, datetime]]:
+    """(guid, url, article id, article last changed) of the source's sightings with one of
+    ``guids`` or ``urls``."""
+    query = (
+        select(Sighting.guid, Sighting.url, Article.id, Article.last_changed_at)
+        .join(Article, Sighting.article_id == Article.id)
+        .where(Sighting.source_id == source_id)
+        .where(or_(Sighting.guid.in_(guids), Sighting.url.in_(urls)))
+    )
+    return [
+        (guid, url, article_id, changed)
+        for guid, url, article_id, changed in session.execute(query)
+    ]
+
+
 def known_urls(session: Session, source_id: int) -> frozenset[str]:
     """The URLs ``source_id`` was seen at, and the canonical URLs of its primary articles."""
     seen = select(Sighting.url).where(Sighting.source_id == source_id)

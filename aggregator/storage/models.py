@@ -233,7 +233,7 @@ class Run(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
-    # While ``running``: the name of the lock its process holds (``aggregator.running``), so a
+    # While ``running``: the name of the lock its process holds (``storage.running``), so a
     # run whose process was killed is told from one still going. None for runs written whole.
     owner: Mapped[str | None] = mapped_column(String(128))
     # For a crawl: whether it went through the source's whole backlog (True) or stopped early at

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from aggregator.running import UNOWNED_AFTER, fail_orphans, owning_runs
 from aggregator.storage import open_database
 from aggregator.storage.models import Run
+from aggregator.storage.running import UNOWNED_AFTER, fail_orphans, owning_runs
 from aggregator.storage.sources import source_ids, sync_sources
 from tests.badserver import BadServer, hang
 from tests.faultkit import process_alive, query

@@ -17,9 +17,9 @@ from sqlalchemy.exc import ProgrammingError
 from aggregator.config import load_config
 from aggregator.daemon.work import poll_source
 from aggregator.ingest import Ingestor
-from aggregator.locks import LockBusyError, advisory_key, hold_lock
 from aggregator.storage import migrate, open_database
 from aggregator.storage.engine import make_engine
+from aggregator.storage.locks import LockBusyError, advisory_key, hold_lock
 from aggregator.storage.models import Article, Run
 from tests.faultkit import (
     assert_well_formed,

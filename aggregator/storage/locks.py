@@ -3,7 +3,7 @@
 The daemon holds ``daemon`` for its lifetime, and every poll or crawl of a source holds
 ``source:<name>`` while it runs, so two daemons never run on one database and a manual
 ``mutualaid poll`` never fetches a source the daemon is fetching; a process recording runs holds
-one of its own (``aggregator.running``), so its runs are known alive. SQLite databases use ``flock``
+one of its own (``storage.running``), so its runs are known alive. SQLite databases use ``flock``
 on files beside the database; PostgreSQL uses session advisory locks, which also work across
 machines. Locks die with their process: a killed daemon leaves nothing to clean up. An advisory
 lock also dies with its database session (a server restart): ``HeldLock.check`` notices and takes

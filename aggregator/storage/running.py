@@ -2,7 +2,7 @@
 
 A ``runs`` row is ``running`` from a crawl's start until its end. A process that writes such
 rows first takes a lock of its own (``owning_runs``) and names it in each row (``runs.owner``);
-the lock dies with the process (``aggregator.locks``: a file lock, or a PostgreSQL advisory
+the lock dies with the process (``aggregator.storage.locks``: a file lock, or a PostgreSQL advisory
 lock, which holds across machines). ``fail_orphans`` fails, with the error "interrupted", every
 running row whose owner's lock is free: its process was killed or lost, and no one will finish
 it. Rows still owned by a live process (another crawl, a worker, the daemon) are left alone,
@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from aggregator.locks import hold_lock, is_held
 from aggregator.runs import INTERRUPTED, RunStatus
 from aggregator.storage import Database
+from aggregator.storage.locks import hold_lock, is_held
 from aggregator.storage.models import Run
 
 log = logging.getLogger(__name__)
