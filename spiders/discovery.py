@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from aggregator.dates import parse_date
 from spiders.listing import Entry, absolute_link
 
 API_PATH = "wp-json/wp/v2/posts"
@@ -82,13 +83,7 @@ def _entry(post: dict[str, object], url: str) -> Entry | None:
 
 
 def _gmt(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return parse_date(value) if isinstance(value, str) else None
 
 
 def _page_number(url: str) -> int:

@@ -20,8 +20,8 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from aggregator.config import CrawlConfig
+from aggregator.dates import normalize_date
 from aggregator.extract.rules import to_xpath
-from aggregator.normalize import normalize_date
 
 # rel=next in <head> or on a link, then the "next" and "older posts" links of common themes.
 DEFAULT_NEXT_PAGE = (

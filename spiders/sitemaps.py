@@ -15,7 +15,7 @@ from lxml import etree
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from aggregator.normalize import normalize_date
+from aggregator.dates import normalize_date
 from spiders.listing import Entry, absolute_link
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -10,10 +10,10 @@ import pytest
 from lxml import html as lxml_html
 
 from aggregator.config import load_config
+from aggregator.dates import normalize_date
 from aggregator.errors import ConfigError, NotAnArticleError
 from aggregator.extract import SiteRules, extract_article
 from aggregator.extract.article import block_fingerprint, stored_blocks, strip_blocks
-from aggregator.normalize import normalize_date
 
 REPO = Path(__file__).resolve().parent.parent
 BANNERS = (

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.dates import normalize_date
 from aggregator.normalize import (
     canonical_url,
     clean_inline,
     clean_text,
-    normalize_date,
     resolve_links,
     same_site,
 )

@@ -23,8 +23,8 @@ from aggregator.config import (
     load_config,
     parse_duration,
 )
+from aggregator.dates import parse_date
 from aggregator.errors import ConfigError, UnknownSourceError
-from aggregator.normalize import parse_date
 from aggregator.publish.build import unset_publishing_settings
 from aggregator.storage import Database, open_database
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from aggregator.dates import normalize_date
 from aggregator.errors import NotAnArticleError
 from aggregator.extract import NO_RULES, Block, ExtractOptions, SiteRules, extract_article
 from aggregator.extract.article import Extracted, strip_blocks
 from aggregator.ingest.fields import TextFields, derive_text_fields
 from aggregator.items import FetchedItem, Origin
-from aggregator.normalize import canonical_url, clean_inline, normalize_date
+from aggregator.normalize import canonical_url, clean_inline
 from aggregator.relevance import Relevance, TopicProfile
 
 # Only short blocks at the edges of an article are remembered for boilerplate learning: banners

@@ -23,10 +23,10 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from aggregator.config import SourceConfig
+from aggregator.dates import normalize_date
 from aggregator.errors import FetchError
 from aggregator.items import FetchedItem, Origin
 from aggregator.kinds import SourceKind, own_state
-from aggregator.normalize import normalize_date
 from aggregator.poll.collect import Collected, Collector, SourceJob, body_hash
 from aggregator.poll.http import RATE_LIMITED, Fetcher, Validators, retry_after
 from aggregator.poll.known import KnownEntries

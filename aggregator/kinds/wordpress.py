@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aggregator.config import SourceConfig
+from aggregator.dates import parse_date
 from aggregator.errors import FetchError
 from aggregator.kinds import SourceKind, own_state
 from aggregator.poll.backfill import backfill_from_feed_pages
@@ -237,13 +238,7 @@ class Api:
 
 
 def _moment(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return parse_date(value) if isinstance(value, str) else None
 
 
 def _guid(post: Post) -> str | None:

@@ -6,8 +6,9 @@ schedules its next check with them; the crawls (``spiders.retry``) pause a site 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
+
+from aggregator.dates import parse_date
 
 # Servers' hints (Retry-After here; max-age and ttl in the poller) are honoured up to this long;
 # a longer one is clamped, so a typo on their side never silences a source for a month.
@@ -28,12 +29,9 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
     if text.isascii() and text.isdigit():  # str.isdigit() alone takes "²" and "١٢٠"
         delay = timedelta(seconds=min(int(text), 10**9))
     else:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        when = parse_date(text)
+        if when is None:
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
         delay = when - now
     return clamp(delay, timedelta(0), MAX_HINT)
 

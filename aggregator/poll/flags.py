@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from aggregator.normalize import EARLIEST_DATE, FUTURE_TOLERANCE
+from aggregator.dates import EARLIEST_DATE, FUTURE_TOLERANCE
 from aggregator.poll.entries import PlannedEntry
 from aggregator.poll.known import KnownEntries
 from aggregator.poll.parsed import ParsedFeed

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from aggregator.dates import parse_date
 from aggregator.extract.limits import markup_problem
 from aggregator.normalize import resolve_links
 from aggregator.poll.parsed import (
@@ -135,13 +136,10 @@ def _date(value: object) -> tuple[datetime | None, str | None]:
         return None, f"unreadable date {value!r:.80}"
     if not value.strip():
         return None, None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC), None
-    except (ValueError, OverflowError):
+    moment = parse_date(value)
+    if moment is None:
         return None, f"unreadable or impossible date {value.strip()[:80]!r}"
+    return moment, None
 
 
 def _string(value: object) -> str | None:

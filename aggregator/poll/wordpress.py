@@ -12,10 +12,11 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from aggregator.dates import parse_date
 from aggregator.items import FetchedItem, Origin
 from aggregator.poll.http import Fetcher
 from aggregator.poll.parsed import plain_text
@@ -151,13 +152,7 @@ def post_to_item(
 
 def gmt_date(value: object) -> datetime | None:
     """WordPress's ``*_gmt`` fields: ISO dates without a zone, in UTC."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return parse_date(value) if isinstance(value, str) else None
 
 
 def _rendered(field: object) -> str | None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
+from aggregator.dates import parse_date
 from aggregator.publish.feed import rfc822
 
 GZIP_MIN_BYTES = 256
@@ -128,12 +128,9 @@ def _not_modified(
         return _matches(digest, if_none_match)
     if if_modified_since is None or last_modified is None:
         return False
-    try:
-        since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError):
+    since = parse_date(if_modified_since)
+    if since is None:
         return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
     return last_modified.replace(microsecond=0) <= since
 
 
