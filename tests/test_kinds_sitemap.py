@@ -51,16 +51,16 @@ def test_first_poll_finds_the_sitemap_and_stores_every_post(
         [result] = poll(env)
         assert (result.status, result.new, result.failed) == ("ok", len(site.articles), 0)
         sitemaps = [p for p in site.fetched_paths() if p.endswith(".xml")]
-        # Found by trying the usual places; only the sitemap of posts is read, not pages or
-        # categories, and the pages fetched are exactly the posts.
-        assert sitemaps == ["/wp-sitemap.xml", "/sitemap_index.xml", "/sitemap.xml",
-                            "/post-sitemap.xml"]  # fmt: skip
+        # Found by trying the usual places (the site answers Yoast's index, not WordPress
+        # core's); only the sitemap of posts is read, not pages or categories, and the pages
+        # fetched are exactly the posts.
+        assert sitemaps == ["/wp-sitemap.xml", "/sitemap_index.xml", "/post-sitemap.xml"]
         assert sorted(page_paths(site)) == sorted(
             a.url.removeprefix(site.base_url) for a in site.articles
         )
         assert env.count(Article) == len(site.articles)
         memory = env.state("site").kind_state["sitemap"]
-        assert memory["sitemap"] == site.sitemap_url
+        assert memory["sitemap"] == site.url("/sitemap_index.xml")
         assert list(memory["read"]) == [site.url("/post-sitemap.xml")]
 
 
@@ -73,7 +73,8 @@ def test_a_second_poll_with_nothing_new_fetches_no_page(
         site.clear_log()
         [again] = poll(env, force=True)
         assert (again.status, again.new, again.requests) == ("not_modified", 0, 1)
-        assert site.fetched_paths() == ["/sitemap.xml"]  # straight to it, a conditional GET
+        # Straight to the index found before, a conditional GET.
+        assert site.fetched_paths() == ["/sitemap_index.xml"]
 
         site.add_article("A new co-op", ["Neighbours share a kitchen and a tool library. " * 12])
         site.clear_log()

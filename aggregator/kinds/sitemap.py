@@ -27,8 +27,8 @@ from aggregator.dates import normalize_date
 from aggregator.errors import FetchError
 from aggregator.items import FetchedItem, Origin
 from aggregator.kinds import SourceKind, own_state
-from aggregator.poll.collect import Collected, Collector, SourceJob, body_hash
-from aggregator.poll.http import RATE_LIMITED, Fetcher, Validators, retry_after
+from aggregator.poll.collect import Collected, Collector, SourceJob, Visit, body_hash
+from aggregator.poll.http import RATE_LIMITED, Validators, retry_after
 from aggregator.poll.known import KnownEntries
 from aggregator.poll.pages import fetch_page
 from aggregator.xmlsafe import parse_xml
@@ -135,15 +135,14 @@ class SitemapKind:
         )
 
 
-class Walk:
+@dataclass
+class Walk(Visit):
     """One poll's or backfill's walk through a source's sitemaps to its pages."""
 
-    def __init__(self, collector: Collector, job: SourceJob, http: Fetcher, out: Collected):
-        self.collector = collector
-        self.job = job
-        self.http = http
-        self.out = out
-        self.memory = Memory.of(own_state(job, NAME))
+    memory: Memory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.memory = Memory.of(own_state(self.job, NAME))
 
     def poll(self, limit: int) -> None:
         found = self.find(conditional=True)

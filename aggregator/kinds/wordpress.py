@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from aggregator.dates import parse_date
 from aggregator.errors import FetchError
 from aggregator.kinds import SourceKind, own_state
 from aggregator.poll.backfill import backfill_from_feed_pages
-from aggregator.poll.collect import Collected, Collector, SourceJob
+from aggregator.poll.collect import Collected, Collector, SourceJob, Visit
 from aggregator.poll.entries import PlannedEntry
 from aggregator.poll.http import Fetcher
 from aggregator.poll.known import KnownEntries
@@ -93,15 +93,14 @@ class WordPressKind:
         return collector.run(job, "backfill", backfill)
 
 
-class Api:
+@dataclass
+class Api(Visit):
     """One poll's or backfill's use of a source's API; what it learns goes to ``out.kind_state``."""
 
-    def __init__(self, collector: Collector, job: SourceJob, http: Fetcher, out: Collected):
-        self.collector = collector
-        self.job = job
-        self.http = http
-        self.out = out
-        self.state = ApiState.read(own_state(job, NAME))
+    state: ApiState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state = ApiState.read(own_state(self.job, NAME))
 
     def endpoint(self) -> str:
         return self.state.url or api_url_for(self.job.source.homepage)

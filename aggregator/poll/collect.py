@@ -173,15 +173,25 @@ class Collector:
             return known_entries(session, job.source_id, guids, links)
 
 
-class Gatherer:
+@dataclass
+class Visit:
+    """One poll or backfill of a source: its job, the fetcher it uses and what it collects.
+    The gatherer and each kind's own walk (API, sitemaps) build on it."""
+
+    collector: Collector
+    job: SourceJob
+    http: Fetcher
+    out: Collected
+
+
+@dataclass
+class Gatherer(Visit):
     """Turns planned entries into items: direct content, a kind's ``Supplement``, or pages."""
 
-    def __init__(self, collector: Collector, job: SourceJob, http: Fetcher, out: Collected):
-        self.collector = collector
-        self.job = job
-        self.http = http
-        self.out = out
-        self.now = out.started_at
+    now: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.now = self.out.started_at
 
     def gather(
         self,

@@ -7,6 +7,7 @@ against the threshold, or a source that keeps everything.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,18 +29,10 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ArticleLine:
-    """One stored article as ``articles`` lists it."""
+class ArticleLine(LineRow):
+    """One stored article as ``articles`` lists it, with why it is published or not."""
 
-    id: int
-    published_at: datetime | None
-    source: str
-    title: str
-    url: str
-    words: int
-    score: float | None
-    published: bool
-    reason: str  # why it is published, or why not
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -116,11 +109,7 @@ def explain_article(
 
 
 def _line(row: LineRow, policy: PublishPolicy) -> ArticleLine:
-    reason = _reason(row.score, row.published, policy)
-    return ArticleLine(
-        row.id, row.published_at, row.source, row.title, row.url, row.words, row.score,
-        row.published, reason,
-    )  # fmt: skip
+    return ArticleLine(**dataclasses.asdict(row), reason=_reason(row.score, row.published, policy))
 
 
 def _scored_in(score: float | None, policy: PublishPolicy) -> bool:
