@@ -25,6 +25,7 @@ from typing import Any
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
+from aggregator.runs import INTERRUPTED
 from aggregator.storage import Database
 from aggregator.storage.running import owning_runs
 from spiders.plan import CrawlOptions
@@ -179,7 +180,7 @@ def _run_crawl(
         else:
             process.stop()
         if interrupted or stopped:
-            result.errors.setdefault("", "interrupted")
+            result.errors.setdefault("", INTERRUPTED)
         elif process.exitcode not in (0, None) and not result.errors:
             result.errors[""] = f"the crawl process exited with code {process.exitcode}"
         if database is not None:

@@ -18,6 +18,7 @@ from aggregator.cli.context import (
     stdout,
 )
 from aggregator.poll import Poller, SourceResult
+from aggregator.runs import RunKind
 from aggregator.storage.locks import hold_available
 
 MAX_PROBLEMS_SHOWN = 5
@@ -61,7 +62,7 @@ def poll(
                     else []
                 )
             results += [
-                SourceResult(lock.removeprefix("source:"), "poll", "skipped",
+                SourceResult(lock.removeprefix("source:"), RunKind.POLL, "skipped",
                              error="being polled by another process right now")
                 for lock in busy
             ]  # fmt: skip
@@ -101,7 +102,7 @@ def _poll_with_progress(
 
 def _table(results: list[SourceResult]) -> Table:
     table = Table(title="Poll")
-    backfilled = any(result.kind == "backfill" for result in results)
+    backfilled = any(result.kind == RunKind.BACKFILL for result in results)
     headings = ["source", *(["kind"] if backfilled else []), "status", "new", "updated"]
     headings += ["unchanged", "failed", "requests", "next poll"]
     for heading in headings:
@@ -128,7 +129,7 @@ def _next(result: SourceResult) -> str:
 def _print_notes(results: list[SourceResult]) -> None:
     """Below the table: why sources failed or were skipped, moved feeds, failed entries."""
     for result in results:
-        label = result.source if result.kind == "poll" else f"{result.source} ({result.kind})"
+        label = result.source if result.kind == RunKind.POLL else f"{result.source} ({result.kind})"
         if result.error:
             stdout.print(f"{label}: {result.error}", markup=False, highlight=False)
         if result.moved_to:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aggregator.config import Config, SourceConfig
 from aggregator.kinds import SourceKind
 from aggregator.poll.collect import Collected, Collector, SourceJob
+from aggregator.runs import RunKind
 from aggregator.storage import Database
 
 if TYPE_CHECKING:
@@ -29,10 +30,10 @@ class CrawlKind:
         return "crawled, not polled: `mutualaid crawl` reads it (and the daemon, on its schedule)"
 
     def collect(self, collector: Collector, job: SourceJob) -> Collected:
-        return self._refuse(collector, job, "poll")
+        return self._refuse(collector, job, RunKind.POLL)
 
     def backfill(self, collector: Collector, job: SourceJob, count: int) -> Collected:
-        return self._refuse(collector, job, "backfill")
+        return self._refuse(collector, job, RunKind.BACKFILL)
 
     def crawl(
         self, database: Database, config: Config, name: str, stop: threading.Event | None = None
@@ -42,7 +43,7 @@ class CrawlKind:
 
         return run_crawl(config, CrawlJob(sources=(name,)), database=database, stop=stop)
 
-    def _refuse(self, collector: Collector, job: SourceJob, run_kind: str) -> Collected:
+    def _refuse(self, collector: Collector, job: SourceJob, run_kind: RunKind) -> Collected:
         reason = self.unpolled_reason(job.source)
 
         def refuse(_http: object, out: Collected) -> None:

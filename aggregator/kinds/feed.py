@@ -9,6 +9,7 @@ from aggregator.config import SourceConfig
 from aggregator.kinds import SourceKind
 from aggregator.poll.backfill import backfill_from_feed_pages
 from aggregator.poll.collect import Collected, Collector, SourceJob
+from aggregator.runs import RunKind
 
 
 class FeedKind:
@@ -21,12 +22,14 @@ class FeedKind:
         return "no feed configured"
 
     def collect(self, collector: Collector, job: SourceJob) -> Collected:
-        return collector.run(job, "poll", lambda http, out: collector.read_feed(job, http, out))
+        return collector.run(
+            job, RunKind.POLL, lambda http, out: collector.read_feed(job, http, out)
+        )
 
     def backfill(self, collector: Collector, job: SourceJob, count: int) -> Collected:
         return collector.run(
             job,
-            "backfill",
+            RunKind.BACKFILL,
             lambda http, out: backfill_from_feed_pages(collector, job, http, out, count),
         )
 

@@ -31,6 +31,7 @@ from aggregator.poll.collect import Collected, Collector, SourceJob, Visit, body
 from aggregator.poll.http import RATE_LIMITED, Validators, retry_after
 from aggregator.poll.known import KnownEntries
 from aggregator.poll.pages import fetch_page
+from aggregator.runs import RunKind
 from aggregator.xmlsafe import parse_xml
 
 NAME = "sitemap"
@@ -126,12 +127,12 @@ class SitemapKind:
     def collect(self, collector: Collector, job: SourceJob) -> Collected:
         limit = collector.settings.max_pages
         return collector.run(
-            job, "poll", lambda http, out: Walk(collector, job, http, out).poll(limit)
+            job, RunKind.POLL, lambda http, out: Walk(collector, job, http, out).poll(limit)
         )
 
     def backfill(self, collector: Collector, job: SourceJob, count: int) -> Collected:
         return collector.run(
-            job, "backfill", lambda http, out: Walk(collector, job, http, out).backfill(count)
+            job, RunKind.BACKFILL, lambda http, out: Walk(collector, job, http, out).backfill(count)
         )
 
 

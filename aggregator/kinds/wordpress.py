@@ -39,6 +39,7 @@ from aggregator.poll.wordpress import (
     posts_by_slugs,
     slug_of,
 )
+from aggregator.runs import RunKind
 
 log = logging.getLogger(__name__)
 NAME = "wordpress"
@@ -78,7 +79,7 @@ class WordPressKind:
             else:
                 api.latest(LATEST)
 
-        return collector.run(job, "poll", poll)
+        return collector.run(job, RunKind.POLL, poll)
 
     def backfill(self, collector: Collector, job: SourceJob, count: int) -> Collected:
         def backfill(http: Fetcher, out: Collected) -> None:
@@ -90,7 +91,7 @@ class WordPressKind:
             else:
                 out.fail(f"WordPress API did not answer at {api.endpoint()}, and no feed")
 
-        return collector.run(job, "backfill", backfill)
+        return collector.run(job, RunKind.BACKFILL, backfill)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from aggregator.poll.known import KnownEntries, known_entries
 from aggregator.poll.pages import fetch_page
 from aggregator.poll.parsed import FeedParseError, ParsedFeed
 from aggregator.poll.state import FeedState
+from aggregator.runs import RunKind
 from aggregator.storage import Database
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Collected:
     """What a poll of one source found, before ingesting."""
 
     job: SourceJob
-    kind: str  # poll or backfill
+    kind: RunKind  # poll or backfill
     started_at: datetime
     status: Status = "fetched"
     items: list[FetchedItem] = field(default_factory=list)
@@ -110,7 +111,7 @@ class Collector:
         self.settings = settings
         self.max_items = max_items  # entries read per feed, from its top; the rest are ignored
 
-    def run(self, job: SourceJob, run_kind: str, work: Work) -> Collected:
+    def run(self, job: SourceJob, run_kind: RunKind, work: Work) -> Collected:
         """Run ``work`` (``run_kind``: a poll or a backfill of ``job``) with a fetcher counting
         its requests; never raises: an unexpected error fails this source only."""
         out = Collected(job, run_kind, self.clock())

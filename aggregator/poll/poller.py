@@ -48,6 +48,7 @@ from aggregator.poll.state import (
     load_states,
     with_kind_state,
 )
+from aggregator.runs import RunKind
 from aggregator.storage import Database
 from aggregator.storage.database import describe_error, is_database_fault
 
@@ -81,7 +82,7 @@ class SourceResult:
     """What polling (or backfilling) one source did."""
 
     source: str
-    kind: str  # poll or backfill
+    kind: RunKind  # poll or backfill
     status: str  # ok, not_modified, failed or skipped
     new: int = 0
     updated: int = 0
@@ -174,7 +175,7 @@ class Poller:
         finally:
             recorder.flush()
         order = {name: position for position, name in enumerate(chosen)}
-        return sorted(results, key=lambda r: (order[r.source], r.kind != "poll"))
+        return sorted(results, key=lambda r: (order[r.source], r.kind != RunKind.POLL))
 
     def close(self) -> None:
         if self._own_client:
@@ -219,7 +220,7 @@ class Poller:
             source = self.config.sources[name]
             reason = self._skip_reason(name, force, due_only, now)
             if reason:
-                skipped.append(SourceResult(name, "poll", "skipped", error=reason))
+                skipped.append(SourceResult(name, RunKind.POLL, "skipped", error=reason))
                 continue
             state = self._states[ids[name]]
             interval = self.config.poll_interval(name)
@@ -295,7 +296,7 @@ class Poller:
         self, state: FeedState, collected: Collected, report: IngestReport
     ) -> FeedState:
         timing = Timing(self.clock(), collected.job.interval, self.jitter())
-        if collected.kind == "poll":
+        if collected.kind == RunKind.POLL:
             state = _after_poll(state, collected, report, timing)
         if collected.kind_state is not None:
             state = with_kind_state(state, kind_of(collected.job.source).name, collected.kind_state)
@@ -355,7 +356,7 @@ def _result(
         failed=len(collected.failed) + len(report.failed),
         requests=collected.requests,
         error=collected.error,
-        next_check_at=state.next_check_at if collected.kind == "poll" else None,
+        next_check_at=state.next_check_at if collected.kind == RunKind.POLL else None,
         moved_to=state.moved_to if moved else None,
         failures=(*collected.failed, *report.failed),
         skips=(*collected.skipped, *report.skipped),

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement
 
+from aggregator.runs import RunKind, RunStatus
 from aggregator.storage.models import Article, FetchState, Run, Sighting, Source
 
 
@@ -26,7 +27,7 @@ class RunSummary:
 
     @property
     def failed_run(self) -> bool:
-        return self.status == "failed"
+        return self.status == RunStatus.FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def source_health(
     )
     sightings = _count_by(session, Sighting.source_id, ids.values())
     runs = _last_runs(session, ids.values())
-    failures = _last_runs(session, ids.values(), Run.status == "failed")
+    failures = _last_runs(session, ids.values(), Run.status == RunStatus.FAILED)
     since = _failing_since(session, ids.values())
     report = []
     for name in wanted:
@@ -198,7 +199,7 @@ def _failing_since(session: Session, ids: Iterable[int]) -> dict[int, datetime]:
     wanted = list(ids)
     last_ok = (
         select(Run.source_id, func.max(Run.started_at).label("at"))
-        .where(Run.source_id.in_(wanted), Run.kind == "poll", Run.status == "ok")
+        .where(Run.source_id.in_(wanted), Run.kind == RunKind.POLL, Run.status == RunStatus.OK)
         .group_by(Run.source_id)
         .subquery()
     )
@@ -208,7 +209,7 @@ def _failing_since(session: Session, ids: Iterable[int]) -> dict[int, datetime]:
         .where(
             Run.source_id.in_(wanted),
             Run.kind == "poll",
-            Run.status == "failed",
+            Run.status == RunStatus.FAILED,
             or_(last_ok.c.at.is_(None), Run.started_at > last_ok.c.at),
         )
         .group_by(Run.source_id)
