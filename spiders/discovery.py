@@ -11,7 +11,6 @@ fetched bodies; the spider does the fetching.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -22,8 +21,6 @@ from spiders.listing import Entry, absolute_link
 API_PATH = "wp-json/wp/v2/posts"
 PER_PAGE = 100  # the most WordPress gives in one page
 SITEMAPS = ("wp-sitemap.xml", "sitemap_index.xml")
-# Sitemaps of posts, as WordPress core, Yoast SEO, Rank Math and All in One SEO name them.
-POST_SITEMAP = re.compile(r"/(?:wp-sitemap-posts-post-\d+|post-sitemap\d*)\.xml(?:\.gz)?$")
 END_OF_PAGES = 400  # WordPress's answer to a page past the last (rest_post_invalid_page_number)
 
 
@@ -68,12 +65,6 @@ def read_posts_page(body: bytes, url: str, total_pages: str | None) -> PostsPage
     else:
         more = len(posts) >= PER_PAGE
     return PostsPage(entries, _with_page(url, page + 1) if more and posts else None)
-
-
-def post_sitemaps(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
-    """The sitemaps of posts in an index, when it names them; else every sitemap in it."""
-    posts = tuple(entry for entry in entries if POST_SITEMAP.search(urlsplit(entry.url).path))
-    return posts or entries
 
 
 def _entry(post: dict[str, object], url: str) -> Entry | None:

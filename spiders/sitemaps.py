@@ -1,7 +1,9 @@
-"""Reading sitemaps: an index of further sitemaps, a set of page URLs, or a robots.txt naming them.
+"""Reading sitemaps in a crawl: an index of further sitemaps, a set of page URLs, or a robots.txt
+naming them.
 
-Pure functions of a fetched body. Scrapy's ``Sitemap`` does the XML (it resolves no entities and
-recovers from sloppy markup); gzipped sitemaps are unpacked up to the size limit.
+Pure functions of a fetched body. The XML is read by ``aggregator.sitemaps``, as the ``sitemap``
+kind of source reads it; gzipped sitemaps are unpacked up to the size limit first, and a
+robots.txt's ``Sitemap:`` lines are read by Scrapy.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from lxml import etree
 from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 
-from aggregator.dates import normalize_date
+from aggregator.sitemaps import SitemapError, parse_sitemap
 from spiders.listing import Entry, absolute_link
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -40,27 +41,8 @@ def read_sitemap(body: bytes, url: str, now: datetime, max_size: int = 0) -> Sit
         except (OSError, ValueError):
             return SitemapPage("unknown", ())
     try:
-        sitemap = Sitemap(body)
-        rows = list(sitemap)
-    except (etree.XMLSyntaxError, StopIteration, ValueError):
+        sitemap = parse_sitemap(body, now, base_url=url)
+    except SitemapError:
         return SitemapPage("unknown", ())
-    kinds: dict[str, Literal["index", "urlset"]] = {"sitemapindex": "index", "urlset": "urlset"}
-    kind = kinds.get(sitemap.type)
-    if kind is None:
-        return SitemapPage("unknown", ())
-    return SitemapPage(kind, tuple(_entries(rows, url, now)))
-
-
-def _entries(rows: list[dict[str, object]], url: str, now: datetime) -> list[Entry]:
-    entries = []
-    for row in rows:
-        link = absolute_link(str(row.get("loc") or ""), url)
-        if link is None:
-            continue
-        lastmod = row.get("lastmod")
-        when = None
-        if isinstance(lastmod, str) and lastmod:
-            moment, estimated = normalize_date(lastmod, now=now, first_seen=now)
-            when = None if estimated else moment
-        entries.append(Entry(link, when))
-    return entries
+    entries = tuple(Entry(listed.url, listed.lastmod) for listed in sitemap.entries)
+    return SitemapPage("index" if sitemap.is_index else "urlset", entries)

@@ -27,7 +27,8 @@ from twisted.python.failure import Failure
 
 from aggregator.config import Config
 from aggregator.items import FetchedItem, Origin
-from spiders.discovery import END_OF_PAGES, post_sitemaps, read_posts_page
+from aggregator.sitemaps import post_sitemaps
+from spiders.discovery import END_OF_PAGES, read_posts_page
 from spiders.listing import Entry, read_listing
 from spiders.outbound import RefusedDownload
 from spiders.plan import CrawlOptions, CrawlPlan, Triage, on_allowed_domain, triage
@@ -178,7 +179,7 @@ class SourceSpider(Spider):
             yield from self._fall_through(response.url, response.meta, "no sitemap here", options)
             return
         if page.kind == "index" and depth <= MAX_SITEMAP_DEPTH:
-            entries = post_sitemaps(page.entries) if self.plan.discovery else page.entries
+            entries = tuple(post_sitemaps(page.entries)) if self.plan.discovery else page.entries
             for entry in entries:
                 if options.since and entry.published and entry.published < options.since:
                     continue  # nothing in that sitemap changed since

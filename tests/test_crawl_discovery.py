@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from aggregator.config import Config, CrawlConfig, SourceConfig, load_config
 from aggregator.poll.discover import api_link
+from aggregator.sitemaps import post_sitemaps
 from aggregator.storage import Database, open_database
 from aggregator.storage.models import Run
-from spiders.discovery import PER_PAGE, entry_points, post_sitemaps, read_posts_page
+from spiders.discovery import PER_PAGE, entry_points, read_posts_page
 from spiders.known import has_complete_crawl
 from spiders.listing import Entry
 from spiders.plan import make_plan, triage
@@ -85,13 +86,13 @@ def test_an_index_is_narrowed_to_its_sitemaps_of_posts_when_it_names_them() -> N
     core = urls(
         "wp-sitemap-posts-post-1.xml", "wp-sitemap-posts-page-1.xml", "wp-sitemap-users-1.xml"
     )
-    assert post_sitemaps(core) == urls("wp-sitemap-posts-post-1.xml")
+    assert tuple(post_sitemaps(core)) == urls("wp-sitemap-posts-post-1.xml")
     yoast = urls(
         "post-sitemap.xml", "post-sitemap2.xml", "page-sitemap.xml", "category-sitemap.xml"
     )
-    assert post_sitemaps(yoast) == urls("post-sitemap.xml", "post-sitemap2.xml")
+    assert tuple(post_sitemaps(yoast)) == urls("post-sitemap.xml", "post-sitemap2.xml")
     other = urls("sitemap-a.xml", "sitemap-b.xml")
-    assert post_sitemaps(other) == other
+    assert tuple(post_sitemaps(other)) == other
 
 
 def test_an_empty_crawl_block_plans_discovery_and_nothing_else() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from aggregator.kinds.sitemap import (
+from aggregator.poll.collect import CollectSettings
+from aggregator.sitemaps import (
     Listed,
     Sitemap,
     SitemapError,
@@ -16,7 +17,6 @@ from aggregator.kinds.sitemap import (
     parse_sitemap,
     post_sitemaps,
 )
-from aggregator.poll.collect import CollectSettings
 from aggregator.storage.models import Article
 from tests.feedserver import ScriptedServer, article_page, html_page, xml_response
 from tests.pollkit import PollEnv, poll_env

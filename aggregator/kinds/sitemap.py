@@ -13,17 +13,12 @@ of the sitemaps in the index read whole by the last poll that stored everything 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from lxml import etree
-
 from aggregator.config import SourceConfig
-from aggregator.dates import normalize_date
 from aggregator.errors import FetchError
 from aggregator.items import FetchedItem, Origin
 from aggregator.kinds import SourceKind, own_state
@@ -32,56 +27,19 @@ from aggregator.poll.http import RATE_LIMITED, Validators, retry_after
 from aggregator.poll.known import KnownEntries
 from aggregator.poll.pages import fetch_page
 from aggregator.runs import RunKind
-from aggregator.xmlsafe import parse_xml
+from aggregator.sitemaps import (
+    Listed,
+    Sitemap,
+    SitemapError,
+    newest_first,
+    parse_sitemap,
+    post_sitemaps,
+)
 
 NAME = "sitemap"
 CANDIDATES = ("wp-sitemap.xml", "sitemap_index.xml", "sitemap.xml")
 MAX_SITEMAPS = 100  # sitemaps of an index read per poll
 LOOKUP_BATCH = 500  # URLs looked up in the database at once
-# Sitemaps of posts, as WordPress core, Yoast, Rank Math and others name them.
-_POSTS = re.compile(
-    r"posts-post|(?:^|[-_/])post[-_]?sitemap|sitemap[-_]posts?(?:[-_]?\d+)?\.xml", re.IGNORECASE
-)
-
-
-class SitemapError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Listed:
-    url: str
-    lastmod: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Sitemap:
-    is_index: bool  # entries are further sitemaps; else pages
-    entries: tuple[Listed, ...]
-
-
-def parse_sitemap(body: bytes, now: datetime) -> Sitemap:
-    """A ``<sitemapindex>`` or ``<urlset>``; ``SitemapError`` saying what else it is."""
-    try:
-        root = parse_xml(body)
-    except etree.XMLSyntaxError as exc:
-        raise SitemapError(f"not XML ({exc})") from None
-    tag = etree.QName(root).localname
-    if tag not in ("sitemapindex", "urlset"):
-        raise SitemapError(f"not a sitemap (its root element is <{tag}>)")
-    is_index = tag == "sitemapindex"
-    row = "sitemap" if is_index else "url"
-    entries = (_listed(item, now) for item in root if _localname(item) == row)
-    return Sitemap(is_index, tuple(entry for entry in entries if entry))
-
-
-def post_sitemaps(children: Iterable[Listed]) -> list[Listed]:
-    """The sitemaps of posts in an index, where it names them so; else all of them."""
-    every = list(children)
-    posts = [child for child in every if _POSTS.search(urlsplit(child.url).path)]
-    return posts or every
 
 
 def candidates(homepage: str) -> list[str]:
@@ -90,12 +48,6 @@ def candidates(homepage: str) -> list[str]:
     found = [urljoin(base, name) for name in CANDIDATES]
     found += [urljoin(base, "/" + name) for name in CANDIDATES]
     return list(dict.fromkeys(found))
-
-
-def newest_first(pages: Sequence[Listed]) -> list[Listed]:
-    """Dated pages, newest first, then the undated ones in their order."""
-    dated = sorted((p for p in pages if p.lastmod), key=lambda p: p.lastmod or 0, reverse=True)
-    return dated + [p for p in pages if not p.lastmod]
 
 
 @dataclass(frozen=True)
@@ -290,26 +242,6 @@ class Walk(Visit):
             found = self.collector.lookup(self.job, [], urls[start : start + LOOKUP_BATCH])
             by_url.update(found.by_url)
         return KnownEntries({}, by_url)
-
-
-def _listed(item: Any, now: datetime) -> Listed | None:
-    loc = _child_text(item, "loc")
-    if not loc or urlsplit(loc).scheme not in ("http", "https"):
-        return None
-    lastmod = _child_text(item, "lastmod")
-    when, estimated = normalize_date(lastmod, now=now, first_seen=now) if lastmod else (None, True)
-    return Listed(loc, None if estimated else when)
-
-
-def _child_text(item: Any, name: str) -> str | None:
-    for child in item:
-        if _localname(child) == name:
-            return str(child.text or "").strip() or None
-    return None
-
-
-def _localname(element: Any) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
 def _same_site(url: str) -> str:
