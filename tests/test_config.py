@@ -231,3 +231,22 @@ def test_the_extractors_library_defaults_are_the_packaged_defaults(
 
     monkeypatch.chdir(tmp_path)  # no ./config.yaml: the packaged defaults alone
     assert load_config(environ={}).extraction.options() == ExtractOptions()
+
+
+def test_the_pollers_library_defaults_are_the_packaged_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PollSettings()`` and ``CollectSettings()`` (tests, benchmarks, library use) pace and
+    bound a poll as a fresh install does."""
+    from aggregator.poll.collect import CollectSettings
+    from aggregator.poll.poller import PollSettings
+
+    monkeypatch.chdir(tmp_path)
+    packaged = PollSettings.from_config(load_config(environ={}))
+    default = PollSettings()
+    assert (default.workers, default.host_delay, default.max_items_per_feed) == (
+        packaged.workers,
+        packaged.host_delay,
+        packaged.max_items_per_feed,
+    )
+    assert CollectSettings().max_pages == packaged.collect.max_pages
