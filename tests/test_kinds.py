@@ -107,7 +107,13 @@ def test_the_crawl_kind_crawls_with_the_spider(write_config, database_url, blog_
     crawl = {"sitemaps": [blog_site.sitemap_url]}
     sources = {"blog": {"homepage": f"{blog_site.base_url}/", "kind": "crawl", "crawl": crawl}}
     with poll_env(write_config, database_url, sources) as env:
-        result = CrawlKind().crawl(env.database, env.config, "blog")
+        # No politeness delay and extraction in the crawl's own thread: this is about the kind
+        # handing the source to the spider, not about pacing (tests/test_crawl.py does that).
+        fast = {"download_delay": 0, "autothrottle": False, "workers": 0}
+        config = env.config.model_copy(
+            update={"crawling": env.config.crawling.model_copy(update=fast)}
+        )
+        result = CrawlKind().crawl(env.database, config, "blog")
         assert result.error_for("blog") is None
         with env.database.session() as session:
             stored = set(session.scalars(select(Article.canonical_url)))

@@ -176,17 +176,24 @@ class _AdvisoryLock(HeldLock):
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-            self.connection.rollback()
+            self._forget_transaction()
             try:
                 backend = self._backend()  # a new session, if the server is back
             except DBAPIError:
-                self.connection.rollback()
+                self._forget_transaction()
                 return False
         if backend == self.backend:
             return True
         self.backend = self._take()  # the old session, and the lock with it, is gone
         log.warning("lock %s was lost with its database session; taken again", self.name)
         return True
+
+    def _forget_transaction(self) -> None:
+        """Roll back what the lost session left, if the connection still can."""
+        try:
+            self.connection.rollback()
+        except SQLAlchemyError as exc:
+            log.info("lock %s: rollback after a lost session failed: %s", self.name, exc)
 
     def _backend(self) -> int:
         backend = int(self.connection.execute(text("SELECT pg_backend_pid()")).scalar_one())

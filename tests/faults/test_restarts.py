@@ -53,8 +53,9 @@ def terminate_backends(admin_url: str, application_name: str) -> set[int]:
                 {"name": application_name},
             ).scalars()
             pids = set(ours)
-            for pid in pids:  # one by one: never anyone else's session
-                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for pid in pids:  # one by one: never anyone else's session, and each one gone
+                # before the next step (the timeout makes PostgreSQL wait for it to exit)
+                connection.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
             return pids
     finally:
         admin.dispose()
