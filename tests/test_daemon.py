@@ -62,7 +62,12 @@ def daemon_config(write_config, tmp_path, blog_site) -> Path:
         {
             "database": {"url": f"sqlite:///{tmp_path / 'state' / 'daemon.db'}"},
             "output": {"dir": str(tmp_path / "public")},
-            "schedule": {"poll_interval": "3s", "crawl_interval": "1h", "jitter": "1s"},
+            "schedule": {
+                "tick": "1s",
+                "poll_interval": "3s",
+                "crawl_interval": "1h",
+                "jitter": "1s",
+            },
             "sources": {
                 "blog": {
                     "homepage": f"{blog_site.base_url}/",
@@ -233,7 +238,12 @@ def test_a_shortened_poll_interval_takes_effect_at_the_next_start(
             {
                 "database": {"url": f"sqlite:///{database}"},
                 "output": {"dir": str(tmp_path / "public")},
-                "schedule": {"poll_interval": interval, "crawl_interval": "1d", "jitter": "1s"},
+                "schedule": {
+                    "tick": "1s",
+                    "poll_interval": interval,
+                    "crawl_interval": "1d",
+                    "jitter": "1s",
+                },
                 "sources": {
                     "blog": {
                         "homepage": f"{blog_site.base_url}/",

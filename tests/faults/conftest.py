@@ -36,7 +36,12 @@ def blog_daemon_config(write_config, tmp_path, blog_site) -> Path:
         {
             "database": {"url": f"sqlite:///{tmp_path / 'state' / 'daemon.db'}?timeout=1"},
             "output": {"dir": str(tmp_path / "public")},
-            "schedule": {"poll_interval": "3s", "crawl_interval": "1h", "jitter": "1s"},
+            "schedule": {
+                "tick": "1s",
+                "poll_interval": "3s",
+                "crawl_interval": "1h",
+                "jitter": "1s",
+            },
             "sources": {
                 "blog": {
                     "homepage": f"{blog_site.base_url}/",

@@ -298,7 +298,8 @@ def test_a_poll_the_locked_database_failed_is_recorded_and_retried_soon(
             "database": {"url": f"sqlite:///{database}?timeout=1"},
             "output": {"dir": str(tmp_path / "public")},
             "extraction": {"learn_boilerplate": False},
-            "schedule": {"poll_interval": "1h", "crawl_interval": "1d", "jitter": "1s"},
+            "schedule": {"tick": "1s",
+                         "poll_interval": "1h", "crawl_interval": "1d", "jitter": "1s"},
             "sources": {"site": {"homepage": bad_server.url("/"), "feed": bad_server.url("/feed"),
                                  "relevance": "keep_all"}},
         }

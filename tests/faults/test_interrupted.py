@@ -34,7 +34,8 @@ def _config(write_config, tmp_path: Path, sources: dict[str, Any], **schedule: s
             "output": {"dir": str(tmp_path / "public")},
             "network": {"allow_private": True, "total_timeout": "10s"},
             "crawling": FAST,
-            "schedule": {"poll_interval": "1h", "crawl_interval": "1h", "jitter": "1s",
+            "schedule": {"tick": "1s",
+                         "poll_interval": "1h", "crawl_interval": "1h", "jitter": "1s",
                          **schedule},
             "sources": sources,
         }

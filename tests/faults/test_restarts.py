@@ -160,7 +160,8 @@ def test_postgres_restarting_under_the_daemon(
         {
             "database": {"url": url},
             "output": {"dir": str(tmp_path / "public")},
-            "schedule": {"poll_interval": "2s", "crawl_interval": "1h", "jitter": "1s"},
+            "schedule": {"tick": "1s",
+                         "poll_interval": "2s", "crawl_interval": "1h", "jitter": "1s"},
             "sources": {"blog": {"homepage": f"{blog_site.base_url}/", "feed": blog_site.feed_url,
                                  "relevance": "keep_all"}},
         }

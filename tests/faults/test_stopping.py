@@ -61,7 +61,12 @@ def _load(write_config, tmp_path: Path, hosts: list[BadServer], feed, crawl: boo
             "output": {"dir": str(tmp_path / "public")},
             "network": {"allow_private": True, "total_timeout": "10m"},
             "crawling": FAST,
-            "schedule": {"poll_interval": "20s", "crawl_interval": "1h", "jitter": "1s"},
+            "schedule": {
+                "tick": "1s",
+                "poll_interval": "20s",
+                "crawl_interval": "1h",
+                "jitter": "1s",
+            },
             "sources": sources,
         }
     )
@@ -165,7 +170,12 @@ def test_a_job_stuck_past_the_bound_does_not_keep_the_daemon_alive(
         {
             "database": {"url": f"sqlite:///{database}?timeout=120"},  # waits past the bound
             "output": {"dir": str(tmp_path / "public")},
-            "schedule": {"poll_interval": "1h", "crawl_interval": "1d", "jitter": "1s"},
+            "schedule": {
+                "tick": "1s",
+                "poll_interval": "1h",
+                "crawl_interval": "1d",
+                "jitter": "1s",
+            },
             "sources": {"site": {"homepage": bad_server.url("/"), "feed": bad_server.url("/feed")}},
         }
     )
