@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
-from click.utils import make_default_short_help
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,10 @@ class LazyCommand:
 
     target: str
     help: str
+
+    def placeholder(self, name: str) -> click.Command:
+        """A stand-in that click can describe the way it describes the real command."""
+        return click.Command(name, help=self.help)
 
     def load(self) -> click.Command:
         module_name, _, attribute = self.target.partition(":")
@@ -62,7 +65,7 @@ class LazyGroup(click.Group):
     def _short_help(self, ctx: click.Context, name: str, limit: int) -> str | None:
         """The listed help of one command; None for a hidden eager command."""
         if name in self.lazy and name not in self.commands:
-            return make_default_short_help(self.lazy[name].help, limit)
+            return self.lazy[name].placeholder(name).get_short_help_str(limit)
         command = self.get_command(ctx, name)
         if command is None or command.hidden:
             return None
