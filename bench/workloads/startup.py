@@ -6,6 +6,10 @@ is what the command costs over a bare interpreter (the aim for ``--version`` and
 ``status`` runs on an empty database that is already current, so it is start-up, reading the
 config, opening the database and one query.
 
+``startup-poll``: ``mutualaid poll`` of N local feeds that all answer 304 (``poll-twice``'s feed
+farm, no pause between requests), against the same second poll made in-process by ``Poller``:
+the ratio is the command's whole cost over the requests and their bookkeeping alone.
+
 ``MUTUALAID_BENCH_BASELINE=DIR`` (a source tree, e.g. ``git archive main | tar -x -C DIR``) adds
 the same three workloads with ``-baseline`` names, run with DIR first on ``sys.path``: before and
 after in one run of ``python -m bench startup-version startup-version-baseline ...``.
@@ -24,7 +28,12 @@ from pathlib import Path
 
 import yaml
 
+from aggregator.config import load_config
+from aggregator.poll import Poller, PollSettings
+from aggregator.storage import open_database
+from bench.feedfarm import FarmProcess
 from bench.harness import Workload
+from bench.workloads.polling import poll_all
 
 PROGRAM = "import sys; from aggregator.cli import main; sys.exit(main())"
 BASELINE_ENV = "MUTUALAID_BENCH_BASELINE"
@@ -45,14 +54,15 @@ def _environ(tree: str | None) -> dict[str, str]:
     return environ
 
 
-def _preparer(tree: str | None) -> Callable[[int], Inputs]:
+def _preparer(tree: str | None, database: bool) -> Callable[[int], Inputs]:
     def prepare(runs: int) -> Inputs:
         folder = Path(tempfile.mkdtemp(prefix="bench-startup-"))
         config = folder / "config.yaml"
         settings = {"database": {"url": f"sqlite:///{folder / 'archive.db'}"}}
         config.write_text(yaml.safe_dump(settings), encoding="utf-8")
         inputs = Inputs(folder, config, runs, _environ(tree))
-        _run(inputs, "-c", str(config), "db", "upgrade")  # untimed: status finds it current
+        if database:  # untimed: status finds it current
+            _run(inputs, "-c", str(config), "db", "upgrade")
         return inputs
 
     return prepare
@@ -85,6 +95,75 @@ def teardown(inputs: Inputs) -> None:
     shutil.rmtree(inputs.folder, ignore_errors=True)
 
 
+@dataclass
+class PollInputs:
+    folder: Path
+    farm: FarmProcess
+    config: Path
+    polled: Path
+    environ: dict[str, str]
+    copies: int = 0
+
+
+def _poll_preparer(tree: str | None) -> Callable[[int], PollInputs]:
+    def prepare(size: int) -> PollInputs:
+        folder = Path(tempfile.mkdtemp(prefix="bench-startup-poll-"))
+        farm = FarmProcess(size)
+        polled = folder / "polled.db"
+        sources = {
+            f"feed{n}": {"homepage": farm.feed_url(n), "feed": farm.feed_url(n), "kind": "feed"}
+            for n in range(size)
+        }
+        settings = {
+            "database": {"url": f"sqlite:///{polled}"},
+            "network": {"allow_private": True},  # the feed farm is on loopback
+            "polling": {"host_delay": 0.0},
+            "sources": sources,
+        }
+        config = folder / "config.yaml"
+        config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        poll_all(load_config(config, environ={}), f"sqlite:///{polled}")  # the first poll
+        return PollInputs(folder, farm, config, polled, _environ(tree))
+
+    return prepare
+
+
+def fresh_copy(inputs: PollInputs) -> tuple[PollInputs, str]:
+    inputs.copies += 1
+    copy = inputs.folder / f"polled-{inputs.copies}.db"
+    shutil.copy(inputs.polled, copy)
+    return inputs, f"sqlite:///{copy}"
+
+
+def poll_in_process(round_: tuple[PollInputs, str]) -> None:
+    inputs, url = round_
+    config = load_config(inputs.config, environ={})
+    database = open_database(url)
+    try:
+        with Poller(database, config, settings=PollSettings.from_config(config)) as poller:
+            failed = [r for r in poller.poll() if r.status == "failed"]
+    finally:
+        database.close()
+    if failed:
+        raise RuntimeError(f"{len(failed)} feeds failed, e.g. {failed[0].error}")
+
+
+def poll_command(round_: tuple[PollInputs, str]) -> None:
+    inputs, url = round_
+    subprocess.run(
+        [sys.executable, "-c", PROGRAM, "-c", str(inputs.config), "poll", "--json"],
+        env={**inputs.environ, "MUTUALAID_DATABASE_URL": url},
+        cwd=inputs.folder,
+        stdout=subprocess.DEVNULL,
+        check=True,  # exit 1: a feed failed
+    )
+
+
+def teardown_poll(inputs: PollInputs) -> None:
+    inputs.farm.close()
+    shutil.rmtree(inputs.folder, ignore_errors=True)
+
+
 COMMANDS = {
     "version": (("--version",), 10.0),
     "help": (("--help",), 10.0),
@@ -93,13 +172,30 @@ COMMANDS = {
 
 
 def _workloads(suffix: str, tree: str | None) -> tuple[Workload, ...]:
+    poll = Workload(
+        name=f"startup-poll{suffix}",
+        description="mutualaid poll of N local feeds all answering 304, in a new process"
+        + (f", the code in {tree}" if tree else ""),
+        floor_name="the same poll in-process (Poller)",
+        prepare=_poll_preparer(tree),
+        floor=poll_in_process,
+        subject=poll_command,
+        size=100,
+        quick_size=3,
+        before_each=fresh_copy,
+        teardown=teardown_poll,
+    )
+    return (*_commands(suffix, tree), poll)
+
+
+def _commands(suffix: str, tree: str | None) -> tuple[Workload, ...]:
     return tuple(
         Workload(
             name=f"startup-{name}{suffix}",
             description=f"mutualaid {' '.join(args)} in a new process"
             + (f", the code in {tree}" if tree else ""),
             floor_name="python -c pass",
-            prepare=_preparer(tree),
+            prepare=_preparer(tree, database="{config}" in args),
             floor=bare_interpreter,
             subject=_command(*args),
             size=3,
