@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path, PurePath
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -27,17 +27,16 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from aggregator.config_errors import explain, line_of
 from aggregator.errors import ConfigError
-from aggregator.extract.article import ExtractOptions
-from aggregator.extract.limits import HtmlLimits
-from aggregator.extract.rules import RuleError, SiteRules
 from aggregator.kinds import REGISTRY, check_kind_name
 from aggregator.relevance import TopicProfile
 from aggregator.strict_yaml import DuplicateKeyError, load_yaml
+
+if TYPE_CHECKING:  # each is imported where it is used, to keep reading a config light
+    from aggregator.extract.article import ExtractOptions
+    from aggregator.extract.rules import SiteRules
 
 CONFIG_ENV = "MUTUALAID_CONFIG"
 DATABASE_URL_ENV = "MUTUALAID_DATABASE_URL"
@@ -130,6 +129,9 @@ class DatabaseConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _parse_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             make_url(value)
         except ArgumentError as exc:
@@ -194,6 +196,8 @@ class RulesConfig(_Strict):
     drop_phrases: tuple[str, ...] = ()
 
     def compile(self) -> SiteRules:
+        from aggregator.extract.rules import SiteRules
+
         return SiteRules.compile(self.container, self.drop, self.drop_phrases)
 
     @field_validator("container")
@@ -212,6 +216,8 @@ class RulesConfig(_Strict):
 
 
 def _check_selector(selector: str) -> None:
+    from aggregator.extract.rules import RuleError, SiteRules
+
     try:
         SiteRules.compile(container=selector)
     except RuleError as exc:
@@ -324,6 +330,9 @@ class ExtractionConfig(_Strict):
     max_attributes: int = Field(gt=0)
 
     def options(self) -> ExtractOptions:
+        from aggregator.extract.article import ExtractOptions
+        from aggregator.extract.limits import HtmlLimits
+
         limits = HtmlLimits(
             self.max_html_size, self.max_elements, self.max_depth, self.max_attributes
         )

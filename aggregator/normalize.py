@@ -17,7 +17,6 @@ import unicodedata
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import lxml.html
-from courlan import extract_domain
 
 from aggregator.textclean import CONTROL_CHARACTERS
 
@@ -90,6 +89,8 @@ def _is_bare_host(reference: str) -> bool:
     """True for ``example.org/story``: a host missing its scheme, not a relative path."""
     if urlsplit(reference).scheme or reference.startswith(("/", ".", "?")):
         return False
+    from courlan import extract_domain  # here: courlan and its imports cost ~30 ms at start-up
+
     first = reference.split("/", 1)[0]
     return "." in first and extract_domain(f"http://{first}/") is not None
 
@@ -219,6 +220,8 @@ def _site_host(url: str) -> str | None:
 def _registered_domain(host: str) -> str:
     if host.startswith("[") or "." not in host or _is_ipv4(host):
         return host
+    from courlan import extract_domain
+
     domain = extract_domain(f"http://{host}/")
     if domain:
         return domain

@@ -29,7 +29,10 @@ SOURCES = {
 
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = [prefix]
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the lazy group imports each command here
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             paths += _command_paths(command, (*prefix, name))
         else:

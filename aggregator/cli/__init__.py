@@ -1,32 +1,88 @@
-"""The ``mutualaid`` command line."""
+"""The ``mutualaid`` command line.
+
+Commands are imported lazily (``aggregator.cli.lazy``): ``COMMANDS`` names each command's module
+and its one-line help, so ``--version`` and ``--help`` import none of them and a command imports
+only what it uses. To add a command, add a row here (and to ``SOURCES`` in ``sources.py`` for a
+``sources`` subcommand); ``tests/test_startup.py`` checks that the row's help is the command's.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.markup import escape
 
-from aggregator import __version__
-from aggregator.cli.articles import articles
-from aggregator.cli.context import AppContext, stderr
-from aggregator.cli.crawl import crawl, worker
-from aggregator.cli.db import db
-from aggregator.cli.extract import extract
-from aggregator.cli.feed import feed
-from aggregator.cli.init import init
-from aggregator.cli.poll import poll
-from aggregator.cli.rules import rules
-from aggregator.cli.run import run
-from aggregator.cli.serve import serve
-from aggregator.cli.sources import sources
-from aggregator.cli.sources_edit import add_source, export_sources, import_sources
-from aggregator.cli.status import status
+from aggregator.cli.lazy import LazyGroup, lazy_commands
 from aggregator.errors import MutualAidError
 from aggregator.logs import configure_logging
 
+# name, "module:attribute", the first line of the command's docstring
+COMMANDS = lazy_commands(
+    [
+        ("db", "aggregator.cli.db:db", "Manage the database schema."),
+        (
+            "init",
+            "aggregator.cli.init:init",
+            "Write a commented starter config.yaml into FOLDER (default: here) and check it.",
+        ),
+        ("sources", "aggregator.cli.sources:sources", "List and inspect the configured sources."),
+        (
+            "status",
+            "aggregator.cli.status:status",
+            "Show each source's last success, last error, failures, next check and articles "
+            "(published of stored), and a line for the daemon's rebuild or purge if its last run "
+            "failed.",
+        ),
+        (
+            "articles",
+            "aggregator.cli.articles:articles",
+            "List stored articles, newest first: date, source, score, and published or why not.",
+        ),
+        (
+            "extract",
+            "aggregator.cli.extract:extract",
+            "Print the article extracted from each INPUT: an HTML file, an http(s) URL, or - for "
+            "standard input (the default).",
+        ),
+        ("rules", "aggregator.cli.rules:rules", "Per-site extraction rules."),
+        ("feed", "aggregator.cli.feed:feed", "Build the published feeds and page."),
+        (
+            "serve",
+            "aggregator.cli.serve:serve",
+            "Serve the feeds, the page and /healthz from the database until SIGTERM or Ctrl-C, "
+            "which let requests in flight finish (serve.shutdown_timeout) and exit 0.",
+        ),
+        (
+            "crawl",
+            "aggregator.cli.crawl:crawl",
+            "Crawl SOURCE's listings and sitemaps (its crawl: block) and store the articles found.",
+        ),
+        (
+            "worker",
+            "aggregator.cli.crawl:worker",
+            "Work on shared crawls (crawl.backend: redis) of SOURCES (default: every such source).",
+        ),
+        (
+            "poll",
+            "aggregator.cli.poll:poll",
+            "Poll the feeds of the named sources (default: every enabled source).",
+        ),
+        (
+            "run",
+            "aggregator.cli.run:run",
+            "Poll each source on its interval, crawl on the slower crawl schedule, and rebuild the "
+            "feeds after every run that stored something, until SIGTERM or Ctrl-C.",
+        ),
+    ]
+)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     "-c",
@@ -36,43 +92,49 @@ from aggregator.logs import configure_logging
 )
 @click.option("--verbose", "-v", count=True, help="More log output (-vv for debug).")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line (for collectors).")
-@click.version_option(__version__, prog_name="mutualaid", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, wanted: _print_version(ctx, wanted),
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, verbose: int, log_json: bool) -> None:
     """Collect writing on mutual aid, keep only the article, republish one clean feed."""
+    from aggregator.cli.context import AppContext
+
     ctx.obj = AppContext(config_path=config_path)
     configure_logging(verbose, as_json=log_json)
 
 
-cli.add_command(db)
-cli.add_command(init)
-cli.add_command(sources)
-cli.add_command(status)
-cli.add_command(articles)
-cli.add_command(extract)
-cli.add_command(rules)
-cli.add_command(feed)
-cli.add_command(serve)
-cli.add_command(crawl)
-cli.add_command(worker)
-cli.add_command(poll)
-cli.add_command(run)
-sources.add_command(add_source)
-sources.add_command(import_sources)
-sources.add_command(export_sources)
+def _print_version(ctx: click.Context, wanted: bool) -> None:
+    if not wanted or ctx.resilient_parsing:
+        return
+    import aggregator
+
+    click.echo(f"mutualaid {aggregator.__version__}")
+    ctx.exit()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected failures become one line on stderr and a non-zero exit code."""
     try:
-        result = cli.main(args=argv, prog_name="mutualaid", standalone_mode=False)
+        result: Any = cli.main(args=argv, prog_name="mutualaid", standalone_mode=False)
     except MutualAidError as exc:
+        from rich.markup import escape
+
+        from aggregator.cli.context import stderr
+
         stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.Abort:
+        from aggregator.cli.context import stderr
+
         stderr.print("aborted")
         return 130
     return result if isinstance(result, int) else 0

@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -25,8 +25,9 @@ from aggregator.config import (
 )
 from aggregator.dates import parse_date
 from aggregator.errors import ConfigError, UnknownSourceError
-from aggregator.publish.build import unset_publishing_settings
-from aggregator.storage import Database, open_database
+
+if TYPE_CHECKING:
+    from aggregator.storage import Database
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -58,6 +59,8 @@ class AppContext:
         return config.database.url
 
     def open_database(self) -> Database:
+        from aggregator.storage import open_database
+
         return open_database(self.database_url())
 
     def source(self, name: str) -> SourceConfig:
@@ -110,6 +113,8 @@ def human_duration(delta: timedelta) -> str:
 
 def warn_unset_publishing(config: Config) -> None:
     """Say once, one line each, which publishing settings are still placeholders."""
+    from aggregator.publish.build import unset_publishing_settings
+
     for problem in unset_publishing_settings(config):
         stderr.print(f"warning: {problem}", markup=False, highlight=False)
 

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import click
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -150,6 +149,8 @@ def _run_with_progress(
 ) -> CrawlResult:
     """Run ``job`` with a live display; with ``lock``, only while no one else holds it (the
     daemon crawling the same source)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),

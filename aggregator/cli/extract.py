@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 import httpx
-from rich.progress import Progress
 
 from aggregator.cli.context import AppContext, pass_app, print_json, stderr
 from aggregator.config import Config
@@ -84,6 +83,8 @@ def _extract_all(
     boilerplate: frozenset[str],
     options: ExtractOptions,
 ) -> Iterator[tuple[str, Extracted | str]]:
+    from rich.progress import Progress
+
     progress = Progress(console=stderr, transient=True, disable=len(inputs) < 2)
     limits = FetchLimits.from_config(config.network)
     with client_for(config, limits) as client, progress:

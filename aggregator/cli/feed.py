@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from aggregator.cli.context import (
     AppContext,
@@ -33,6 +32,8 @@ def build(app: AppContext, as_json: bool) -> None:
     content did not change are left untouched, and feeds of sources or tags that no longer
     have published articles are removed.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     database = app.open_database()
     progress = Progress(
         TextColumn("building feeds"),

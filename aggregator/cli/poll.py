@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aggregator.cli.context import (
@@ -80,13 +79,23 @@ def poll(
 def _poll_with_progress(
     poller: Poller, names: Sequence[str], backfill: int, force: bool, quiet: bool
 ) -> list[SourceResult]:
+    if quiet:  # no bar to draw, so no rich.progress to import
+        return poller.poll(names, force=force, backfill_count=backfill)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=stderr, transient=True, disable=quiet) as progress:
+    with Progress(*columns, console=stderr, transient=True) as progress:
         task = progress.add_task("polling", total=None)
 
         def planned(total: int) -> None:

@@ -13,9 +13,32 @@ from aggregator.cli.context import (
     print_json,
     stdout,
 )
+from aggregator.cli.lazy import LazyGroup, lazy_commands
+
+# The editing commands import the fetchers and the OPML code; ``sources list`` needs neither.
+EDITING = lazy_commands(
+    [
+        (
+            "add",
+            "aggregator.cli.sources_edit:add_source",
+            "Find the feed of the site at URL and add the site to the config file as a source.",
+        ),
+        (
+            "import",
+            "aggregator.cli.sources_edit:import_sources",
+            "Add every feed of an OPML file to the config file (feeds already configured are "
+            "skipped).",
+        ),
+        (
+            "export",
+            "aggregator.cli.sources_edit:export_sources",
+            "Write the configured sources that have a feed as an OPML subscription list.",
+        ),
+    ]
+)
 
 
-@click.group("sources")
+@click.group("sources", cls=LazyGroup, lazy=EDITING)
 def sources() -> None:
     """List and inspect the configured sources."""
 

@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import lxml.html
-import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.utils import decode_file
 
 from aggregator.errors import NotAnArticleError
 from aggregator.extract.body import Body, Favor, PassSettings, extract_body
@@ -102,7 +100,13 @@ def block_fingerprint(text: str) -> str:
     return hashlib.blake2b(text_for_hashing(text).encode(), digest_size=8).hexdigest()
 
 
+# trafilatura is imported where it is used: it costs ~100 ms, and a poll that finds nothing new
+# imports this module (through ingest) but extracts nothing.
+
+
 def parse_html(html: str | bytes) -> HtmlElement:
+    import trafilatura
+
     tree = trafilatura.load_html(html)
     if tree is None:
         raise ValueError("not parseable as HTML")
@@ -140,6 +144,8 @@ def extract_article(
     text = "\n".join(block.text for block in blocks if block.text)  # each line clean already
     if len(text.split()) < options.min_words:
         raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
+    import trafilatura
+
     metadata = trafilatura.extract_metadata(
         tree, default_url=url, date_config=DATE_CONFIG, extensive=not options.fast
     )
@@ -161,6 +167,8 @@ def extract_article(
 
 def _parsed(html: str | bytes | HtmlElement, url: str, limits: HtmlLimits) -> HtmlElement:
     """``html`` parsed, if it is within ``limits``; else ``NotAnArticleError`` saying why."""
+    from trafilatura.utils import decode_file
+
     if isinstance(html, bytes):  # decoded as trafilatura would, a compressed body no larger
         html = decode_file(html, limits.max_size)
     if isinstance(html, str) and (problem := markup_problem(html, limits)):

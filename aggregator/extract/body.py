@@ -14,11 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.htmlprocessing import convert_to_html
-from trafilatura.settings import Document
 
 Favor = Literal["precision", "balanced", "recall"]
 # The quick pass is enough when it kept at least this share of the words the page holds in
@@ -63,6 +60,10 @@ def extract_body(
 
 
 def _run(tree: HtmlElement, url: str, *, favor: Favor, fast: bool) -> Body | None:
+    import trafilatura  # here, not above: ~100 ms that a poll finding nothing new never needs
+    from trafilatura.htmlprocessing import convert_to_html
+    from trafilatura.settings import Document
+
     options: dict[str, Any] = {
         "url": url,
         "fast": fast,

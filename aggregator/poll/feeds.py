@@ -27,8 +27,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from aggregator.extract.limits import markup_problem
 from aggregator.normalize import resolve_links
 from aggregator.poll.charset import FeedBytes, as_utf8
@@ -45,9 +43,6 @@ from aggregator.poll.parsed import (
 )
 from aggregator.xmlsafe import UnsafeEntitiesError, without_entity_declarations
 
-# feedparser flags these even on perfectly usable feeds (a charset the headers and the XML
-# declaration disagree on, an odd Content-Type); any other problem with no entries is fatal.
-_HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
 )
@@ -81,6 +76,8 @@ def parse_feed(
     # ingest, and titles and authors become plain text, so its slower pass would be a second one.
     # Its resolving of relative links is off too: it holds kilobytes per attribute (240 MB for one
     # entry of 100,000), so ``_content`` resolves them, against the same base, within the limits.
+    import feedparser  # here: a poll whose feeds all answer 304 never parses one
+
     result = feedparser.parse(
         io.BytesIO(cut.body if cut else prepared.body),
         response_headers=prepared.headers,
@@ -246,4 +243,9 @@ def _problem(result: Any) -> str | None:
 
 
 def _harmless(result: Any) -> bool:
-    return isinstance(result.get("bozo_exception"), _HARMLESS)
+    """feedparser flags these even on perfectly usable feeds (a charset the headers and the XML
+    declaration disagree on, an odd Content-Type); any other problem with no entries is fatal."""
+    import feedparser
+
+    harmless = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    return isinstance(result.get("bozo_exception"), harmless)

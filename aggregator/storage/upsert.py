@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
@@ -35,9 +34,14 @@ def upsert(
 
 def _insert_for(session: Session, table: Table) -> Any:
     dialect = session.get_bind().dialect.name
+    # Each dialect's module is imported when used: PostgreSQL's costs ~20 ms at start-up.
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         insert: Insert = postgresql.insert(table)
     elif dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         insert = sqlite.insert(table)
     else:
         raise NotImplementedError(f"upsert is not supported on {dialect}")
