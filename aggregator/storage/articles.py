@@ -11,12 +11,12 @@ found like any other: the lookup (``BatchIndex``) learns each verdict as it is a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, union
+from sqlalchemy import Table, and_, delete, insert, or_, select, text, union
 from sqlalchemy.orm import Session
 
 from aggregator.fingerprints import (
@@ -54,6 +54,7 @@ BLOCKS = cast(Table, BlockSighting.__table__)
 # value as an index scan of its own and reads the whole table instead once a statement has many
 # (16 candidates in an archive of 30,000, 50 in one of 100,000): 8 keeps the index from 20,000.
 PROBED_AT_ONCE = 8
+_IDS_AT_ONCE = 5000
 
 # The columns of ``StoredArticle``, in its order.
 _STORED = (
@@ -305,24 +306,22 @@ def _look_up_bands(session: Session, index: BatchIndex, entries: Sequence[Entry]
     ``(id, simhash)`` index, and only the articles near a candidate are read in full.
     """
     simhashes = sorted({candidate.simhash for candidate, _ in entries})
-    found = [
-        row
-        for start in range(0, len(simhashes), PROBED_AT_ONCE)
-        for row in _probe(session, simhashes[start : start + PROBED_AT_ONCE])
-    ]
+    probed_for: dict[tuple[int, int], list[int]] = {}  # probe -> the SimHashes probing it
+    found = []
+    for start in range(0, len(simhashes), PROBED_AT_ONCE):
+        probes: dict[tuple[int, int], bool] = {}
+        for value in simhashes[start : start + PROBED_AT_ONCE]:
+            for probe in simhash_probes(value):
+                probes[probe] = True
+                probed_for.setdefault(probe, []).append(value)
+        found.extend(_probe(session, probes))
     if not found:
         return
-    # A query of its own, not a join: SQLite may otherwise walk the whole index of articles.
-    query = (
-        select(Article.id, Article.simhash)
-        .where(Article.id.in_(sorted({article_id for _, _, article_id in found})))
-        .with_hint(Article, f"INDEXED BY {ARTICLE_SIMHASH_INDEX}", "sqlite")
-    )
-    hashes: dict[int, int | None] = {row[0]: row[1] for row in session.execute(query)}
+    hashes = _suspects(session, found)
     near = {
         (band, value, article_id)
         for band, value, article_id in found
-        if _within_reach(hashes.get(article_id), simhashes)
+        if _within_reach(hashes.get(article_id), probed_for[(band, value)])
     }
     if not near:
         return
@@ -333,20 +332,44 @@ def _look_up_bands(session: Session, index: BatchIndex, entries: Sequence[Entry]
         index.by_band.setdefault((band, value), []).append(article_id)
 
 
-def _probe(session: Session, simhashes: Sequence[int]) -> list[tuple[int, int, int]]:
-    """(band, value, article id) of every stored band row matching a probe of ``simhashes``."""
-    probes: dict[int, set[int]] = {}
-    for value in simhashes:
-        for band, probe in simhash_probes(value):
-            probes.setdefault(band, set()).add(probe)
-    wanted = or_(
-        *(
-            and_(SimhashBand.band == band, SimhashBand.value.in_(sorted(values)))
-            for band, values in sorted(probes.items())
-        )
+def _suspects(session: Session, found: list[tuple[int, int, int]]) -> dict[int, int | None]:
+    """The SimHash of each article in ``found``, from the narrow ``(id, simhash)`` index:
+    SQLite would otherwise walk each row's overflow pages to its SimHash."""
+    ids = sorted({article_id for _, _, article_id in found})
+    hint = f" INDEXED BY {ARTICLE_SIMHASH_INDEX}" if _dialect(session) == "sqlite" else ""
+    hashes: dict[int, int | None] = {}
+    for start in range(0, len(ids), _IDS_AT_ONCE):
+        listed = _int_list(ids[start : start + _IDS_AT_ONCE])
+        sql = f"SELECT id, simhash FROM articles{hint} WHERE id IN ({listed})"
+        hashes.update((row[0], row[1]) for row in session.execute(text(sql)))
+    return hashes
+
+
+def _probe(session: Session, probes: Iterable[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(band, value, article id) of every stored band row equal to one of ``probes``.
+
+    One ``band = ? AND value IN (...)`` term per band, ORed: an index search of each term on
+    both databases (SQLite does not search the index for ``(band, value) IN (VALUES ...)``).
+    """
+    by_band: dict[int, list[int]] = {}
+    for band, value in sorted(probes):
+        by_band.setdefault(band, []).append(value)
+    terms = " OR ".join(
+        f"(band = {int(band)} AND value IN ({_int_list(values)}))"
+        for band, values in by_band.items()
     )
-    query = select(SimhashBand.band, SimhashBand.value, SimhashBand.article_id).where(wanted)
-    return [(band, value, article_id) for band, value, article_id in session.execute(query)]
+    sql = f"SELECT band, value, article_id FROM simhash_bands WHERE {terms}"
+    return [(band, value, article_id) for band, value, article_id in session.execute(text(sql))]
+
+
+def _int_list(values: Iterable[int]) -> str:
+    """Ints written into the statement: for hundreds of values much cheaper than as many bound
+    parameters through SQLAlchemy, and safe (``int`` renders only digits and a sign)."""
+    return ",".join(str(int(value)) for value in values)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _within_reach(stored: int | None, simhashes: Sequence[int]) -> bool:
