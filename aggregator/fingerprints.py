@@ -32,14 +32,17 @@ NEAR_DUPLICATE_DISTANCE = 6
 # within distance 7 differ by at most one bit in some band (4 bands of 2 or more would be 8), so
 # looking up each band's value and its 16 one-bit neighbours (68 index probes) finds every stored
 # hash within 6, and an unrelated hash with probability 68 / 2^16, about 0.1% of the archive.
-# Measured against the alternatives (bench/dedup_candidates.py; rows read per lookup, rows
-# stored per article; random hashes, real SimHashes of generated texts and the test sites agree):
-#   7 bands of 9-10 bits, exact (the pigeonhole for 6; before 0011): 1.3%, 7 rows
-#   28 keys of two 8-bit blocks (Manku et al.: at least 2 of 8 blocks agree): 0.04%, 28 rows
-#   4 bands of 16 bits, each probed with its one-bit neighbours (this): 0.1%, 4 rows
-# The block pairs read less than half as many rows but store seven times as many; at 100k
-# articles a lookup reads ~100 rows, and ``save_batch`` checks the distance before it reads an
-# article (see ``aggregator.storage.articles``).
+# Measured (bench/dedup_candidates.py: rows read per lookup; rows stored per article):
+#                                          random 100k   10k generated texts   test sites
+#   7 bands of 9-10 bits, exact (to 0011)    1.27%, 7         1.33%               6.5%
+#   28 keys of two 8-bit blocks (Manku)      0.043%, 28       0.045%              2.4%
+#   4 bands of 16 bits, 1-bit probes (this)  0.104%, 4        0.108%              2.5%
+# (the test sites' news articles are composed from shared pools of sentences, so they resemble
+# each other far more than real articles do; every pair within 6 there was found by all three).
+# The block pairs read less than half as many rows but store seven times as many. At 100k
+# articles a lookup reads ~100 band rows; ``save_batch`` checks the distance on the narrow
+# ``(id, simhash)`` index before it reads an article. Still linear in the archive: at millions of
+# articles, bound the lookup by date or widen the bands.
 SIMHASH_BANDS = 4
 SIMHASH_BITS = 64
 

@@ -122,6 +122,13 @@ def random_hashes(count: int, seed: int) -> list[int]:
     return [draw.getrandbits(64) for _ in range(count)]
 
 
+def _flipped(value: int, bits: int, seed: int) -> int:
+    """``value`` with ``bits`` distinct random bits flipped."""
+    for bit in random.Random(seed).sample(range(64), bits):
+        value ^= 1 << bit
+    return value
+
+
 def generated_texts(count: int, seed: int) -> Iterable[str]:
     """Texts of 500 to 2,000 words, from one vocabulary with a Zipf-like spread of word use,
     and sentences drawn from a shared pool (as texts on one topic repeat phrases)."""
@@ -174,6 +181,11 @@ def run(sizes: Sequence[int], texts: int, lookups: int) -> list[Figures]:
         stored = random_hashes(size, seed=size)
         new = random_hashes(lookups, seed=size + 1)
         figures.extend(measure(f"random {size}", scheme, stored, new) for scheme in SCHEMES)
+    if sizes:  # copies of stored hashes with up to the distance's bits flipped: all found?
+        stored = random_hashes(sizes[0], seed=7)
+        copies = [_flipped(value, index % (NEAR_DUPLICATE_DISTANCE + 1), seed=index)
+                  for index, value in enumerate(stored[:lookups])]  # fmt: skip
+        figures.extend(measure("near copies", scheme, stored, copies) for scheme in SCHEMES)
     if texts:
         hashes = [simhash(text) for text in generated_texts(texts + lookups, seed=16)]
         stored, new = hashes[:texts], hashes[texts:]
