@@ -1,24 +1,30 @@
 """Articles in the database: what a batch of candidates could match, and writing the verdicts.
 
-``save_batch`` looks a batch up in four queries (the last: every stored article sharing a
-SimHash band with one of its candidates), asks ``aggregator.ingest.dedup.decide`` about each
-candidate in turn, and applies the answer. New articles are inserted one statement each (their
-ids are needed at once); sightings and fingerprints are written together at the end. Articles
-stored earlier in the same batch are found like any other: the lookup (``BatchIndex``) learns
-each verdict as it is applied.
+``save_batch`` looks a batch up in a few queries, each an index search whatever the archive's
+size (tests/test_query_plans.py checks the plans; the last finds the stored articles within the
+near-duplicate distance of a candidate through their SimHash bands), asks
+``aggregator.ingest.dedup.decide`` about each candidate in turn, and applies the answer. New
+articles are inserted one statement each (their ids are needed at once); sightings and
+fingerprints are written together at the end. Articles stored earlier in the same batch are
+found like any other: the lookup (``BatchIndex``) learns each verdict as it is applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, or_, select, tuple_, union
+from sqlalchemy import Table, and_, delete, insert, or_, select, text, union
 from sqlalchemy.orm import Session
 
-from aggregator.fingerprints import simhash_bands
+from aggregator.fingerprints import (
+    NEAR_DUPLICATE_DISTANCE,
+    hamming,
+    simhash_bands,
+    simhash_probes,
+)
 from aggregator.ingest.dedup import (
     Decision,
     Intent,
@@ -29,7 +35,13 @@ from aggregator.ingest.dedup import (
     decide,
 )
 from aggregator.ingest.prepare import Candidate
-from aggregator.storage.models import Article, BlockSighting, Sighting, SimhashBand
+from aggregator.storage.models import (
+    ARTICLE_SIMHASH_INDEX,
+    Article,
+    BlockSighting,
+    Sighting,
+    SimhashBand,
+)
 from aggregator.storage.retention import buried
 from aggregator.storage.upsert import upsert
 
@@ -37,6 +49,12 @@ ARTICLES = cast(Table, Article.__table__)
 SIGHTINGS = cast(Table, Sighting.__table__)
 BANDS = cast(Table, SimhashBand.__table__)
 BLOCKS = cast(Table, BlockSighting.__table__)
+
+# Candidates whose SimHash probes go in one statement: 68 values each. PostgreSQL prices each
+# value as an index scan of its own and reads the whole table instead once a statement has many
+# (16 candidates in an archive of 30,000, 50 in one of 100,000): 8 keeps the index from 20,000.
+PROBED_AT_ONCE = 8
+_IDS_AT_ONCE = 5000
 
 # The columns of ``StoredArticle``, in its order.
 _STORED = (
@@ -70,8 +88,9 @@ class BatchIndex:
     by_hash: dict[str, int] = field(default_factory=dict)
     buried_urls: set[str] = field(default_factory=set)
     buried_hashes: set[str] = field(default_factory=set)
-    # Stored articles sharing a band with the batch, as they were before it; the ones the batch
-    # inserted; and the ones whose text it changed, whose stored bands are gone until it ends.
+    # Stored articles near a candidate of the batch, by the band value they were found under, as
+    # they were before it; the ones the batch inserted; and the ones whose text it changed,
+    # whose stored bands are gone until it ends.
     by_band: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     fresh: list[int] = field(default_factory=list)
     rewritten: set[int] = field(default_factory=set)
@@ -141,8 +160,8 @@ class BatchIndex:
     def _near(self, candidate: Candidate) -> set[int]:
         sharing = {
             article_id
-            for band in enumerate(simhash_bands(candidate.simhash))
-            for article_id in self.by_band.get(band, ())
+            for probe in simhash_probes(candidate.simhash)
+            for article_id in self.by_band.get(probe, ())
         }
         return (sharing - self.rewritten) | set(self.fresh)
 
@@ -222,10 +241,9 @@ def look_up(session: Session, entries: Sequence[Entry]) -> BatchIndex:
     urls = sorted(
         {url for candidate, _ in entries for url in (candidate.url, candidate.canonical_url)}
     )
-    guids = sorted({candidate.guid for candidate, _ in entries if candidate.guid})
     hashes = sorted({candidate.content_hash for candidate, _ in entries})
     _look_up_urls(session, index, urls)
-    _look_up_sightings(session, index, urls, guids)
+    _look_up_sightings(session, index, entries)
     _look_up_hashes(session, index, hashes)
     index.buried_urls, index.buried_hashes = buried(session, urls, hashes)
     _look_up_bands(session, index, entries)
@@ -238,21 +256,35 @@ def _look_up_urls(session: Session, index: BatchIndex, urls: list[str]) -> None:
         index.by_url[url] = _remember(index, stored)
 
 
-def _look_up_sightings(
-    session: Session, index: BatchIndex, urls: list[str], guids: list[str]
-) -> None:
-    """Where each source saw what, by URL or GUID; the oldest article wins a shared key."""
-    query = select(Sighting.source_id, Sighting.url, Sighting.guid, *_STORED).join(
-        Article, Sighting.article_id == Article.id
+def _look_up_sightings(session: Session, index: BatchIndex, entries: Sequence[Entry]) -> None:
+    """Where the batch's sources saw what, by URL or GUID; the oldest article wins a shared key.
+
+    Only a candidate's own source's sightings identify it (``BatchIndex._same_item``), so the
+    query asks for each source's own URLs and GUIDs: every term searches a ``(source_id, ...)``
+    index.
+    """
+    urls: dict[int, set[str]] = {}
+    guids: dict[int, set[str]] = {}
+    for candidate, source_id in entries:
+        urls.setdefault(source_id, set()).update((candidate.url, candidate.canonical_url))
+        if candidate.guid:
+            guids.setdefault(source_id, set()).add(candidate.guid)
+    if not urls:
+        return
+    wanted = or_(
+        *(and_(Sighting.source_id == source, Sighting.url.in_(sorted(keys)))
+          for source, keys in sorted(urls.items())),
+        *(and_(Sighting.source_id == source, Sighting.guid.in_(sorted(keys)))
+          for source, keys in sorted(guids.items())),
+    )  # fmt: skip
+    query = (
+        select(Sighting.source_id, Sighting.url, Sighting.guid, *_STORED)
+        .join(Article, Sighting.article_id == Article.id)
+        .where(wanted)
     )
-    wanted = (
-        Sighting.url.in_(urls)
-        if not guids
-        else or_(Sighting.url.in_(urls), Sighting.guid.in_(guids))
-    )
-    for source_id, url, guid, *stored in session.execute(
-        query.where(wanted).order_by(Article.id.desc())
-    ):
+    # Sorted here, not in SQL: ORDER BY articles.id lets SQLite walk all of articles in order.
+    rows = sorted(session.execute(query), key=lambda row: row.id, reverse=True)
+    for source_id, url, guid, *stored in rows:
         article_id = _remember(index, stored)
         index.by_source_url[(source_id, url)] = article_id
         if guid:
@@ -261,23 +293,90 @@ def _look_up_sightings(
 
 def _look_up_hashes(session: Session, index: BatchIndex, hashes: list[str]) -> None:
     """Articles with a candidate's exact text; the oldest wins."""
-    query = select(*_STORED).where(Article.content_hash.in_(hashes)).order_by(Article.id.desc())
-    for stored in session.execute(query):
+    query = select(*_STORED).where(Article.content_hash.in_(hashes))
+    for stored in sorted(session.execute(query), key=lambda row: row.id, reverse=True):
         index.by_hash[stored.content_hash] = _remember(index, stored)
 
 
 def _look_up_bands(session: Session, index: BatchIndex, entries: Sequence[Entry]) -> None:
-    """Every stored article sharing a SimHash band with a candidate: near-duplicate suspects."""
-    bands = sorted(
-        {band for candidate, _ in entries for band in enumerate(simhash_bands(candidate.simhash))}
+    """Stored articles within the near-duplicate distance of a candidate.
+
+    The candidates' probes find every stored article sharing a band value (about 0.1% of the
+    archive each, see ``aggregator.fingerprints``); their SimHashes come from the narrow
+    ``(id, simhash)`` index, and only the articles near a candidate are read in full.
+    """
+    simhashes = sorted({candidate.simhash for candidate, _ in entries})
+    probed_for: dict[tuple[int, int], list[int]] = {}  # probe -> the SimHashes probing it
+    found = []
+    for start in range(0, len(simhashes), PROBED_AT_ONCE):
+        probes: dict[tuple[int, int], bool] = {}
+        for value in simhashes[start : start + PROBED_AT_ONCE]:
+            for probe in simhash_probes(value):
+                probes[probe] = True
+                probed_for.setdefault(probe, []).append(value)
+        found.extend(_probe(session, probes))
+    if not found:
+        return
+    hashes = _suspects(session, found)
+    near = {
+        (band, value, article_id)
+        for band, value, article_id in found
+        if _within_reach(hashes.get(article_id), probed_for[(band, value)])
+    }
+    if not near:
+        return
+    ids = sorted({article_id for _, _, article_id in near})
+    for stored in session.execute(select(*_STORED).where(Article.id.in_(ids))):
+        _remember(index, stored)
+    for band, value, article_id in sorted(near):
+        index.by_band.setdefault((band, value), []).append(article_id)
+
+
+def _suspects(session: Session, found: list[tuple[int, int, int]]) -> dict[int, int | None]:
+    """The SimHash of each article in ``found``, from the narrow ``(id, simhash)`` index:
+    SQLite would otherwise walk each row's overflow pages to its SimHash."""
+    ids = sorted({article_id for _, _, article_id in found})
+    hint = f" INDEXED BY {ARTICLE_SIMHASH_INDEX}" if _dialect(session) == "sqlite" else ""
+    hashes: dict[int, int | None] = {}
+    for start in range(0, len(ids), _IDS_AT_ONCE):
+        listed = _int_list(ids[start : start + _IDS_AT_ONCE])
+        sql = f"SELECT id, simhash FROM articles{hint} WHERE id IN ({listed})"
+        hashes.update((row[0], row[1]) for row in session.execute(text(sql)))
+    return hashes
+
+
+def _probe(session: Session, probes: Iterable[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(band, value, article id) of every stored band row equal to one of ``probes``.
+
+    One ``band = ? AND value IN (...)`` term per band, ORed: an index search of each term on
+    both databases (SQLite does not search the index for ``(band, value) IN (VALUES ...)``).
+    """
+    by_band: dict[int, list[int]] = {}
+    for band, value in sorted(probes):
+        by_band.setdefault(band, []).append(value)
+    terms = " OR ".join(
+        f"(band = {int(band)} AND value IN ({_int_list(values)}))"
+        for band, values in by_band.items()
     )
-    rows = session.execute(
-        select(SimhashBand.band, SimhashBand.value, *_STORED)
-        .join(Article, SimhashBand.article_id == Article.id)
-        .where(tuple_(SimhashBand.band, SimhashBand.value).in_(bands))
-    )
-    for band, value, *stored in rows:
-        index.by_band.setdefault((band, value), []).append(_remember(index, stored))
+    sql = f"SELECT band, value, article_id FROM simhash_bands WHERE {terms}"
+    return [(band, value, article_id) for band, value, article_id in session.execute(text(sql))]
+
+
+def _int_list(values: Iterable[int]) -> str:
+    """Ints written into the statement: for hundreds of values much cheaper than as many bound
+    parameters through SQLAlchemy, and safe (``int`` renders only digits and a sign)."""
+    return ",".join(str(int(value)) for value in values)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _within_reach(stored: int | None, simhashes: Sequence[int]) -> bool:
+    """Whether ``stored`` is within the near-duplicate distance of one of ``simhashes``."""
+    if stored is None:
+        return False
+    return any(hamming(stored, own) <= NEAR_DUPLICATE_DISTANCE for own in simhashes)
 
 
 def _remember(index: BatchIndex, row: Sequence[Any]) -> int:

@@ -98,6 +98,9 @@ class FetchState(Base):
     source: Mapped[Source] = relationship(back_populates="fetch_states")
 
 
+ARTICLE_SIMHASH_INDEX = "ix_articles_id_simhash"
+
+
 class Article(Base):
     """One piece of writing, however many times and places it was seen."""
 
@@ -105,7 +108,9 @@ class Article(Base):
     __table_args__ = (
         Index(None, "published_at"),
         Index(None, "content_hash"),
-        Index(None, "simhash"),
+        # Covers the near-duplicate check: a suspect's SimHash is read here, not from its row
+        # (on SQLite, behind the text's overflow pages).
+        Index(ARTICLE_SIMHASH_INDEX, "id", "simhash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
