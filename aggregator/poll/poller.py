@@ -37,6 +37,7 @@ from aggregator.poll.collect import (
 )
 from aggregator.poll.http import Fetcher, Validators, max_age, permanent_target, validators_of
 from aggregator.poll.limiter import HostLimiter
+from aggregator.poll.pending import PendingChanges, PendingRules, settle
 from aggregator.poll.record import Recorder, run_row
 from aggregator.poll.state import (
     FeedState,
@@ -63,6 +64,7 @@ class PollSettings:
     limits: FetchLimits | None = None  # default: from the config's ``network`` section
     collect: CollectSettings = field(default_factory=CollectSettings)
     max_items_per_feed: int = MAX_ITEMS_PER_FEED  # entries read from the top of each feed
+    pending: PendingRules = field(default_factory=PendingRules)  # entries whose page waits
 
     @classmethod
     def from_config(cls, config: Config) -> PollSettings:
@@ -74,6 +76,7 @@ class PollSettings:
                 max_pages=polling.max_pages, min_words=config.extraction.min_words
             ),
             max_items_per_feed=polling.max_items_per_feed,
+            pending=PendingRules(**polling.pending.model_dump()),
         )
 
 
@@ -160,7 +163,8 @@ class Poller:
         jobs, results = self._jobs(chosen, force, due_only)
         # One recorder per call: a long-lived poller (the daemon's) may poll on several threads,
         # and rows a failed call could not write must not be written by another.
-        recorder = Recorder(self.database)
+        forget = self.clock() - self.settings.pending.keep_given_up
+        recorder = Recorder(self.database, forget_given_up_before=forget)
         if on_plan:
             on_plan(len(results) + len(jobs) * (2 if backfill_count > 0 else 1))
         for result in results:
@@ -275,8 +279,21 @@ class Poller:
         old = self._states[job.source_id]
         state = self._next_state(old, collected, report)
         self._states[job.source_id] = state
-        recorder.add(job.source_id, state, run_row(collected, report, self.clock()))
+        pending = self._settle_pending(collected, report)
+        recorder.add(job.source_id, state, run_row(collected, report, self.clock()), pending)
         return _result(collected, report, state, moved=state.moved_to != old.moved_to)
+
+    def _settle_pending(self, collected: Collected, report: IngestReport) -> PendingChanges:
+        """The source's pending entries after this poll (none change when it failed)."""
+        if collected.pending is None or collected.status == "failed":
+            return PendingChanges()
+        failed = dict(report.failed)
+        changes = settle(
+            collected.pending, failed, self.clock(), collected.job.interval, self.settings.pending
+        )
+        for entry in changes.given_up:
+            log.warning("%s: gave up on %s: %s", collected.job.name, entry.link, entry.last_error)
+        return changes
 
     def _ingest(self, collected: Collected) -> IngestReport:
         if not collected.items:
@@ -331,7 +348,6 @@ def _after_poll(
             body_hash=collected.body_hash or (body_hash(response.body) if response else None),
             ttl=collected.feed.ttl if collected.feed else None,
             max_age=hint,
-            complete=collected.complete and not report.failed,
             flags=collected.flags or (),
         )
     if response is None or not collected.follows_moves:
