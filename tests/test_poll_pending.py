@@ -14,6 +14,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 
+from aggregator.poll.collect import CollectSettings
 from aggregator.poll.entries import PlannedEntry
 from aggregator.poll.parsed import FeedEntry
 from aggregator.poll.pending import (
@@ -204,9 +205,7 @@ def test_status_counts_the_entries_still_waiting(
     assert "pending: site: 2 entries to fetch" in shown.out
 
 
-def _pages(count: int):  # noqa: ANN202 (a CollectSettings)
-    from aggregator.poll.collect import CollectSettings
-
+def _pages(count: int) -> CollectSettings:
     return CollectSettings(max_pages=count)
 
 
