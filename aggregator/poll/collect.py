@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aggregator.config import SourceConfig
@@ -38,6 +38,9 @@ Status = Literal["fetched", "not_modified", "failed", "skipped"]
 KindState = dict[str, Any]
 
 
+LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class SourceJob:
     """What polling one source needs: its settings and its state from the last poll."""
@@ -47,6 +50,10 @@ class SourceJob:
     source: SourceConfig
     state: FeedState
     interval: timedelta
+    # Pending entries (``poll.pending``): whether the source has any, and the earliest next try
+    # of those still waiting (None: none waits). Unknown (the default): look them up.
+    has_pending: bool = True
+    pending_due_at: datetime | None = LONG_AGO
 
 
 @dataclass
@@ -177,7 +184,7 @@ class Collector:
         out.flags = feed_flags(feed, listed, planned, known, out.started_at)
         for flag in out.flags:
             log.warning("%s: %s", job.name, flag)
-        if out.pending is not None:
+        if out.pending is not None and job.has_pending:
             out.pending.add_rows(self.pending_rows(job, [entry.link for entry in planned]))
         Gatherer(self, job, http, out).gather(planned, known, self.settings.max_pages, supplement)
 
@@ -185,7 +192,8 @@ class Collector:
         """Fetch the pages of the source's pending entries that are due, within what is left
         of the poll's page budget (those this poll dealt with already are not fetched again)."""
         book = out.pending
-        if book is None:
+        due_at = job.pending_due_at
+        if book is None or due_at is None or due_at > out.started_at:
             return
         budget = self.settings.max_pages - book.pages
         if budget <= 0:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -50,7 +50,7 @@ from aggregator.poll.state import (
     with_kind_state,
 )
 from aggregator.runs import RunKind
-from aggregator.storage import Database
+from aggregator.storage import Database, pending
 from aggregator.storage.database import describe_error, is_database_fault
 
 log = logging.getLogger(__name__)
@@ -217,6 +217,7 @@ class Poller:
                 polled[ids[name]] = url
         with self.database.session() as session:
             self._states.update(load_states(session, polled))
+            waiting = pending.next_tries(session, polled)
         now = self.clock()
         jobs: list[SourceJob] = []
         skipped: list[SourceResult] = []
@@ -228,7 +229,9 @@ class Poller:
                 continue
             state = self._states[ids[name]]
             interval = self.config.poll_interval(name)
-            jobs.append(SourceJob(name, ids[name], source, state, interval))
+            job = SourceJob(name, ids[name], source, state, interval)
+            has = ids[name] in waiting
+            jobs.append(replace(job, has_pending=has, pending_due_at=waiting.get(ids[name])))
         return jobs, skipped
 
     def _skip_reason(self, name: str, force: bool, due_only: bool, now: datetime) -> str | None:
@@ -279,8 +282,8 @@ class Poller:
         old = self._states[job.source_id]
         state = self._next_state(old, collected, report)
         self._states[job.source_id] = state
-        pending = self._settle_pending(collected, report)
-        recorder.add(job.source_id, state, run_row(collected, report, self.clock()), pending)
+        changes = self._settle_pending(collected, report)
+        recorder.add(job.source_id, state, run_row(collected, report, self.clock()), changes)
         return _result(collected, report, state, moved=state.moved_to != old.moved_to)
 
     def _settle_pending(self, collected: Collected, report: IngestReport) -> PendingChanges:

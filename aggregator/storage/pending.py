@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from aggregator.storage.models import PendingEntry, Source
@@ -52,6 +52,20 @@ def due_rows(session: Session, source_id: int, now: datetime, limit: int) -> lis
         .limit(limit)
     )
     return [_as_row(row) for row in session.scalars(query)]
+
+
+def next_tries(session: Session, source_ids: Iterable[int]) -> dict[int, datetime | None]:
+    """For each of these sources with any row: its earliest next try (None: all given up)."""
+    ids = sorted(set(source_ids))
+    if not ids:
+        return {}
+    waiting = func.min(case((PendingEntry.given_up_at.is_(None), PendingEntry.next_try_at)))
+    query = (
+        select(PendingEntry.source_id, waiting)
+        .where(PendingEntry.source_id.in_(ids))
+        .group_by(PendingEntry.source_id)
+    )
+    return {int(row[0]): row[1] for row in session.execute(query)}
 
 
 def save_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
