@@ -21,7 +21,7 @@ FEED = "http://old.example/feed/"
 NEW = "http://new.example/feed/"
 
 
-def fetched(state: FeedState, **hints: timedelta | None) -> FeedState:
+def fetched(state: FeedState, complete: bool = True, **hints: timedelta | None) -> FeedState:
     return after_fetch(
         state,
         TIMING,
@@ -29,6 +29,7 @@ def fetched(state: FeedState, **hints: timedelta | None) -> FeedState:
         body_hash="hash2",
         ttl=hints.get("ttl"),
         max_age=hints.get("max_age"),
+        complete=complete,
     )
 
 
@@ -50,6 +51,14 @@ def test_a_fetch_replaces_the_validators_whatever_became_of_its_entries() -> Non
         "Mon, 30 Nov 2026 11:00:00 GMT",
         "hash2",
     )
+    assert new.last_success_at == NOW
+
+
+def test_an_incomplete_read_with_nothing_remembering_the_rest_keeps_the_old_validators() -> None:
+    """A sitemap left pages unfetched: it must be read again to find them."""
+    state = FeedState(FEED, etag='"v1"', body_hash="hash1")
+    new = fetched(state, complete=False)
+    assert (new.etag, new.body_hash) == ('"v1"', "hash1")
     assert new.last_success_at == NOW
 
 

@@ -351,6 +351,9 @@ def _after_poll(
             body_hash=collected.body_hash or (body_hash(response.body) if response else None),
             ttl=collected.feed.ttl if collected.feed else None,
             max_age=hint,
+            # Entries of a feed left unfetched wait in ``pending_entries``; what another kind
+            # left unfetched is found again only by reading its document again.
+            complete=collected.pending is not None or (collected.complete and not report.failed),
             flags=collected.flags or (),
         )
     if response is None or not collected.follows_moves:
