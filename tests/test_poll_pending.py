@@ -133,17 +133,18 @@ def test_the_page_limit_leaves_entries_for_later_polls_of_an_unchanged_feed(
         assert pending_rows(env) == []
 
 
+# Status and the command line read the same rows on both databases: SQLite only.
 def test_a_failing_entry_is_given_up_and_shown_by_status(
-    write_config, database_url, server, run_cli, caplog
+    write_config, sqlite_url, server, run_cli, caplog
 ) -> None:
     clock = Clock()
     sources = {"site": {"feed": server.url("/feed/"), "kind": "feed", "relevance": "keep_all"}}
-    path = write_config({"database": {"url": database_url}, "sources": sources})
+    path = write_config({"database": {"url": sqlite_url}, "sources": sources})
     server.route("/feed/", feed_response(summaries(server, "one", "busy"), etag='"v1"'))
     route_pages(server, "one")
     server.route("/posts/busy/", Response(503, b"busy"))
     rules = PendingRules(attempts=2, gone_attempts=1)
-    with poll_env(write_config, database_url, sources) as env:
+    with poll_env(write_config, sqlite_url, sources) as env:
         with env.poller(clock, pending=rules) as poller:
             poller.poll(["site"])
         caplog.set_level(logging.WARNING, logger="aggregator.poll.poller")
@@ -192,17 +193,25 @@ def test_a_listed_again_entry_keeps_one_row_and_leaves_once_stored(server, env) 
     assert titles == {"Post late", "Post new"}
 
 
-def test_status_counts_the_entries_still_waiting(
-    write_config, database_url, server, run_cli
+def test_the_poll_command_leaves_entries_for_later_and_status_counts_them(
+    write_config, sqlite_url, server, run_cli
 ) -> None:
-    sources = {"site": {"feed": server.url("/feed/"), "kind": "feed", "relevance": "keep_all"}}
-    path = write_config({"database": {"url": database_url}, "sources": sources})
+    site = {"feed": server.url("/feed/"), "homepage": server.url("/"), "kind": "feed"}
+    sources = {"site": {**site, "relevance": "keep_all"}}
+    polling = {"max_pages": 1, "host_delay": 0}
+    config = {"database": {"url": sqlite_url}, "polling": polling, "sources": sources}
+    path = write_config(config)
     server.route("/feed/", feed_response(summaries(server, "a", "b", "c"), etag='"v1"'))
     route_pages(server, "a", "b", "c")
-    with poll_env(write_config, database_url, sources) as env, env.poller(collect=_pages(1)) as p:
-        p.poll(["site"])
+    requests = []
+    for _ in range(2):
+        polled = run_cli("-c", str(path), "poll", "--json")
+        assert polled.code == 0, polled.err
+        [result] = json.loads(polled.out)["sources"]
+        requests.append((result["status"], result["new"], result["requests"]))
+    assert requests == [("ok", 1, 2), ("not_modified", 1, 2)]
     shown = run_cli("-c", str(path), "status")
-    assert "pending: site: 2 entries to fetch" in shown.out
+    assert "pending: site: 1 entries to fetch" in shown.out
 
 
 def _pages(count: int) -> CollectSettings:
