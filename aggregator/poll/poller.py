@@ -36,6 +36,7 @@ from aggregator.poll.collect import (
     body_hash,
 )
 from aggregator.poll.http import Fetcher, Validators, max_age, permanent_target, validators_of
+from aggregator.poll.known import url_key
 from aggregator.poll.limiter import HostLimiter
 from aggregator.poll.pending import PendingChanges, PendingRules, settle
 from aggregator.poll.record import Recorder, run_row
@@ -290,10 +291,11 @@ class Poller:
         """The source's pending entries after this poll (none change when it failed)."""
         if collected.pending is None or collected.status == "failed":
             return PendingChanges()
-        failed = dict(report.failed)
-        changes = settle(
-            collected.pending, failed, self.clock(), collected.job.interval, self.settings.pending
-        )
+        book = collected.pending
+        # The ingest names an item by its normalised URL.
+        refused = {url_key(url) or url: reason for url, reason in report.failed}
+        failed = {url: refused[key] for url in book.made if (key := url_key(url) or url) in refused}
+        changes = settle(book, failed, self.clock(), collected.job.interval, self.settings.pending)
         for entry in changes.given_up:
             log.warning("%s: gave up on %s: %s", collected.job.name, entry.link, entry.last_error)
         return changes
