@@ -277,6 +277,16 @@ class CrawlConfig(_Strict):
         return self
 
 
+class PendingConfig(_Strict):
+    """When an entry whose page could not be fetched yet is tried again, and given up."""
+
+    attempts: int = Field(ge=1)  # failed fetches before giving up
+    gone_attempts: int = Field(ge=1)  # ... when the page answers 404 or 410
+    max_wait: Duration  # the longest pause between two tries
+    max_age: Duration  # given up this long after first seen, whatever the tries
+    keep_given_up: Duration  # how long a given-up entry is remembered (and not fetched)
+
+
 class PollingConfig(_Strict):
     """How feed polling paces itself and how much it reads per poll."""
 
@@ -284,6 +294,7 @@ class PollingConfig(_Strict):
     host_delay: float = Field(ge=0)  # seconds between two requests to one host
     max_pages: int = Field(ge=0)  # article pages fetched per source per poll
     max_items_per_feed: int = Field(ge=1, le=100_000)  # entries read from the top
+    pending: PendingConfig
 
 
 class NetworkConfig(_Strict):

@@ -42,7 +42,20 @@ def test_a_good_fetch_stores_validators_and_resets_failures() -> None:
     assert new.last_error == "HTTP 500"  # kept as history; status shows when it happened
 
 
-def test_an_incomplete_fetch_keeps_the_old_validators_so_the_feed_is_read_again() -> None:
+def test_a_fetch_replaces_the_validators_whatever_became_of_its_entries() -> None:
+    """Entries still to fetch wait on their own rows (poll.pending), not on the feed's state."""
+    state = FeedState(FEED, etag='"v1"', last_modified="old", body_hash="hash1")
+    new = fetched(state)
+    assert (new.etag, new.last_modified, new.body_hash) == (
+        '"v2"',
+        "Mon, 30 Nov 2026 11:00:00 GMT",
+        "hash2",
+    )
+    assert new.last_success_at == NOW
+
+
+def test_an_incomplete_read_with_nothing_remembering_the_rest_keeps_the_old_validators() -> None:
+    """A sitemap left pages unfetched: it must be read again to find them."""
     state = FeedState(FEED, etag='"v1"', body_hash="hash1")
     new = fetched(state, complete=False)
     assert (new.etag, new.body_hash) == ('"v1"', "hash1")

@@ -40,8 +40,9 @@ def poll(
 ) -> None:
     """Poll the feeds of the named sources (default: every enabled source).
 
-    Unchanged feeds cost one conditional request; entries that carry only a summary get their
-    page fetched and extracted. Exits 1 when any source failed.
+    Unchanged feeds cost one conditional request, plus the pages of entries left for later
+    that are due; entries that carry only a summary get their page fetched and extracted.
+    Exits 1 when any source failed.
     """
     if backfill and not names:
         raise click.UsageError("--backfill needs the sources to backfill named")

@@ -10,6 +10,7 @@ from aggregator.cli.context import AppContext, ago, json_option, pass_app, print
 from aggregator.publish.select import PublishPolicy, published_filter
 from aggregator.runs import RunKind
 from aggregator.storage.health import DaemonHealth, SourceHealth, daemon_health, source_health
+from aggregator.storage.pending import PendingSummary, summaries
 
 
 @click.command("status")
@@ -17,22 +18,28 @@ from aggregator.storage.health import DaemonHealth, SourceHealth, daemon_health,
 @pass_app
 def status(app: AppContext, as_json: bool) -> None:
     """Show each source's last success, last error, failures, next check and articles
-    (published of stored), and a line for the daemon's rebuild or purge if its last run failed."""
+    (published of stored), and a line for the daemon's rebuild or purge if its last run failed.
+
+    Feed entries whose page is still to be fetched are counted per source, and those given up
+    are listed with why (``pending`` in --json)."""
     database = app.open_database()
     try:
         with database.session() as session:
             published = published_filter(PublishPolicy.from_config(app.config))
             report = source_health(session, app.config.sources, published)
             daemon = daemon_health(session)
+            pending = summaries(session, app.config.sources)
     finally:
         database.close()
     if as_json:
-        print_json({"database": database.url, "sources": report, "daemon": daemon})
+        print_json(
+            {"database": database.url, "sources": report, "daemon": daemon, "pending": pending}
+        )
         return
     stdout.print(_table(report, database.url))
     for line in _error_lines(report):  # one line each, cut to the terminal (--json has all)
         stdout.print(_fit(line, stdout.width), highlight=False, markup=False, soft_wrap=True)
-    for line in _daemon_lines(daemon) + _flag_lines(report):
+    for line in _daemon_lines(daemon) + _flag_lines(report) + _pending_lines(pending):
         stdout.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -93,3 +100,17 @@ def _daemon_lines(daemon: DaemonHealth) -> list[str]:
 def _flag_lines(report: list[SourceHealth]) -> list[str]:
     """One line per warning about a feed that still works (an item cap, bad dates, GUIDs ...)."""
     return [f"warning: {health.name}: {flag}" for health in report for flag in health.flags]
+
+
+def _pending_lines(pending: dict[str, PendingSummary]) -> list[str]:
+    """Per source: entries still waiting for their page, and the newest ones given up."""
+    lines = []
+    for name, summary in pending.items():
+        if summary.waiting:
+            due = ago(summary.next_try_at) if summary.next_try_at else "-"
+            lines.append(f"pending: {name}: {summary.waiting} entries to fetch (next try {due})")
+        lines += [
+            f"given up: {name}: {gone.link}: {gone.error} ({ago(gone.at)})"
+            for gone in summary.given_up
+        ]
+    return lines

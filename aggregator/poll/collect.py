@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aggregator.config import SourceConfig
@@ -28,13 +28,17 @@ from aggregator.poll.http import RATE_LIMITED, Fetcher, retry_after
 from aggregator.poll.known import KnownEntries, known_entries
 from aggregator.poll.pages import fetch_page
 from aggregator.poll.parsed import FeedParseError, ParsedFeed
+from aggregator.poll.pending import Pending, PendingBook, from_row
 from aggregator.poll.state import FeedState
 from aggregator.runs import RunKind
-from aggregator.storage import Database
+from aggregator.storage import Database, pending
 
 log = logging.getLogger(__name__)
 Status = Literal["fetched", "not_modified", "failed", "skipped"]
 KindState = dict[str, Any]
+
+
+LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,10 @@ class SourceJob:
     source: SourceConfig
     state: FeedState
     interval: timedelta
+    # Pending entries (``poll.pending``): whether the source has any, and the earliest next try
+    # of those still waiting (None: none waits). Unknown (the default): look them up.
+    has_pending: bool = True
+    pending_due_at: datetime | None = LONG_AGO
 
 
 @dataclass
@@ -67,6 +75,8 @@ class Collected:
     body_hash: str | None = None  # of ``response.body``, once it was read whole with a 200
     feed: ParsedFeed | None = None
     complete: bool = True  # everything found was fetched (nothing failed or was deferred)
+    # A poll's entries that wanted their page: what became of them (``poll.pending``).
+    pending: PendingBook | None = None
     flags: tuple[str, ...] | None = None  # warnings about the feed, when it was read this time
     kind_state: KindState | None = None  # the kind's own state to keep (None: keep the old one)
     # Whether ``response`` answered the state's own URL, so its permanent redirects move it.
@@ -88,7 +98,8 @@ MAX_ITEMS_PER_FEED = 500
 
 @dataclass(frozen=True)
 class CollectSettings:
-    max_pages: int = 30  # article pages fetched per source per poll; the rest wait a poll
+    # Article pages fetched per source per poll, the pending entries' included; the rest wait.
+    max_pages: int = 30
     api_recheck: timedelta = timedelta(days=7)  # ask a WordPress API that did not answer again
     # Entry content shorter than this is not stored as an article: fetch the page instead.
     min_words: int = 0
@@ -129,7 +140,16 @@ class Collector:
         self, job: SourceJob, http: Fetcher, out: Collected, supplement: Supplement | None = None
     ) -> None:
         """Fetch and parse the feed, then get what its entries lack: from ``supplement`` first
-        (an API, say), then from their pages."""
+        (an API, say), then from their pages; then the pending entries that are due, whether
+        the feed changed or not."""
+        out.pending = PendingBook(job.state.url)
+        self._read_feed(job, http, out, supplement)
+        if out.status != "failed":
+            self.retry_pending(job, http, out)
+
+    def _read_feed(
+        self, job: SourceJob, http: Fetcher, out: Collected, supplement: Supplement | None
+    ) -> None:
         try:
             fetched = http.get_feed(job.state.fetch_url, job.state.validators)
         except FetchError as exc:
@@ -164,7 +184,37 @@ class Collector:
         out.flags = feed_flags(feed, listed, planned, known, out.started_at)
         for flag in out.flags:
             log.warning("%s: %s", job.name, flag)
+        if out.pending is not None and job.has_pending:
+            out.pending.add_rows(self.pending_rows(job, [entry.link for entry in planned]))
         Gatherer(self, job, http, out).gather(planned, known, self.settings.max_pages, supplement)
+
+    def retry_pending(self, job: SourceJob, http: Fetcher, out: Collected) -> None:
+        """Fetch the pages of the source's pending entries that are due, within what is left
+        of the poll's page budget (those this poll dealt with already are not fetched again)."""
+        book = out.pending
+        due_at = job.pending_due_at
+        if book is None or due_at is None or due_at > out.started_at:
+            return
+        budget = self.settings.max_pages - book.pages
+        if budget <= 0:
+            return
+        handled = book.handled
+        with self.database.session() as session:
+            rows = pending.due_rows(session, job.source_id, out.started_at, budget + len(handled))
+        due = [from_row(row) for row in rows if row["link"] not in handled][:budget]
+        if not due:
+            return
+        book.add_rows(due)
+        wanted = [row.planned() for row in due]
+        known = self.lookup(job, [e.guid for e in wanted if e.guid], [e.link for e in wanted])
+        Gatherer(self, job, http, out).from_pages(wanted, known, budget)
+
+    def pending_rows(self, job: SourceJob, links: Sequence[str]) -> list[Pending]:
+        """The source's pending entries (waiting or given up) among these links."""
+        if not links:
+            return []
+        with self.database.session() as session:
+            return [from_row(row) for row in pending.rows_for_links(session, job.source_id, links)]
 
     def lookup(self, job: SourceJob, guids: Sequence[str], links: Sequence[str]) -> KnownEntries:
         """Which of these GUIDs and links the source has stored (a read-only transaction)."""
@@ -205,7 +255,7 @@ class Gatherer(Visit):
         wanting = []
         for entry in planned:
             if entry.has_content and not fetch_all:
-                self.out.items.append(to_item(entry, self.job.name, self.now))
+                self._add(entry, to_item(entry, self.job.name, self.now))
             else:
                 wanting.append(entry)
         if not wanting:
@@ -215,26 +265,55 @@ class Gatherer(Visit):
         self.from_pages(wanting, known, max_pages)
 
     def from_pages(self, wanting: list[PlannedEntry], known: KnownEntries, limit: int) -> None:
-        """Fetch the page of each entry not stored yet, politely, up to ``limit`` pages."""
+        """Fetch the page of each entry not stored yet, politely, up to ``limit`` pages.
+
+        In a poll (``out.pending`` set), an entry given up is not fetched, one waiting for its
+        next try waits, and those left or failed are noted there to be remembered."""
+        book = self.out.pending
         fetched = 0
         for entry in wanting:
             if known.find(entry.guid, entry.link):
                 self.out.unchanged += 1
+                if book is not None:
+                    book.stored.add(entry.link)
+                continue
+            waiting = self._waiting(entry)
+            if waiting:
+                self.out.skipped.append((entry.link, waiting))
                 continue
             if fetched >= limit:
                 self.out.skipped.append((entry.link, "left for the next poll (page limit)"))
                 self.out.complete = False
+                if book is not None:
+                    book.deferred[entry.link] = entry
                 continue
             fetched += 1
+            if book is not None:
+                book.pages += 1
             try:
                 page_url, html = fetch_page(self.http, entry.link)
             except FetchError as exc:
                 self.out.failed.append((entry.link, exc.reason))
                 self.out.complete = False
+                if book is not None:
+                    book.failed[entry.link] = (entry, exc.reason)
                 continue
-            self.out.items.append(
-                to_item(entry, self.job.name, self.now, html=html, page_url=page_url)
-            )
+            self._add(entry, to_item(entry, self.job.name, self.now, html=html, page_url=page_url))
+
+    def _waiting(self, entry: PlannedEntry) -> str | None:
+        """Why a pending entry is not fetched in this poll, if it is not."""
+        book = self.out.pending
+        row = book.rows.get(entry.link) if book is not None else None
+        if row is None or row.due(self.now):
+            return None
+        if row.given_up_at is not None:
+            return row.last_error or "given up"
+        return f"waiting to retry at {row.next_try_at:%Y-%m-%d %H:%M} UTC ({row.last_error})"
+
+    def _add(self, entry: PlannedEntry, item: FetchedItem) -> None:
+        self.out.items.append(item)
+        if self.out.pending is not None:
+            self.out.pending.made_item(entry, item.url)
 
 
 def body_hash(body: bytes) -> str:

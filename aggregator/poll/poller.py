@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -36,7 +36,9 @@ from aggregator.poll.collect import (
     body_hash,
 )
 from aggregator.poll.http import Fetcher, Validators, max_age, permanent_target, validators_of
+from aggregator.poll.known import url_key
 from aggregator.poll.limiter import HostLimiter
+from aggregator.poll.pending import PendingChanges, PendingRules, settle
 from aggregator.poll.record import Recorder, run_row
 from aggregator.poll.state import (
     FeedState,
@@ -49,7 +51,7 @@ from aggregator.poll.state import (
     with_kind_state,
 )
 from aggregator.runs import RunKind
-from aggregator.storage import Database
+from aggregator.storage import Database, pending
 from aggregator.storage.database import describe_error, is_database_fault
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class PollSettings:
     limits: FetchLimits | None = None  # default: from the config's ``network`` section
     collect: CollectSettings = field(default_factory=CollectSettings)
     max_items_per_feed: int = MAX_ITEMS_PER_FEED  # entries read from the top of each feed
+    pending: PendingRules = field(default_factory=PendingRules)  # entries whose page waits
 
     @classmethod
     def from_config(cls, config: Config) -> PollSettings:
@@ -74,6 +77,7 @@ class PollSettings:
                 max_pages=polling.max_pages, min_words=config.extraction.min_words
             ),
             max_items_per_feed=polling.max_items_per_feed,
+            pending=PendingRules(**polling.pending.model_dump()),
         )
 
 
@@ -160,7 +164,8 @@ class Poller:
         jobs, results = self._jobs(chosen, force, due_only)
         # One recorder per call: a long-lived poller (the daemon's) may poll on several threads,
         # and rows a failed call could not write must not be written by another.
-        recorder = Recorder(self.database)
+        forget = self.clock() - self.settings.pending.keep_given_up
+        recorder = Recorder(self.database, forget_given_up_before=forget)
         if on_plan:
             on_plan(len(results) + len(jobs) * (2 if backfill_count > 0 else 1))
         for result in results:
@@ -213,6 +218,7 @@ class Poller:
                 polled[ids[name]] = url
         with self.database.session() as session:
             self._states.update(load_states(session, polled))
+            waiting = pending.next_tries(session, polled)
         now = self.clock()
         jobs: list[SourceJob] = []
         skipped: list[SourceResult] = []
@@ -224,7 +230,9 @@ class Poller:
                 continue
             state = self._states[ids[name]]
             interval = self.config.poll_interval(name)
-            jobs.append(SourceJob(name, ids[name], source, state, interval))
+            job = SourceJob(name, ids[name], source, state, interval)
+            has = ids[name] in waiting
+            jobs.append(replace(job, has_pending=has, pending_due_at=waiting.get(ids[name])))
         return jobs, skipped
 
     def _skip_reason(self, name: str, force: bool, due_only: bool, now: datetime) -> str | None:
@@ -275,8 +283,22 @@ class Poller:
         old = self._states[job.source_id]
         state = self._next_state(old, collected, report)
         self._states[job.source_id] = state
-        recorder.add(job.source_id, state, run_row(collected, report, self.clock()))
+        changes = self._settle_pending(collected, report)
+        recorder.add(job.source_id, state, run_row(collected, report, self.clock()), changes)
         return _result(collected, report, state, moved=state.moved_to != old.moved_to)
+
+    def _settle_pending(self, collected: Collected, report: IngestReport) -> PendingChanges:
+        """The source's pending entries after this poll (none change when it failed)."""
+        if collected.pending is None or collected.status == "failed":
+            return PendingChanges()
+        book = collected.pending
+        # The ingest names an item by its normalised URL.
+        refused = {url_key(url) or url: reason for url, reason in report.failed}
+        failed = {url: refused[key] for url in book.made if (key := url_key(url) or url) in refused}
+        changes = settle(book, failed, self.clock(), collected.job.interval, self.settings.pending)
+        for entry in changes.given_up:
+            log.warning("%s: gave up on %s: %s", collected.job.name, entry.link, entry.last_error)
+        return changes
 
     def _ingest(self, collected: Collected) -> IngestReport:
         if not collected.items:
@@ -331,7 +353,9 @@ def _after_poll(
             body_hash=collected.body_hash or (body_hash(response.body) if response else None),
             ttl=collected.feed.ttl if collected.feed else None,
             max_age=hint,
-            complete=collected.complete and not report.failed,
+            # Entries of a feed left unfetched wait in ``pending_entries``; what another kind
+            # left unfetched is found again only by reading its document again.
+            complete=collected.pending is not None or (collected.complete and not report.failed),
             flags=collected.flags or (),
         )
     if response is None or not collected.follows_moves:

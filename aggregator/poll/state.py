@@ -3,11 +3,14 @@
 ``FeedState`` mirrors a ``fetch_states`` row. The ``after_*`` functions are pure: old state,
 what happened, ``now`` and settings in, new state out. Loading and saving rows is at the end.
 
-Rules: validators (ETag, Last-Modified) and the body hash are kept only after a poll that stored
-everything it found, so an entry that failed is tried again. A redirect moves the feed only when
-it is permanent (301/308) and the same target was seen twice in a row; a temporary one never
-does, and resets the count. A failure never touches the validators, the stored articles or the
-feed's URL: it only counts, records its reason and pushes the next check back.
+Rules: validators (ETag, Last-Modified) and the body hash are kept after every feed fetched and
+parsed, whatever became of its entries: those whose page is still to be fetched wait on their own
+rows (``poll.pending``), so an unchanged feed costs one conditional request. A kind that has no
+such rows (the sitemap's pages) keeps the old ones when it left something unfetched. A redirect
+moves the feed only when it is permanent (301/308) and the same target was seen twice in a row; a
+temporary one never does, and resets the count. A failure never touches the validators, the
+stored articles or the feed's URL: it only counts, records its reason and pushes the next check
+back.
 """
 
 from __future__ import annotations
@@ -128,10 +131,12 @@ def after_fetch(
     body_hash: str | None,
     ttl: timedelta | None,
     max_age: timedelta | None,
-    complete: bool,
+    complete: bool = True,
     flags: tuple[str, ...] = (),
 ) -> FeedState:
-    """A feed fetched and parsed; ``complete`` when every entry in it was stored."""
+    """A document fetched and parsed: its validators and body hash are kept, unless
+    ``complete`` is False: something it lists was left unfetched and nothing else remembers it
+    (a sitemap's pages past the limit), so the old ones stay and it is read again."""
     ttl_seconds = int(ttl.total_seconds()) if ttl else None
     new = dataclasses.replace(
         _succeeded(state, timing),
@@ -141,11 +146,11 @@ def after_fetch(
             timing.now, timing.interval, max_age, ttl, jitter=timing.jitter
         ),
     )
-    if complete:
-        new = dataclasses.replace(
-            new, etag=validators.etag, last_modified=validators.last_modified, body_hash=body_hash
-        )
-    return new
+    if not complete:
+        return new
+    return dataclasses.replace(
+        new, etag=validators.etag, last_modified=validators.last_modified, body_hash=body_hash
+    )
 
 
 def after_redirect(state: FeedState, permanent_target: str | None) -> FeedState:

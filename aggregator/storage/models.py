@@ -254,3 +254,30 @@ class Tombstone(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # url or hash
     value: Mapped[str] = mapped_column(String(URL_LENGTH), primary_key=True)
     purged_at: Mapped[datetime]
+
+
+class PendingEntry(Base):
+    """A feed entry whose page is still to be fetched: left for later by the page limit, or its
+    fetch failed. Kept apart from the feed's state, so the feed's validators are always kept and
+    an unchanged feed costs one conditional request; retried on its own schedule, and kept after
+    it is given up (``given_up_at``), so a feed still listing it does not bring it back."""
+
+    __tablename__ = "pending_entries"
+    __table_args__ = (
+        UniqueConstraint("source_id", "link"),
+        Index(None, "source_id", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    feed_url: Mapped[str] = mapped_column(String(URL_LENGTH))  # the feed that listed it
+    link: Mapped[str] = mapped_column(String(URL_LENGTH))
+    guid: Mapped[str | None] = mapped_column(String(URL_LENGTH))
+    # What the feed said of it (title, dates, summary, content, tags), to ingest it later.
+    entry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # page fetches that failed
+    first_seen_at: Mapped[datetime]
+    next_try_at: Mapped[datetime]
+    last_tried_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    given_up_at: Mapped[datetime | None]

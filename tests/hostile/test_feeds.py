@@ -422,7 +422,9 @@ def test_a_non_feed_answer_fails_the_source_and_changes_nothing(
 def test_the_item_cap_and_pacing_come_from_the_polling_config(server, env) -> None:
     server.route("/feed/", feed_response(many_items(server.base_url, 40, full=30)))
     polling = {"max_items_per_feed": 7, "host_delay": 0.0, "workers": 3, "max_pages": 2}
-    config = env.config.model_copy(update={"polling": env.config.polling.model_validate(polling)})
+    config = env.config.model_copy(
+        update={"polling": env.config.polling.model_copy(update=polling)}
+    )
     with Poller(env.database, config, jitter=lambda: timedelta(0)) as poller:
         assert (poller.settings.workers, poller.settings.collect.max_pages) == (3, 2)
         [result] = poller.poll(["site"])
