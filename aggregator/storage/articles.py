@@ -29,6 +29,7 @@ from aggregator.ingest.dedup import (
     decide,
 )
 from aggregator.ingest.prepare import Candidate
+from aggregator.storage import article_feeds
 from aggregator.storage.models import Article, BlockSighting, Sighting, SimhashBand
 from aggregator.storage.retention import buried
 from aggregator.storage.upsert import upsert
@@ -184,6 +185,8 @@ def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> lis
         }
         results.append(Saved(decision.intent.outcome, article_id, decision.match))
     _flush_writes(session, writes)
+    changed = (Outcome.NEW, Outcome.UPDATED, Outcome.DUPLICATE)
+    article_feeds.refresh(session, [s.article_id for s in results if s.outcome in changed])
     return results
 
 

@@ -2,8 +2,15 @@
 
 Published: a relevance score at least the topic threshold, or seen at a source configured with
 ``relevance: keep_all`` (as the original or as any other sighting). Newest first: by
-``published_at``, then by id. Reads only. Plain column reads go through Core on the session's
-connection, without the ORM's row machinery: a build reads thousands of rows.
+``published_at``, then by id, undated articles last. Reads only.
+
+Every selection reads only what it publishes: the combined feed walks the articles index on
+``(published_at, id, relevance)`` backwards, and each keep_all source's rows; a source's or a
+tag's feed walks its rows of ``article_feeds`` (``storage.article_feeds``) the same way. Each
+walk stops after ``limit`` published rows, so the cost follows ``output.items``, not the
+archive. The threshold and keep_all sources are applied as the walks read, never stored.
+Plain column reads go through Core on the session's connection, without the ORM's row
+machinery.
 
 ``aggregator.publish.select`` turns these rows into entries.
 """
@@ -12,19 +19,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    cast,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session, aliased
 
 from aggregator.config import UNSET_ID_DOMAIN, Config
-from aggregator.storage.models import Article, Sighting, Source
+from aggregator.storage.article_feeds import SOURCE, TAG
+from aggregator.storage.models import Article, ArticleFeed, Sighting, Source
+from aggregator.storage.types import UTCDateTime
 
 # How much of an article's text is read for its summary.
 SUMMARY_SOURCE_CHARS = 1200
 _CHUNK = 500
-_SCAN_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -84,33 +103,90 @@ def published_filter(policy: PublishPolicy) -> ColumnElement[bool]:
 def newest_rows(
     session: Session, policy: PublishPolicy, limit: int, source: str | None = None
 ) -> list[ArticleRow]:
-    """The newest ``limit`` published articles (seen at ``source``, if given), read whole by
-    the query that picks them rather than by id after it."""
-    where, order = _published_newest_first(policy, source)
-    query = _article_columns().where(*where).order_by(*order).limit(limit)
-    return [ArticleRow(*row) for row in session.connection().execute(query)]
+    """The rows of the newest ``limit`` published articles (seen at ``source``, if given)."""
+    ids = newest_ids(session, policy, limit, source)
+    rows = {row.id: row for row in rows_by_id(session, ids)}
+    return [rows[article_id] for article_id in ids if article_id in rows]
 
 
 def newest_ids(
-    session: Session, policy: PublishPolicy, limit: int, source: str | None = None
+    session: Session,
+    policy: PublishPolicy,
+    limit: int,
+    source: str | None = None,
+    tag: str | None = None,
 ) -> list[int]:
-    """Ids of the newest ``limit`` published articles (seen at ``source``, if given)."""
-    where, order = _published_newest_first(policy, source)
-    return list(session.scalars(select(Article.id).where(*where).order_by(*order).limit(limit)))
+    """Ids of the newest ``limit`` published articles, seen at ``source`` and tagged ``tag``
+    (a slug) when given; each read by an ordered walk of an index that stops when full."""
+    keep = _keep_all_keys(session, policy)
+    if source is None and tag is None:
+        return _combined(session, policy, keep, limit)
+    also = None
+    if source is not None:
+        also = session.scalar(select(Source.id).where(Source.name == source))
+        if also is None:
+            return []
+    feed = (TAG, tag) if tag is not None else (SOURCE, str(also))
+    seen_at = str(also) if tag is not None and also is not None else None
+    return [mark[1] for mark in _walk(session, policy, keep, feed, limit, seen_at)]
 
 
-def scan_tags(
-    session: Session, policy: PublishPolicy, source: str | None = None
-) -> Iterator[tuple[int, object]]:
-    """(id, stored tags) of every published article, newest first, read in batches.
+@dataclass(frozen=True)
+class TagFeed:
+    """A tag's slug, the spelling its newest article gives it, and its newest published ids."""
 
-    Tags live in a JSON column, which SQLite and PostgreSQL query differently, and a tag feed
-    matches by slug; so tag selections walk this in Python and stop when full.
+    slug: str
+    label: str
+    ids: list[int]
+
+
+def tag_feeds(session: Session, policy: PublishPolicy, limit: int) -> list[TagFeed]:
+    """Every tag with a published article, by slug, with its newest ``limit`` ids."""
+    keep = _keep_all_keys(session, policy)
+    feeds = []
+    for slug in feed_keys(session, TAG):
+        marks = _walk(session, policy, keep, (TAG, slug), limit)
+        if marks:
+            feeds.append(TagFeed(slug, marks[0][2] or slug, [mark[1] for mark in marks]))
+    return feeds
+
+
+def feed_keys(session: Session, kind: str) -> list[str]:
+    """The distinct keys of ``kind`` rows, in order: one index probe per key (a loose index
+    scan, written out, since neither SQLite nor PostgreSQL skips through an index alone)."""
+    return [key for (key,) in session.execute(_DISTINCT_KEYS, {"kind": kind})]
+
+
+_DISTINCT_KEYS = text(
     """
-    where, order = _published_newest_first(policy, source)
-    query = select(Article.id, Article.tags).where(*where).order_by(*order)
-    result = session.execute(query, execution_options={"yield_per": _SCAN_BATCH})
-    yield from ((row[0], row[1]) for row in result)
+    WITH RECURSIVE keys(k) AS (
+        SELECT min("key") FROM article_feeds WHERE kind = :kind
+        UNION ALL
+        SELECT (SELECT min(f."key") FROM article_feeds f WHERE f.kind = :kind AND f."key" > keys.k)
+        FROM keys WHERE keys.k IS NOT NULL
+    )
+    SELECT k FROM keys WHERE k IS NOT NULL
+    """
+)
+
+
+def changed_at(session: Session, article_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each of ``article_ids`` last changed as published: its text or a new sighting
+    (what ``Entry.changed`` says), read by id."""
+    found: dict[int, datetime] = {}
+    connection = session.connection()
+    for chunk in _chunks(sorted(set(article_ids))):
+        query = select(Article.id, Article.last_changed_at).where(Article.id.in_(chunk))
+        found.update((article_id, moment) for article_id, moment in connection.execute(query))
+        seen = (
+            select(Sighting.article_id, func.max(Sighting.first_seen_at, type_=UTCDateTime()))
+            .where(Sighting.article_id.in_(chunk))
+            .group_by(Sighting.article_id)
+        )
+        for article_id, moment in connection.execute(seen):
+            if article_id in found and moment is not None and moment > found[article_id]:
+                found[article_id] = moment
+    return found
 
 
 def rows_by_id(session: Session, ids: Sequence[int]) -> list[ArticleRow]:
@@ -142,13 +218,17 @@ def source_rows(session: Session) -> list[tuple[int, str, str | None]]:
 
 
 def sources_with_published(session: Session, policy: PublishPolicy) -> list[tuple[str, str | None]]:
-    """(name, title) of the sources where a published article was seen, by name."""
-    seen = select(Sighting.source_id).join(Article, Article.id == Sighting.article_id)
-    query = (
-        select(Source.name, Source.title)
-        .where(Source.id.in_(seen.where(published_filter(policy))))
-        .order_by(Source.name)
+    """(name, title) of the sources where a published article was seen, by name: per source,
+    its feed rows newest first until one is published."""
+    rows = aliased(ArticleFeed)
+    keep = _keep_all_keys(session, policy)
+    has_published = (
+        select(rows.article_id)
+        .where(rows.kind == SOURCE, rows.key == cast(Source.id, String))
+        .where(_published_row(policy, keep, rows))
+        .exists()
     )
+    query = select(Source.name, Source.title).where(has_published).order_by(Source.name)
     return [(name, title) for name, title in session.execute(query)]
 
 
@@ -158,19 +238,87 @@ def source_title(session: Session, name: str) -> tuple[str, str | None] | None:
     return (row[0], row[1]) if row else None
 
 
-def _published_newest_first(
-    policy: PublishPolicy, source: str | None = None
-) -> tuple[list[ColumnElement[bool]], list[UnaryExpression[Any]]]:
-    """The WHERE conditions and ORDER BY of a selection."""
-    where = [published_filter(policy)]
-    if source is not None:
-        seen_there = (
-            select(Sighting.id)
-            .join(Source, Source.id == Sighting.source_id)
-            .where(Sighting.article_id == Article.id, Source.name == source)
+Mark = tuple[datetime | None, int, str | None]  # published_at, article id, tag label
+
+
+def _combined(session: Session, policy: PublishPolicy, keep: list[str], limit: int) -> list[int]:
+    """The combined feed: the newest articles over the threshold (the articles index, walked
+    backwards) merged with the newest of each keep_all source (its feed rows)."""
+    scored = select(Article.published_at, Article.id, null()).where(
+        Article.relevance >= policy.threshold
+    )
+    marks = _newest(session, scored, Article.published_at, Article.id, limit)
+    for key in keep:
+        marks += _walk(session, policy, keep, (SOURCE, key), limit)
+    unique = {mark[1]: mark for mark in marks}
+    return [mark[1] for mark in sorted(unique.values(), key=_newest_first, reverse=True)[:limit]]
+
+
+def _walk(
+    session: Session,
+    policy: PublishPolicy,
+    keep: list[str],
+    feed: tuple[str, str],
+    limit: int,
+    seen_at: str | None = None,
+) -> list[Mark]:
+    """The newest ``limit`` published rows of one feed (and seen at source ``seen_at``)."""
+    rows = ArticleFeed
+    query = select(rows.published_at, rows.article_id, rows.label).where(
+        rows.kind == feed[0], rows.key == feed[1]
+    )
+    if not (feed[0] == SOURCE and feed[1] in keep):
+        query = query.where(_published_row(policy, keep, rows))
+    if seen_at is not None:
+        there = aliased(ArticleFeed)
+        query = query.where(
+            exists().where(
+                there.kind == SOURCE, there.key == seen_at, there.article_id == rows.article_id
+            )
         )
-        where.append(seen_there.exists())
-    return where, [Article.published_at.desc().nulls_last(), Article.id.desc()]
+    return _newest(session, query, rows.published_at, rows.article_id, limit)
+
+
+def _published_row(
+    policy: PublishPolicy, keep: list[str], rows: type[ArticleFeed] | Any
+) -> ColumnElement[bool]:
+    """A feed row's article is published: over the threshold, or seen at a keep_all source."""
+    over = rows.relevance >= policy.threshold
+    if not keep:
+        return over
+    kept = aliased(ArticleFeed)
+    seen = exists().where(
+        kept.kind == SOURCE, kept.key.in_(keep), kept.article_id == rows.article_id
+    )
+    return or_(over, seen)
+
+
+def _newest(session: Session, query: Any, moment: Any, ident: Any, limit: int) -> list[Mark]:
+    """``query``'s first ``limit`` rows by ``moment`` then ``ident``, newest first, undated rows
+    last. Two ordered reads (dated, then undated if still short), because PostgreSQL sorts
+    NULL first in a descending index and SQLite last: this order is the same on both and
+    matches a plain ascending index walked backwards."""
+    dated = query.where(moment.is_not(None)).order_by(moment.desc(), ident.desc()).limit(limit)
+    marks: list[Mark] = [(row[0], row[1], row[2]) for row in session.execute(dated)]
+    if len(marks) < limit:
+        undated = query.where(moment.is_(None)).order_by(ident.desc()).limit(limit - len(marks))
+        marks += [(row[0], row[1], row[2]) for row in session.execute(undated)]
+    return marks
+
+
+def _newest_first(mark: Mark) -> tuple[bool, datetime, int]:
+    return (mark[0] is not None, mark[0] or _NEVER, mark[1])
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _keep_all_keys(session: Session, policy: PublishPolicy) -> list[str]:
+    """The feed keys (source ids) of the keep_all sources that are stored."""
+    if not policy.keep_all:
+        return []
+    query = select(Source.id).where(Source.name.in_(sorted(policy.keep_all))).order_by(Source.id)
+    return [str(source_id) for source_id in session.scalars(query)]
 
 
 def _article_columns() -> Select[Any]:
