@@ -118,6 +118,22 @@ def sources_with_published(session: Session, policy: PublishPolicy) -> list[Sour
     return [_source_ref(name, title) for name, title in rows if is_source_name(name)]
 
 
+def stored_sources(session: Session) -> list[SourceRef]:
+    """Every stored source whose name is fit for a file name, by name."""
+    refs = [_source_ref(name, title) for _, name, title in published.source_rows(session)]
+    return sorted((ref for ref in refs if is_source_name(ref.name)), key=lambda ref: ref.name)
+
+
+def source_titles(session: Session) -> list[tuple[int, str, str | None]]:
+    """(id, name, title) of every stored source, as stored."""
+    return published.source_rows(session)
+
+
+def change_marks(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Per article, a text that changes whenever its published entry can; read by id."""
+    return published.change_marks(session, ids)
+
+
 def source_named(session: Session, name: str) -> SourceRef | None:
     """The stored source called ``name``, if its name is one the config allows."""
     if not is_source_name(name):

@@ -25,10 +25,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
-    cast,
     exists,
     func,
+    literal,
     null,
     or_,
     select,
@@ -170,23 +169,36 @@ _DISTINCT_KEYS = text(
 )
 
 
-def changed_at(session: Session, article_ids: Sequence[int]) -> dict[int, datetime]:
-    """When each of ``article_ids`` last changed as published: its text or a new sighting
-    (what ``Entry.changed`` says), read by id."""
-    found: dict[int, datetime] = {}
+def change_marks(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
+    """For each of ``article_ids``, a short text that changes whenever its published entry can:
+    its last text change, its original (source, URL, date) and its sightings (how many, the
+    latest). Read by id: the cost follows the ids, not the archive."""
+    marks: dict[int, str] = {}
     connection = session.connection()
     for chunk in _chunks(sorted(set(article_ids))):
-        query = select(Article.id, Article.last_changed_at).where(Article.id.in_(chunk))
-        found.update((article_id, moment) for article_id, moment in connection.execute(query))
-        seen = (
-            select(Sighting.article_id, func.max(Sighting.first_seen_at, type_=UTCDateTime()))
-            .where(Sighting.article_id.in_(chunk))
-            .group_by(Sighting.article_id)
-        )
-        for article_id, moment in connection.execute(seen):
-            if article_id in found and moment is not None and moment > found[article_id]:
-                found[article_id] = moment
-    return found
+        seen = {
+            article_id: (count, latest)
+            for article_id, count, latest in connection.execute(
+                select(
+                    Sighting.article_id,
+                    func.count(),
+                    func.max(Sighting.first_seen_at, type_=UTCDateTime()),
+                )
+                .where(Sighting.article_id.in_(chunk))
+                .group_by(Sighting.article_id)
+            )
+        }
+        query = select(
+            Article.id,
+            Article.last_changed_at,
+            Article.primary_source_id,
+            Article.canonical_url,
+            Article.published_at,
+        ).where(Article.id.in_(chunk))
+        for article_id, *columns in connection.execute(query):
+            parts = [*columns, *seen.get(article_id, (0, None))]
+            marks[article_id] = "|".join("" if part is None else str(part) for part in parts)
+    return marks
 
 
 def rows_by_id(session: Session, ids: Sequence[int]) -> list[ArticleRow]:
@@ -220,16 +232,13 @@ def source_rows(session: Session) -> list[tuple[int, str, str | None]]:
 def sources_with_published(session: Session, policy: PublishPolicy) -> list[tuple[str, str | None]]:
     """(name, title) of the sources where a published article was seen, by name: per source,
     its feed rows newest first until one is published."""
-    rows = aliased(ArticleFeed)
     keep = _keep_all_keys(session, policy)
-    has_published = (
-        select(rows.article_id)
-        .where(rows.kind == SOURCE, rows.key == cast(Source.id, String))
-        .where(_published_row(policy, keep, rows))
-        .exists()
-    )
-    query = select(Source.name, Source.title).where(has_published).order_by(Source.name)
-    return [(name, title) for name, title in session.execute(query)]
+    rows = session.execute(select(Source.id, Source.name, Source.title).order_by(Source.name))
+    return [
+        (name, title)
+        for source_id, name, title in rows.all()
+        if _walk(session, policy, keep, (SOURCE, str(source_id)), 1)
+    ]
 
 
 def source_title(session: Session, name: str) -> tuple[str, str | None] | None:
@@ -272,9 +281,7 @@ def _walk(
     if seen_at is not None:
         there = aliased(ArticleFeed)
         query = query.where(
-            exists().where(
-                there.kind == SOURCE, there.key == seen_at, there.article_id == rows.article_id
-            )
+            _probe(there.kind == SOURCE, there.key == seen_at, there.article_id == rows.article_id)
         )
     return _newest(session, query, rows.published_at, rows.article_id, limit)
 
@@ -287,10 +294,19 @@ def _published_row(
     if not keep:
         return over
     kept = aliased(ArticleFeed)
-    seen = exists().where(
-        kept.kind == SOURCE, kept.key.in_(keep), kept.article_id == rows.article_id
+    return or_(
+        over, _probe(kept.kind == SOURCE, kept.key.in_(keep), kept.article_id == rows.article_id)
     )
-    return or_(over, seen)
+
+
+def _probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """EXISTS (a row of ``article_feeds`` meeting ``conditions``), looked up per outer row.
+
+    The ``OFFSET 0`` keeps PostgreSQL from turning the EXISTS into a hashed subplan or a join,
+    either of which reads every row of the source it asks about (all of a keep_all source's
+    articles) before the walk returns its first row; per row, it is one primary-key probe.
+    """
+    return select(literal(1)).where(*conditions).offset(0).exists()
 
 
 def _newest(session: Session, query: Any, moment: Any, ident: Any, limit: int) -> list[Mark]:
