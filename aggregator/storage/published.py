@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
+    cast,
     exists,
     func,
     literal,
@@ -231,14 +233,16 @@ def source_rows(session: Session) -> list[tuple[int, str, str | None]]:
 
 def sources_with_published(session: Session, policy: PublishPolicy) -> list[tuple[str, str | None]]:
     """(name, title) of the sources where a published article was seen, by name: per source,
-    its feed rows newest first until one is published."""
+    its feed rows newest first until one is published, in one statement."""
     keep = _keep_all_keys(session, policy)
-    rows = session.execute(select(Source.id, Source.name, Source.title).order_by(Source.name))
-    return [
-        (name, title)
-        for source_id, name, title in rows.all()
-        if _walk(session, policy, keep, (SOURCE, str(source_id)), 1)
-    ]
+    rows = ArticleFeed
+    has_published = _probe(
+        rows.kind == SOURCE,
+        rows.key == cast(Source.id, String),
+        _published_row(policy, keep, rows),
+    )
+    query = select(Source.name, Source.title).where(has_published).order_by(Source.name)
+    return [(name, title) for name, title in session.execute(query)]
 
 
 def source_title(session: Session, name: str) -> tuple[str, str | None] | None:
