@@ -30,8 +30,8 @@ from aggregator.publish.select import (
     group_by_tag,
     load_entries,
     published_ids,
+    source_feeds,
     source_titles,
-    stored_sources,
 )
 from aggregator.sanitize import SANITIZER_VERSION
 from aggregator.storage import Session
@@ -88,9 +88,8 @@ def plan_outputs(session: Session, site: Site) -> list[Output]:
     """Every file of a build: combined feeds, page, stylesheet, source feeds, tag feeds."""
     combined = _Planned(Selection(), tuple(published_ids(session, site.policy, site.items)))
     sources = [
-        _Planned(Selection(source=source.name), ids, source)
-        for source in stored_sources(session)
-        if (ids := tuple(published_ids(session, site.policy, site.items, source.name)))
+        _Planned(Selection(source=source.name), tuple(ids), source)
+        for source, ids in source_feeds(session, site.policy, site.items)
     ]
     tags = [
         _Planned(Selection(tag=group.slug), tuple(group.ids), tag_label=group.label)

@@ -118,10 +118,16 @@ def sources_with_published(session: Session, policy: PublishPolicy) -> list[Sour
     return [_source_ref(name, title) for name, title in rows if is_source_name(name)]
 
 
-def stored_sources(session: Session) -> list[SourceRef]:
-    """Every stored source whose name is fit for a file name, by name."""
-    refs = [_source_ref(name, title) for _, name, title in published.source_rows(session)]
-    return sorted((ref for ref in refs if is_source_name(ref.name)), key=lambda ref: ref.name)
+def source_feeds(
+    session: Session, policy: PublishPolicy, limit: int
+) -> list[tuple[SourceRef, list[int]]]:
+    """Every source (with a name fit for a file name) with published articles, by name, with
+    its newest ``limit`` ids."""
+    return [
+        (_source_ref(name, title), ids)
+        for name, title, ids in published.source_feeds(session, policy, limit)
+        if is_source_name(name)
+    ]
 
 
 def source_titles(session: Session) -> list[tuple[int, str, str | None]]:

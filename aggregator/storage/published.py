@@ -24,8 +24,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
+    bindparam,
     cast,
     exists,
     func,
@@ -119,9 +121,9 @@ def newest_ids(
 ) -> list[int]:
     """Ids of the newest ``limit`` published articles, seen at ``source`` and tagged ``tag``
     (a slug) when given; each read by an ordered walk of an index that stops when full."""
-    keep = _keep_all_keys(session, policy)
+    walker = _Walker(session, policy)
     if source is None and tag is None:
-        return _combined(session, policy, keep, limit)
+        return walker.combined(limit)
     also = None
     if source is not None:
         also = session.scalar(select(Source.id).where(Source.name == source))
@@ -129,7 +131,7 @@ def newest_ids(
             return []
     feed = (TAG, tag) if tag is not None else (SOURCE, str(also))
     seen_at = str(also) if tag is not None and also is not None else None
-    return [mark[1] for mark in _walk(session, policy, keep, feed, limit, seen_at)]
+    return [mark[1] for mark in walker.walk(feed, limit, seen_at)]
 
 
 @dataclass(frozen=True)
@@ -143,12 +145,25 @@ class TagFeed:
 
 def tag_feeds(session: Session, policy: PublishPolicy, limit: int) -> list[TagFeed]:
     """Every tag with a published article, by slug, with its newest ``limit`` ids."""
-    keep = _keep_all_keys(session, policy)
+    walker = _Walker(session, policy)
     feeds = []
     for slug in feed_keys(session, TAG):
-        marks = _walk(session, policy, keep, (TAG, slug), limit)
+        marks = walker.walk((TAG, slug), limit)
         if marks:
             feeds.append(TagFeed(slug, marks[0][2] or slug, [mark[1] for mark in marks]))
+    return feeds
+
+
+def source_feeds(
+    session: Session, policy: PublishPolicy, limit: int
+) -> list[tuple[str, str | None, list[int]]]:
+    """(name, title, newest ``limit`` published ids) of every stored source with any, by name."""
+    walker = _Walker(session, policy)
+    feeds = []
+    for source_id, name, title in sorted(source_rows(session), key=lambda row: row[1]):
+        ids = [mark[1] for mark in walker.walk((SOURCE, str(source_id)), limit)]
+        if ids:
+            feeds.append((name, title, ids))
     return feeds
 
 
@@ -254,40 +269,79 @@ def source_title(session: Session, name: str) -> tuple[str, str | None] | None:
 Mark = tuple[datetime | None, int, str | None]  # published_at, article id, tag label
 
 
-def _combined(session: Session, policy: PublishPolicy, keep: list[str], limit: int) -> list[int]:
-    """The combined feed: the newest articles over the threshold (the articles index, walked
-    backwards) merged with the newest of each keep_all source (its feed rows)."""
-    scored = select(Article.published_at, Article.id, null()).where(
-        Article.relevance >= policy.threshold
-    )
-    marks = _newest(session, scored, Article.published_at, Article.id, limit)
-    for key in keep:
-        marks += _walk(session, policy, keep, (SOURCE, key), limit)
-    unique = {mark[1]: mark for mark in marks}
-    return [mark[1] for mark in sorted(unique.values(), key=_newest_first, reverse=True)[:limit]]
+class _Walker:
+    """Newest-first walks for one policy: each statement is built once, then run per feed with
+    its kind, key and limit bound (a build walks hundreds of feeds)."""
 
-
-def _walk(
-    session: Session,
-    policy: PublishPolicy,
-    keep: list[str],
-    feed: tuple[str, str],
-    limit: int,
-    seen_at: str | None = None,
-) -> list[Mark]:
-    """The newest ``limit`` published rows of one feed (and seen at source ``seen_at``)."""
-    rows = ArticleFeed
-    query = select(rows.published_at, rows.article_id, rows.label).where(
-        rows.kind == feed[0], rows.key == feed[1]
-    )
-    if not (feed[0] == SOURCE and feed[1] in keep):
-        query = query.where(_published_row(policy, keep, rows))
-    if seen_at is not None:
-        there = aliased(ArticleFeed)
-        query = query.where(
-            _probe(there.kind == SOURCE, there.key == seen_at, there.article_id == rows.article_id)
+    def __init__(self, session: Session, policy: PublishPolicy) -> None:
+        self.session = session
+        self.keep = _keep_all_keys(session, policy)
+        rows = ArticleFeed
+        every = select(rows.published_at, rows.article_id, rows.label).where(
+            rows.kind == bindparam("kind"), rows.key == bindparam("key")
         )
-    return _newest(session, query, rows.published_at, rows.article_id, limit)
+        published = every.where(_published_row(policy, self.keep, rows))
+        there = aliased(ArticleFeed)
+        seen = published.where(
+            _probe(
+                there.kind == SOURCE,
+                there.key == bindparam("seen_at"),
+                there.article_id == rows.article_id,
+            )
+        )
+        moment, ident = rows.published_at, rows.article_id
+        self._every = _Ordered(every, moment, ident)
+        self._published = _Ordered(published, moment, ident)
+        self._seen = _Ordered(seen, moment, ident)
+        scored = select(Article.published_at, Article.id, null()).where(
+            Article.relevance >= policy.threshold
+        )
+        self._scored = _Ordered(scored, Article.published_at, Article.id)
+
+    def combined(self, limit: int) -> list[int]:
+        """The combined feed: the newest articles over the threshold (the articles index,
+        walked backwards) merged with the newest of each keep_all source (its feed rows)."""
+        marks = self._scored.run(self.session, limit, {})
+        for key in self.keep:
+            marks += self.walk((SOURCE, key), limit)
+        unique = {mark[1]: mark for mark in marks}
+        newest = sorted(unique.values(), key=_newest_first, reverse=True)
+        return [mark[1] for mark in newest[:limit]]
+
+    def walk(self, feed: tuple[str, str], limit: int, seen_at: str | None = None) -> list[Mark]:
+        """The newest ``limit`` published rows of one feed (and seen at source ``seen_at``)."""
+        kind, key = feed
+        parameters = {"kind": kind, "key": key}
+        if seen_at is not None:
+            return self._seen.run(self.session, limit, {**parameters, "seen_at": seen_at})
+        whole = kind == SOURCE and key in self.keep  # a keep_all source: all of it
+        walk = self._every if whole else self._published
+        return walk.run(self.session, limit, parameters)
+
+
+class _Ordered:
+    """A query's rows by ``moment`` then ``ident``, newest first, undated rows last.
+
+    Two ordered reads (dated, then undated if still short), because PostgreSQL sorts NULL
+    first in a descending index and SQLite last: this order is the same on both and matches a
+    plain ascending index walked backwards.
+    """
+
+    def __init__(self, query: Any, moment: Any, ident: Any) -> None:
+        limit = bindparam("limit", type_=Integer)
+        self.dated = (
+            query.where(moment.is_not(None)).order_by(moment.desc(), ident.desc()).limit(limit)
+        )
+        self.undated = query.where(moment.is_(None)).order_by(ident.desc()).limit(limit)
+
+    def run(self, session: Session, limit: int, parameters: dict[str, Any]) -> list[Mark]:
+        connection = session.connection()  # Core: no ORM machinery per walk
+        rows = connection.execute(self.dated, {**parameters, "limit": limit})
+        marks: list[Mark] = [(row[0], row[1], row[2]) for row in rows]
+        if len(marks) < limit:
+            rest = connection.execute(self.undated, {**parameters, "limit": limit - len(marks)})
+            marks += [(row[0], row[1], row[2]) for row in rest]
+        return marks
 
 
 def _published_row(
@@ -311,19 +365,6 @@ def _probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     articles) before the walk returns its first row; per row, it is one primary-key probe.
     """
     return select(literal(1)).where(*conditions).offset(0).exists()
-
-
-def _newest(session: Session, query: Any, moment: Any, ident: Any, limit: int) -> list[Mark]:
-    """``query``'s first ``limit`` rows by ``moment`` then ``ident``, newest first, undated rows
-    last. Two ordered reads (dated, then undated if still short), because PostgreSQL sorts
-    NULL first in a descending index and SQLite last: this order is the same on both and
-    matches a plain ascending index walked backwards."""
-    dated = query.where(moment.is_not(None)).order_by(moment.desc(), ident.desc()).limit(limit)
-    marks: list[Mark] = [(row[0], row[1], row[2]) for row in session.execute(dated)]
-    if len(marks) < limit:
-        undated = query.where(moment.is_(None)).order_by(ident.desc()).limit(limit - len(marks))
-        marks += [(row[0], row[1], row[2]) for row in session.execute(undated)]
-    return marks
 
 
 def _newest_first(mark: Mark) -> tuple[bool, datetime, int]:
