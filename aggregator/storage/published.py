@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -254,7 +255,7 @@ def sources_with_published(session: Session, policy: PublishPolicy) -> list[tupl
     has_published = _probe(
         rows.kind == SOURCE,
         rows.key == cast(Source.id, String),
-        _published_row(policy, keep, rows),
+        _published_row(policy.threshold, keep, rows),
     )
     query = select(Source.name, Source.title).where(has_published).order_by(Source.name)
     return [(name, title) for name, title in session.execute(query)]
@@ -276,27 +277,8 @@ class _Walker:
     def __init__(self, session: Session, policy: PublishPolicy) -> None:
         self.session = session
         self.keep = _keep_all_keys(session, policy)
-        rows = ArticleFeed
-        every = select(rows.published_at, rows.article_id, rows.label).where(
-            rows.kind == bindparam("kind"), rows.key == bindparam("key")
-        )
-        published = every.where(_published_row(policy, self.keep, rows))
-        there = aliased(ArticleFeed)
-        seen = published.where(
-            _probe(
-                there.kind == SOURCE,
-                there.key == bindparam("seen_at"),
-                there.article_id == rows.article_id,
-            )
-        )
-        moment, ident = rows.published_at, rows.article_id
-        self._every = _Ordered(every, moment, ident)
-        self._published = _Ordered(published, moment, ident)
-        self._seen = _Ordered(seen, moment, ident)
-        scored = select(Article.published_at, Article.id, null()).where(
-            Article.relevance >= policy.threshold
-        )
-        self._scored = _Ordered(scored, Article.published_at, Article.id)
+        statements = _walks(policy.threshold, tuple(self.keep))
+        self._every, self._published, self._seen, self._scored = statements
 
     def combined(self, limit: int) -> list[int]:
         """The combined feed: the newest articles over the threshold (the articles index,
@@ -317,6 +299,33 @@ class _Walker:
         whole = kind == SOURCE and key in self.keep  # a keep_all source: all of it
         walk = self._every if whole else self._published
         return walk.run(self.session, limit, parameters)
+
+
+@lru_cache(maxsize=16)
+def _walks(threshold: float, keep: tuple[str, ...]) -> tuple[_Ordered, ...]:
+    """The walks of a policy (every row, published rows, published and seen at a source, and
+    the articles over the threshold), built once per process and policy."""
+    rows = ArticleFeed
+    every = select(rows.published_at, rows.article_id, rows.label).where(
+        rows.kind == bindparam("kind"), rows.key == bindparam("key")
+    )
+    published = every.where(_published_row(threshold, list(keep), rows))
+    there = aliased(ArticleFeed)
+    seen = published.where(
+        _probe(
+            there.kind == SOURCE,
+            there.key == bindparam("seen_at"),
+            there.article_id == rows.article_id,
+        )
+    )
+    moment, ident = rows.published_at, rows.article_id
+    scored = select(Article.published_at, Article.id, null()).where(Article.relevance >= threshold)
+    return (
+        _Ordered(every, moment, ident),
+        _Ordered(published, moment, ident),
+        _Ordered(seen, moment, ident),
+        _Ordered(scored, Article.published_at, Article.id),
+    )
 
 
 class _Ordered:
@@ -345,10 +354,10 @@ class _Ordered:
 
 
 def _published_row(
-    policy: PublishPolicy, keep: list[str], rows: type[ArticleFeed] | Any
+    threshold: float, keep: list[str], rows: type[ArticleFeed] | Any
 ) -> ColumnElement[bool]:
     """A feed row's article is published: over the threshold, or seen at a keep_all source."""
-    over = rows.relevance >= policy.threshold
+    over = rows.relevance >= threshold
     if not keep:
         return over
     kept = aliased(ArticleFeed)
