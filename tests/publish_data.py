@@ -24,7 +24,7 @@ from sqlalchemy import insert
 
 from aggregator.config import Config, ServeConfig, load_config
 from aggregator.publish.server import PublishApp, make_app_server
-from aggregator.storage import Database
+from aggregator.storage import Database, article_feeds
 from aggregator.storage.models import Article, Sighting, Source
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -132,6 +132,8 @@ def insert_rows(database: Database, rows: Iterable[Row]) -> None:
     with database.session() as session:
         session.execute(insert(Article), [row.article() for row in rows])
         session.execute(insert(Sighting), [s for row in rows for s in row.sightings()])
+        # What ingest does for every article it writes: file it under its feeds.
+        article_feeds.refresh(session, [row.id for row in rows])
 
 
 def parse_feed(data: bytes) -> Any:

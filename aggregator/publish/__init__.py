@@ -5,7 +5,8 @@ for people, written as files or served over HTTP. Reads the database only.
 ``serve(database, config, host, port)`` serves the same over HTTP.
 
 The names below are imported on first use: ``status`` and ``articles`` need only ``select``,
-and importing this package must not bring in the feed writers, lxml or waitress with it.
+storage only ``names`` (to file tag slugs), and importing this package must not bring in the
+feed writers, lxml or waitress with them.
 """
 
 from __future__ import annotations

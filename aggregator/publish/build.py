@@ -1,16 +1,22 @@
 """What gets published: feeds per selection and format, the page and its stylesheet.
 
-``plan_outputs`` lists every file of a build, each with a function that renders it, so a caller
-can show progress and write each as it comes. The server renders the same things per request
-through ``render_feed`` and ``render_index``.
+``plan_outputs`` lists every file of a build, each with a function that renders it and a
+signature of everything its bytes depend on, so a caller can skip a file whose signature did
+not change and show progress on the rest. The plan itself reads only ids and change times: one
+indexed query per feed for its newest ``output.items`` ids, and one read by id of when those
+articles last changed. The server renders the same things per request through ``render_feed``
+and ``render_index``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from aggregator import __version__
 from aggregator.config import UNSET_ID_DOMAIN, Config
 from aggregator.publish.atom import render_atom
 from aggregator.publish.entries import Entry, SourceRef, plain_text
@@ -20,11 +26,14 @@ from aggregator.publish.page import FeedLink, render_page, stylesheet
 from aggregator.publish.rss import render_rss
 from aggregator.publish.select import (
     PublishPolicy,
+    change_marks,
     group_by_tag,
     load_entries,
-    select_entries,
-    sources_with_published,
+    published_ids,
+    source_feeds,
+    source_titles,
 )
+from aggregator.sanitize import SANITIZER_VERSION
 from aggregator.storage import Session
 
 RENDERERS: dict[str, Callable[[Feed], bytes]] = {
@@ -33,6 +42,9 @@ RENDERERS: dict[str, Callable[[Feed], bytes]] = {
     "json": render_jsonfeed,
 }
 _LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+# Part of every output's signature: raise it when a change to the code changes what the same
+# articles and settings render to, so the next build rewrites every file.
+BUILD_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -54,44 +66,102 @@ class Site:
 
 @dataclass(frozen=True)
 class Output:
-    """One file of a build: where it goes, and how to make its bytes."""
+    """One file of a build: where it goes, how to make its bytes, and a signature of what they
+    depend on (the same signature, the same bytes)."""
 
     path: str
     render: Callable[[], bytes]
+    signature: str = ""
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A feed's selection, names and newest ids, before anything is rendered."""
+
+    selection: Selection
+    ids: tuple[int, ...]
+    source: SourceRef | None = None
+    tag_label: str | None = None
 
 
 def plan_outputs(session: Session, site: Site) -> list[Output]:
     """Every file of a build: combined feeds, page, stylesheet, source feeds, tag feeds."""
-
+    combined = _Planned(Selection(), tuple(published_ids(session, site.policy, site.items)))
+    sources = [
+        _Planned(Selection(source=source.name), tuple(ids), source)
+        for source, ids in source_feeds(session, site.policy, site.items)
+    ]
+    tags = [
+        _Planned(Selection(tag=group.slug), tuple(group.ids), tag_label=group.label)
+        for group in group_by_tag(session, site.policy, site.items)
+    ]
+    every = [combined, *sources, *tags]
+    changed = change_marks(session, [article_id for planned in every for article_id in planned.ids])
+    shared = _site_signature(site, source_titles(session))
     made: dict[int, Entry] = {}  # each article is read and sanitised once per build
 
-    @cache
-    def combined() -> tuple[Entry, ...]:
-        return tuple(select_entries(session, site.policy, site.items, cache=made))
+    def entries(planned: _Planned) -> Callable[[], tuple[Entry, ...]]:
+        return cache(lambda: tuple(load_entries(session, site.policy, planned.ids, made)))
 
-    sources = sources_with_published(session, site.policy)
+    def sign(*parts: object) -> str:
+        return _digest(shared, *parts)
+
+    combined_entries = entries(combined)
+    combined_marks = _marks(combined, changed)
     outputs = [
-        Output(Selection().path(name), _feed_renderer(site, Selection(), name, combined))
-        for name in FORMATS
-    ]
-    outputs.append(Output(INDEX, lambda: render_index(site, combined(), sources)))
-    outputs.append(Output(STYLESHEET, stylesheet))
-    for source in sources:
-        selection = Selection(source=source.name)
-        entries = _loader(session, site, selection, made)
-        outputs.append(
-            Output(selection.path(), _feed_renderer(site, selection, "atom", entries, source))
+        Output(
+            path,
+            _feed_renderer(site, Selection(), name, combined_entries),
+            sign(path, combined_marks),
         )
-    for group in group_by_tag(session, site.policy, site.items):
-        selection = Selection(tag=group.slug)
-        ids = tuple(group.ids)
-
-        def tagged(ids: tuple[int, ...] = ids) -> tuple[Entry, ...]:
-            return tuple(load_entries(session, site.policy, ids, made))
-
-        renderer = _feed_renderer(site, selection, "atom", tagged, tag_label=group.label)
-        outputs.append(Output(selection.path(), renderer))
+        for name in FORMATS
+        for path in [Selection().path(name)]
+    ]
+    source_refs = [planned.source for planned in sources if planned.source]
+    outputs.append(
+        Output(
+            INDEX,
+            lambda: render_index(site, combined_entries(), source_refs),
+            sign(INDEX, combined_marks, [(ref.name, ref.title) for ref in source_refs]),
+        )
+    )
+    outputs.append(Output(STYLESHEET, stylesheet, sign(STYLESHEET)))
+    for planned in [*sources, *tags]:
+        path = planned.selection.path()
+        render = _feed_renderer(
+            site, planned.selection, "atom", entries(planned), planned.source, planned.tag_label
+        )
+        label = planned.source.title if planned.source else planned.tag_label
+        outputs.append(Output(path, render, sign(path, label, _marks(planned, changed))))
     return outputs
+
+
+def _marks(planned: _Planned, changed: dict[int, str]) -> list[tuple[int, str]]:
+    """A feed's articles and what each entry is made of: what its bytes depend on."""
+    return [(article_id, changed.get(article_id, "")) for article_id in planned.ids]
+
+
+def _site_signature(site: Site, sources: Sequence[tuple[int, str, str | None]]) -> str:
+    """What every output depends on besides its own articles: the code that renders it, the
+    settings that shape it, and the sources' names and titles (attributions name any)."""
+    policy = site.policy
+    return _digest(
+        BUILD_VERSION,
+        __version__,
+        SANITIZER_VERSION,
+        site.title,
+        site.items,
+        site.base_url,
+        policy.threshold,
+        sorted(policy.keep_all),
+        policy.id_domain,
+        sorted(sources),
+    )
+
+
+def _digest(*parts: object) -> str:
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def make_feed(
@@ -147,17 +217,6 @@ def render_index(
         for source in sources
     ]
     return render_page(site.title, entries, feeds, source_feeds, heading)
-
-
-def _loader(
-    session: Session, site: Site, selection: Selection, made: dict[int, Entry]
-) -> Callable[[], tuple[Entry, ...]]:
-    def load() -> tuple[Entry, ...]:
-        return tuple(
-            select_entries(session, site.policy, site.items, selection.source, selection.tag, made)
-        )
-
-    return load
 
 
 def _feed_renderer(

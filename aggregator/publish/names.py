@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from aggregator.config import SOURCE_NAME
-from aggregator.publish.entries import plain_text
+from aggregator.publish.entries import clean_tags, plain_text
 
 SLUG_MAX = 80
 # File names are limited in bytes (255 on most file systems), and the build writes a temporary
@@ -41,3 +41,17 @@ def is_slug(text: str) -> bool:
 def is_source_name(name: str) -> bool:
     """True for names the config accepts (they are safe as file names)."""
     return SOURCE_NAME.fullmatch(name) is not None
+
+
+def tag_slugs(tags: object) -> tuple[tuple[str, str], ...]:
+    """(slug, label) of each tag of a stored tag list that has a slug, one per slug, in order.
+
+    Anything but a list of strings (a damaged JSON value) has no tags.
+    """
+    strings = [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
+    pairs: dict[str, str] = {}
+    for label in clean_tags(strings):
+        slug = slugify_tag(label)
+        if slug:
+            pairs.setdefault(slug, label)
+    return tuple(pairs.items())

@@ -1,17 +1,17 @@
 """Published entries for the outputs, built from the rows ``storage.published`` reads.
 
-A tag feed matches by slug ("Mutual aid" and "mutual-aid" are one feed), so tag selections walk
-the published articles newest first (ids and tags only) and stop when full.
+A tag feed matches by slug ("Mutual aid" and "mutual-aid" are one feed); storage files each
+article under its tags' slugs when it is written, so every selection is one indexed read of the
+newest ``limit`` ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 
-from aggregator.publish.entries import Entry, SourceRef, build_entry, clean_tags, plain_text
-from aggregator.publish.names import is_source_name, slugify_tag
+from aggregator.publish.entries import Entry, SourceRef, build_entry, plain_text
+from aggregator.publish.names import is_source_name
 from aggregator.storage import Session, published
 from aggregator.storage.published import ArticleRow, PublishPolicy, published_filter
 
@@ -63,24 +63,15 @@ def published_ids(
     tag: str | None = None,
 ) -> list[int]:
     """Ids of the newest ``limit`` published articles, filtered by source name and tag slug."""
-    if tag is None:
-        return published.newest_ids(session, policy, limit, source)
-    slugs = _TagSlugs()
-    rows = published.scan_tags(session, policy, source)
-    matching = (article_id for article_id, tags in rows if tag in slugs.of(tags))
-    return list(islice(matching, limit))
+    return published.newest_ids(session, policy, limit, source, tag)
 
 
 def group_by_tag(session: Session, policy: PublishPolicy, limit: int) -> list[TagGroup]:
-    """Every tag of the published articles with its newest ``limit`` ids, in one pass."""
-    groups: dict[str, TagGroup] = {}
-    slugs = _TagSlugs()
-    for article_id, tags in published.scan_tags(session, policy):
-        for slug, label in slugs.labelled(tags):
-            group = groups.setdefault(slug, TagGroup(slug, label))
-            if len(group.ids) < limit and article_id not in group.ids[-1:]:
-                group.ids.append(article_id)
-    return sorted(groups.values(), key=lambda group: group.slug)
+    """Every tag of the published articles, by slug, with its newest ``limit`` ids."""
+    return [
+        TagGroup(feed.slug, feed.label, feed.ids)
+        for feed in published.tag_feeds(session, policy, limit)
+    ]
 
 
 def load_entries(
@@ -127,6 +118,28 @@ def sources_with_published(session: Session, policy: PublishPolicy) -> list[Sour
     return [_source_ref(name, title) for name, title in rows if is_source_name(name)]
 
 
+def source_feeds(
+    session: Session, policy: PublishPolicy, limit: int
+) -> list[tuple[SourceRef, list[int]]]:
+    """Every source (with a name fit for a file name) with published articles, by name, with
+    its newest ``limit`` ids."""
+    return [
+        (_source_ref(name, title), ids)
+        for name, title, ids in published.source_feeds(session, policy, limit)
+        if is_source_name(name)
+    ]
+
+
+def source_titles(session: Session) -> list[tuple[int, str, str | None]]:
+    """(id, name, title) of every stored source, as stored."""
+    return published.source_rows(session)
+
+
+def change_marks(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Per article, a text that changes whenever its published entry can; read by id."""
+    return published.change_marks(session, ids)
+
+
 def source_named(session: Session, name: str) -> SourceRef | None:
     """The stored source called ``name``, if its name is one the config allows."""
     if not is_source_name(name):
@@ -137,27 +150,3 @@ def source_named(session: Session, name: str) -> SourceRef | None:
 
 def _source_ref(name: str, title: str | None) -> SourceRef:
     return SourceRef(name, plain_text(title or "") or name)
-
-
-class _TagSlugs:
-    """The (slug, label) pairs of stored tag lists, each distinct list worked out once.
-
-    A scan reads the tags of every published article, and the same few lists recur on most of
-    them: cleaning and slugifying each distinct list once halves the cost of a scan.
-    """
-
-    def __init__(self) -> None:
-        self._known: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
-
-    def labelled(self, tags: object) -> tuple[tuple[str, str], ...]:
-        """(slug, label) of each clean tag with a slug, in order."""
-        # Tags that are not strings are dropped by clean_tags anyway, and could not be a key.
-        key = tuple(tag for tag in tags if isinstance(tag, str)) if isinstance(tags, list) else ()
-        pairs = self._known.get(key)
-        if pairs is None:
-            labelled = ((slugify_tag(label), label) for label in clean_tags(key))
-            pairs = self._known[key] = tuple((slug, label) for slug, label in labelled if slug)
-        return pairs
-
-    def of(self, tags: object) -> set[str]:
-        return {slug for slug, _ in self.labelled(tags)}

@@ -5,10 +5,19 @@ the old one: a reader sees the old file or the new one, never part of either. A 
 bytes did not change is left alone, so its modification time (and a static server's
 Last-Modified) still says when it last changed. A temporary file names the process writing it;
 one left by a process that died (kill -9 mid-write) is removed by the next build.
+
+A build renders only the files whose content may have changed: ``MANIFEST`` (in the output
+folder) keeps each file's signature and size from the last build, and a file whose signature
+and size are unchanged is neither rendered nor written. A signature covers the file's articles
+and their change times, the settings and sources that shape it, and the code version
+(``publish.build``), so a new article rewrites the combined feeds, the page and its source's and
+tags' feeds, and a config change rewrites what it touches. Deleting the manifest makes the next
+build render everything again (and still write only the files whose bytes differ).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -18,7 +27,7 @@ from pathlib import Path
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
-from aggregator.publish.build import Site, plan_outputs
+from aggregator.publish.build import Output, Site, plan_outputs
 from aggregator.storage import Database
 
 log = logging.getLogger(__name__)
@@ -26,6 +35,8 @@ log = logging.getLogger(__name__)
 # Folders whose files a build owns: a feed there that the build no longer makes is removed.
 MANAGED = ("feeds/source", "feeds/tag")
 FILE_MODE = 0o644
+MANIFEST = ".mutualaid-build.json"
+_MANIFEST_FORMAT = 1
 
 
 class PublishError(MutualAidError):
@@ -64,17 +75,70 @@ def write_site(
     folder = config.output.dir
     report = BuildReport(folder)
     remove_orphans(folder)
+    before = read_manifest(folder)
+    after: dict[str, Built] = {}
     with database.session() as session:
         outputs = plan_outputs(session, Site.from_config(config))
         if on_plan:
             on_plan(len(outputs))
         for output in outputs:
-            written = write_file(folder, output.path, output.render())
+            written = _unchanged(folder, output, before.get(output.path))
+            if written is None:
+                written = write_file(folder, output.path, output.render())
+            after[output.path] = Built(output.signature, written.size)
             report.written.append(written)
             if on_file:
                 on_file(written)
-    report.removed = prune_stale(folder, {written.path for written in report.written})
+    report.removed = prune_stale(folder, set(after))
+    write_manifest(folder, after)
     return report
+
+
+@dataclass(frozen=True)
+class Built:
+    """What the manifest remembers of a file: the signature it was rendered for, its size."""
+
+    signature: str
+    size: int
+
+
+def read_manifest(folder: Path) -> dict[str, Built]:
+    """The last build's files; empty when there is none or it cannot be read (then every
+    file is rendered, and written where its bytes differ)."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if data.get("format") != _MANIFEST_FORMAT:
+            return {}
+        return {
+            str(path): Built(str(entry["signature"]), int(entry["size"]))
+            for path, entry in data["files"].items()
+        }
+    except OSError:  # none yet, or the folder is not one (writing will say so)
+        return {}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("ignoring unreadable build manifest %s: %s", folder / MANIFEST, exc)
+        return {}
+
+
+def write_manifest(folder: Path, files: dict[str, Built]) -> None:
+    data = {
+        "format": _MANIFEST_FORMAT,
+        "files": {path: vars(built) for path, built in files.items()},
+    }
+    text = json.dumps(data, indent=0, sort_keys=True, ensure_ascii=False)
+    write_file(folder, MANIFEST, text.encode("utf-8"))
+
+
+def _unchanged(folder: Path, output: Output, last: Built | None) -> Written | None:
+    """``output`` as it stands when its file is still what the last build wrote for the same
+    signature (judged by the manifest and the file's size); None when it must be rendered."""
+    if last is None or not output.signature or last.signature != output.signature:
+        return None
+    try:
+        size = resolve_inside(folder, output.path).stat().st_size
+    except OSError:
+        return None
+    return Written(output.path, size, changed=False) if size == last.size else None
 
 
 def write_file(folder: Path, relative: str, data: bytes) -> Written:

@@ -35,6 +35,7 @@ from aggregator.ingest.dedup import (
     decide,
 )
 from aggregator.ingest.prepare import Candidate
+from aggregator.storage import article_feeds
 from aggregator.storage.models import (
     ARTICLE_SIMHASH_INDEX,
     Article,
@@ -203,6 +204,8 @@ def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> lis
         }
         results.append(Saved(decision.intent.outcome, article_id, decision.match))
     _flush_writes(session, writes)
+    changed = (Outcome.NEW, Outcome.UPDATED, Outcome.DUPLICATE)
+    article_feeds.refresh(session, [s.article_id for s in results if s.outcome in changed])
     return results
 
 

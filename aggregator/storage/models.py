@@ -106,7 +106,9 @@ class Article(Base):
 
     __tablename__ = "articles"
     __table_args__ = (
-        Index(None, "published_at"),
+        # Newest first with the score beside the key: the combined feed walks this backwards
+        # and never reads the row of an article it does not publish.
+        Index(None, "published_at", "id", "relevance"),
         Index(None, "content_hash"),
         # Covers the near-duplicate check: a suspect's SimHash is read here, not from its row
         # (on SQLite, behind the text's overflow pages).
@@ -147,6 +149,31 @@ class Article(Base):
     sightings: Mapped[list[Sighting]] = relationship(
         back_populates="article", cascade="all, delete-orphan"
     )
+
+
+class ArticleFeed(Base):
+    """One per-source or per-tag feed an article can appear in (``storage.article_feeds``).
+
+    ``kind`` is ``source`` (``key``: the id of a source it was seen at, its primary included) or
+    ``tag`` (``key``: a tag's slug, ``label``: the article's spelling of it). The article's
+    ``published_at`` and ``relevance`` are copied here, so a feed's newest published articles
+    are one backward walk of an index; the config's threshold is applied when reading.
+    """
+
+    __tablename__ = "article_feeds"
+    __table_args__ = (
+        Index(None, "kind", "key", "published_at", "article_id", "relevance"),
+        Index(None, "article_id"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    published_at: Mapped[datetime | None]
+    relevance: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(Text)
 
 
 class SimhashBand(Base):

@@ -2,8 +2,15 @@
 
 Published: a relevance score at least the topic threshold, or seen at a source configured with
 ``relevance: keep_all`` (as the original or as any other sighting). Newest first: by
-``published_at``, then by id. Reads only. Plain column reads go through Core on the session's
-connection, without the ORM's row machinery: a build reads thousands of rows.
+``published_at``, then by id, undated articles last. Reads only.
+
+Every selection reads only what it publishes: the combined feed walks the articles index on
+``(published_at, id, relevance)`` backwards, and each keep_all source's rows; a source's or a
+tag's feed walks its rows of ``article_feeds`` (``storage.article_feeds``) the same way. Each
+walk stops after ``limit`` published rows, so the cost follows ``output.items``, not the
+archive. The threshold and keep_all sources are applied as the walks read, never stored.
+Plain column reads go through Core on the session's connection, without the ORM's row
+machinery.
 
 ``aggregator.publish.select`` turns these rows into entries.
 """
@@ -12,19 +19,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session, aliased
 
 from aggregator.config import UNSET_ID_DOMAIN, Config
-from aggregator.storage.models import Article, Sighting, Source
+from aggregator.storage.article_feeds import SOURCE, TAG
+from aggregator.storage.models import Article, ArticleFeed, Sighting, Source
+from aggregator.storage.types import UTCDateTime
 
 # How much of an article's text is read for its summary.
 SUMMARY_SOURCE_CHARS = 1200
 _CHUNK = 500
-_SCAN_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -84,33 +107,116 @@ def published_filter(policy: PublishPolicy) -> ColumnElement[bool]:
 def newest_rows(
     session: Session, policy: PublishPolicy, limit: int, source: str | None = None
 ) -> list[ArticleRow]:
-    """The newest ``limit`` published articles (seen at ``source``, if given), read whole by
-    the query that picks them rather than by id after it."""
-    where, order = _published_newest_first(policy, source)
-    query = _article_columns().where(*where).order_by(*order).limit(limit)
-    return [ArticleRow(*row) for row in session.connection().execute(query)]
+    """The rows of the newest ``limit`` published articles (seen at ``source``, if given)."""
+    ids = newest_ids(session, policy, limit, source)
+    rows = {row.id: row for row in rows_by_id(session, ids)}
+    return [rows[article_id] for article_id in ids if article_id in rows]
 
 
 def newest_ids(
-    session: Session, policy: PublishPolicy, limit: int, source: str | None = None
+    session: Session,
+    policy: PublishPolicy,
+    limit: int,
+    source: str | None = None,
+    tag: str | None = None,
 ) -> list[int]:
-    """Ids of the newest ``limit`` published articles (seen at ``source``, if given)."""
-    where, order = _published_newest_first(policy, source)
-    return list(session.scalars(select(Article.id).where(*where).order_by(*order).limit(limit)))
+    """Ids of the newest ``limit`` published articles, seen at ``source`` and tagged ``tag``
+    (a slug) when given; each read by an ordered walk of an index that stops when full."""
+    walker = _Walker(session, policy)
+    if source is None and tag is None:
+        return walker.combined(limit)
+    also = None
+    if source is not None:
+        also = session.scalar(select(Source.id).where(Source.name == source))
+        if also is None:
+            return []
+    feed = (TAG, tag) if tag is not None else (SOURCE, str(also))
+    seen_at = str(also) if tag is not None and also is not None else None
+    return [mark[1] for mark in walker.walk(feed, limit, seen_at)]
 
 
-def scan_tags(
-    session: Session, policy: PublishPolicy, source: str | None = None
-) -> Iterator[tuple[int, object]]:
-    """(id, stored tags) of every published article, newest first, read in batches.
+@dataclass(frozen=True)
+class TagFeed:
+    """A tag's slug, the spelling its newest article gives it, and its newest published ids."""
 
-    Tags live in a JSON column, which SQLite and PostgreSQL query differently, and a tag feed
-    matches by slug; so tag selections walk this in Python and stop when full.
+    slug: str
+    label: str
+    ids: list[int]
+
+
+def tag_feeds(session: Session, policy: PublishPolicy, limit: int) -> list[TagFeed]:
+    """Every tag with a published article, by slug, with its newest ``limit`` ids."""
+    walker = _Walker(session, policy)
+    feeds = []
+    for slug in feed_keys(session, TAG):
+        marks = walker.walk((TAG, slug), limit)
+        if marks:
+            feeds.append(TagFeed(slug, marks[0][2] or slug, [mark[1] for mark in marks]))
+    return feeds
+
+
+def source_feeds(
+    session: Session, policy: PublishPolicy, limit: int
+) -> list[tuple[str, str | None, list[int]]]:
+    """(name, title, newest ``limit`` published ids) of every stored source with any, by name."""
+    walker = _Walker(session, policy)
+    feeds = []
+    for source_id, name, title in sorted(source_rows(session), key=lambda row: row[1]):
+        ids = [mark[1] for mark in walker.walk((SOURCE, str(source_id)), limit)]
+        if ids:
+            feeds.append((name, title, ids))
+    return feeds
+
+
+def feed_keys(session: Session, kind: str) -> list[str]:
+    """The distinct keys of ``kind`` rows, in order: one index probe per key (a loose index
+    scan, written out, since neither SQLite nor PostgreSQL skips through an index alone)."""
+    return [key for (key,) in session.execute(_DISTINCT_KEYS, {"kind": kind})]
+
+
+_DISTINCT_KEYS = text(
     """
-    where, order = _published_newest_first(policy, source)
-    query = select(Article.id, Article.tags).where(*where).order_by(*order)
-    result = session.execute(query, execution_options={"yield_per": _SCAN_BATCH})
-    yield from ((row[0], row[1]) for row in result)
+    WITH RECURSIVE keys(k) AS (
+        SELECT min("key") FROM article_feeds WHERE kind = :kind
+        UNION ALL
+        SELECT (SELECT min(f."key") FROM article_feeds f WHERE f.kind = :kind AND f."key" > keys.k)
+        FROM keys WHERE keys.k IS NOT NULL
+    )
+    SELECT k FROM keys WHERE k IS NOT NULL
+    """
+)
+
+
+def change_marks(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
+    """For each of ``article_ids``, a short text that changes whenever its published entry can:
+    its last text change, its original (source, URL, date) and its sightings (how many, the
+    latest). Read by id: the cost follows the ids, not the archive."""
+    marks: dict[int, str] = {}
+    connection = session.connection()
+    for chunk in _chunks(sorted(set(article_ids))):
+        seen = {
+            article_id: (count, latest)
+            for article_id, count, latest in connection.execute(
+                select(
+                    Sighting.article_id,
+                    func.count(),
+                    func.max(Sighting.first_seen_at, type_=UTCDateTime()),
+                )
+                .where(Sighting.article_id.in_(chunk))
+                .group_by(Sighting.article_id)
+            )
+        }
+        query = select(
+            Article.id,
+            Article.last_changed_at,
+            Article.primary_source_id,
+            Article.canonical_url,
+            Article.published_at,
+        ).where(Article.id.in_(chunk))
+        for article_id, *columns in connection.execute(query):
+            parts = [*columns, *seen.get(article_id, (0, None))]
+            marks[article_id] = "|".join("" if part is None else str(part) for part in parts)
+    return marks
 
 
 def rows_by_id(session: Session, ids: Sequence[int]) -> list[ArticleRow]:
@@ -142,13 +248,16 @@ def source_rows(session: Session) -> list[tuple[int, str, str | None]]:
 
 
 def sources_with_published(session: Session, policy: PublishPolicy) -> list[tuple[str, str | None]]:
-    """(name, title) of the sources where a published article was seen, by name."""
-    seen = select(Sighting.source_id).join(Article, Article.id == Sighting.article_id)
-    query = (
-        select(Source.name, Source.title)
-        .where(Source.id.in_(seen.where(published_filter(policy))))
-        .order_by(Source.name)
+    """(name, title) of the sources where a published article was seen, by name: per source,
+    its feed rows newest first until one is published, in one statement."""
+    keep = _keep_all_keys(session, policy)
+    rows = ArticleFeed
+    has_published = _probe(
+        rows.kind == SOURCE,
+        rows.key == cast(Source.id, String),
+        _published_row(policy.threshold, keep, rows),
     )
+    query = select(Source.name, Source.title).where(has_published).order_by(Source.name)
     return [(name, title) for name, title in session.execute(query)]
 
 
@@ -158,19 +267,128 @@ def source_title(session: Session, name: str) -> tuple[str, str | None] | None:
     return (row[0], row[1]) if row else None
 
 
-def _published_newest_first(
-    policy: PublishPolicy, source: str | None = None
-) -> tuple[list[ColumnElement[bool]], list[UnaryExpression[Any]]]:
-    """The WHERE conditions and ORDER BY of a selection."""
-    where = [published_filter(policy)]
-    if source is not None:
-        seen_there = (
-            select(Sighting.id)
-            .join(Source, Source.id == Sighting.source_id)
-            .where(Sighting.article_id == Article.id, Source.name == source)
+Mark = tuple[datetime | None, int, str | None]  # published_at, article id, tag label
+
+
+class _Walker:
+    """Newest-first walks for one policy: each statement is built once, then run per feed with
+    its kind, key and limit bound (a build walks hundreds of feeds)."""
+
+    def __init__(self, session: Session, policy: PublishPolicy) -> None:
+        self.session = session
+        self.keep = _keep_all_keys(session, policy)
+        statements = _walks(policy.threshold, tuple(self.keep))
+        self._every, self._published, self._seen, self._scored = statements
+
+    def combined(self, limit: int) -> list[int]:
+        """The combined feed: the newest articles over the threshold (the articles index,
+        walked backwards) merged with the newest of each keep_all source (its feed rows)."""
+        marks = self._scored.run(self.session, limit, {})
+        for key in self.keep:
+            marks += self.walk((SOURCE, key), limit)
+        unique = {mark[1]: mark for mark in marks}
+        newest = sorted(unique.values(), key=_newest_first, reverse=True)
+        return [mark[1] for mark in newest[:limit]]
+
+    def walk(self, feed: tuple[str, str], limit: int, seen_at: str | None = None) -> list[Mark]:
+        """The newest ``limit`` published rows of one feed (and seen at source ``seen_at``)."""
+        kind, key = feed
+        parameters = {"kind": kind, "key": key}
+        if seen_at is not None:
+            return self._seen.run(self.session, limit, {**parameters, "seen_at": seen_at})
+        whole = kind == SOURCE and key in self.keep  # a keep_all source: all of it
+        walk = self._every if whole else self._published
+        return walk.run(self.session, limit, parameters)
+
+
+@lru_cache(maxsize=16)
+def _walks(threshold: float, keep: tuple[str, ...]) -> tuple[_Ordered, ...]:
+    """The walks of a policy (every row, published rows, published and seen at a source, and
+    the articles over the threshold), built once per process and policy."""
+    rows = ArticleFeed
+    every = select(rows.published_at, rows.article_id, rows.label).where(
+        rows.kind == bindparam("kind"), rows.key == bindparam("key")
+    )
+    published = every.where(_published_row(threshold, list(keep), rows))
+    there = aliased(ArticleFeed)
+    seen = published.where(
+        _probe(
+            there.kind == SOURCE,
+            there.key == bindparam("seen_at"),
+            there.article_id == rows.article_id,
         )
-        where.append(seen_there.exists())
-    return where, [Article.published_at.desc().nulls_last(), Article.id.desc()]
+    )
+    moment, ident = rows.published_at, rows.article_id
+    scored = select(Article.published_at, Article.id, null()).where(Article.relevance >= threshold)
+    return (
+        _Ordered(every, moment, ident),
+        _Ordered(published, moment, ident),
+        _Ordered(seen, moment, ident),
+        _Ordered(scored, Article.published_at, Article.id),
+    )
+
+
+class _Ordered:
+    """A query's rows by ``moment`` then ``ident``, newest first, undated rows last.
+
+    Two ordered reads (dated, then undated if still short), because PostgreSQL sorts NULL
+    first in a descending index and SQLite last: this order is the same on both and matches a
+    plain ascending index walked backwards.
+    """
+
+    def __init__(self, query: Any, moment: Any, ident: Any) -> None:
+        limit = bindparam("limit", type_=Integer)
+        self.dated = (
+            query.where(moment.is_not(None)).order_by(moment.desc(), ident.desc()).limit(limit)
+        )
+        self.undated = query.where(moment.is_(None)).order_by(ident.desc()).limit(limit)
+
+    def run(self, session: Session, limit: int, parameters: dict[str, Any]) -> list[Mark]:
+        connection = session.connection()  # Core: no ORM machinery per walk
+        rows = connection.execute(self.dated, {**parameters, "limit": limit})
+        marks: list[Mark] = [(row[0], row[1], row[2]) for row in rows]
+        if len(marks) < limit:
+            rest = connection.execute(self.undated, {**parameters, "limit": limit - len(marks)})
+            marks += [(row[0], row[1], row[2]) for row in rest]
+        return marks
+
+
+def _published_row(
+    threshold: float, keep: list[str], rows: type[ArticleFeed] | Any
+) -> ColumnElement[bool]:
+    """A feed row's article is published: over the threshold, or seen at a keep_all source."""
+    over = rows.relevance >= threshold
+    if not keep:
+        return over
+    kept = aliased(ArticleFeed)
+    return or_(
+        over, _probe(kept.kind == SOURCE, kept.key.in_(keep), kept.article_id == rows.article_id)
+    )
+
+
+def _probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """EXISTS (a row of ``article_feeds`` meeting ``conditions``), looked up per outer row.
+
+    The ``OFFSET 0`` keeps PostgreSQL from turning the EXISTS into a hashed subplan or a join,
+    either of which reads every row of the source it asks about (all of a keep_all source's
+    articles) before the walk returns its first row; per row, it is one primary-key probe.
+    """
+    return select(literal(1)).where(*conditions).offset(0).exists()
+
+
+def _newest_first(mark: Mark) -> tuple[bool, datetime, int]:
+    return (mark[0] is not None, mark[0] or _NEVER, mark[1])
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _keep_all_keys(session: Session, policy: PublishPolicy) -> list[str]:
+    """The feed keys (source ids) of the keep_all sources that are stored."""
+    if not policy.keep_all:
+        return []
+    query = select(Source.id).where(Source.name.in_(sorted(policy.keep_all))).order_by(Source.id)
+    return [str(source_id) for source_id in session.scalars(query)]
 
 
 def _article_columns() -> Select[Any]:

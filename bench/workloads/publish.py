@@ -39,7 +39,7 @@ from aggregator.publish.build import Site, make_feed
 from aggregator.publish.feed import Selection
 from aggregator.publish.select import PublishPolicy, select_entries
 from aggregator.sanitize import SANITIZER_VERSION
-from aggregator.storage import Database, open_database
+from aggregator.storage import Database, article_feeds, open_database
 from aggregator.storage.models import Article, Sighting, Source
 from bench.harness import Workload
 
@@ -84,6 +84,7 @@ def prepare(items: int) -> Inputs:
         with database.session() as session:
             session.execute(insert(Article), [_article(number) for number in numbers])
             session.execute(insert(Sighting), [s for n in numbers for s in _sightings(n)])
+            article_feeds.refresh(session, [number + 1 for number in numbers])
     connection = sqlite3.connect(folder / "publish.db", check_same_thread=False)
     policy = PublishPolicy(THRESHOLD, frozenset({KEEP_ALL}))
     site = Site("Bench reader", items, "https://reader.example/", policy)
