@@ -23,7 +23,7 @@ from aggregator.storage.sources import source_ids, sync_sources
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 TABLES = {
     "sources", "fetch_states", "articles", "sightings", "runs", "alembic_version",
-    "simhash_bands", "block_sightings", "boilerplate", "tombstones",
+    "simhash_bands", "block_sightings", "boilerplate", "tombstones", "run_totals",
 }  # fmt: skip
 
 
