@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement
 
 from aggregator.runs import RunKind, RunStatus
 from aggregator.storage.models import Article, FetchState, Run, Sighting, Source
-from aggregator.storage.types import UTCDateTime
-
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # before any run: "after the last success" with none
+from aggregator.storage.runs import first_failed_poll, newest_per_source, newest_run_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +116,7 @@ def daemon_health(session: Session) -> DaemonHealth:
     found: dict[str, RunSummary] = {}
     for kind in (RunKind.REBUILD, RunKind.PURGE):
         newest = [
-            _newest_id(
+            newest_run_id(
                 Run.source_id.is_(None), Run.kind == kind, Run.status == status
             ).scalar_subquery()
             for status in RunStatus
@@ -189,17 +187,9 @@ def _count_by(
     return dict(session.execute(query).all())
 
 
-def _newest_id(*where: ColumnElement[bool]) -> Select[int]:
-    """The id of the newest run matching ``where``: one index search when ``where`` fixes a
-    prefix of an index on ``runs`` whose next column is ``started_at``."""
-    newest_first = (Run.started_at.desc(), Run.id.desc())
-    return select(Run.id).where(*where).order_by(*newest_first).limit(1)
-
-
 def _per_source(ids: Iterable[int], *where: ColumnElement[bool]) -> Select[int, Any]:
-    """Each source with the id of its newest run matching ``where`` (a lookup per source)."""
-    newest = _newest_id(Run.source_id == Source.id, *where).scalar_subquery()
-    return select(Source.id, newest).where(Source.id.in_(list(ids)))
+    """Each of the sources with the id of its newest run matching ``where``."""
+    return newest_per_source(*where).where(Source.id.in_(list(ids)))
 
 
 def _last_runs(session: Session, ids: Iterable[int]) -> dict[int, RunSummary]:
@@ -236,29 +226,7 @@ def _summaries(session: Session, run_ids: list[int]) -> dict[int, RunSummary]:
 
 def _failing_since(session: Session, ids: Iterable[int]) -> dict[int, datetime]:
     """For sources whose polls fail: when the first failure after the last success started."""
-    ok = aliased(Run)
-    last_ok = (
-        select(ok.started_at)
-        .where(ok.source_id == Source.id, ok.kind == RunKind.POLL, ok.status == RunStatus.OK)
-        .order_by(ok.started_at.desc())
-        .limit(1)
-        .correlate(Source)
-        .scalar_subquery()
-    )
-    after = func.coalesce(last_ok, literal(NEVER, UTCDateTime()))
-    first_failure = (
-        select(Run.started_at)
-        .where(
-            Run.source_id == Source.id,
-            Run.kind == RunKind.POLL,
-            Run.status == RunStatus.FAILED,
-            Run.started_at > after,
-        )
-        .order_by(Run.started_at)
-        .limit(1)
-        .correlate(Source)
-        .scalar_subquery()
-    )
+    first_failure = first_failed_poll(Run.started_at)
     query = select(Source.id, first_failure).where(Source.id.in_(list(ids)))
     return {source_id: since for source_id, since in session.execute(query) if since is not None}
 
