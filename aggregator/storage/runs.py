@@ -290,3 +290,11 @@ def run_totals(session: Session, source_ids: Iterable[int]) -> dict[int, dict[st
         per_kind = found.setdefault(source_id, {})
         per_kind[kind] = per_kind.get(kind, RunTotals()) + stored
     return found
+
+
+def run_totals_by_name(session: Session, names: Iterable[str]) -> dict[str, dict[str, RunTotals]]:
+    """``run_totals`` of the named sources, by name (a source never stored has none: ``{}``)."""
+    stored = source_ids(session)
+    ids = {name: stored.get(name) for name in names}
+    found = run_totals(session, [source_id for source_id in ids.values() if source_id])
+    return {name: found.get(source_id or 0, {}) for name, source_id in ids.items()}
