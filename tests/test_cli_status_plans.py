@@ -23,6 +23,7 @@ from aggregator.storage import open_database
 from aggregator.storage.engine import make_engine
 from aggregator.storage.health import daemon_health, source_health
 from aggregator.storage.runs import insert_runs_of
+from aggregator.storage.schedule import last_crawls
 from tests.runs_history import write_history
 
 RUNS = re.compile(r"\bruns\b")
@@ -147,3 +148,17 @@ def _steps_of_status(database: Any) -> int:
             finally:
                 raw.set_progress_handler(None, 1)
     return steps
+
+
+def test_the_daemon_tick_reads_the_last_crawls_by_index_only(database_url) -> None:
+    """``last_crawls`` runs at every tick of the daemon: no scan of runs there either."""
+    database = open_database(database_url)
+    now = datetime.now(UTC)
+    write_history(database, now)
+    with statements_sent() as sent, database.session() as session:
+        crawls = last_crawls(session)
+    database.close()
+    assert crawls == {"a": now - timedelta(days=100)}  # the newest, still running
+    reading_runs = [(sql, params) for sql, params in sent if RUNS.search(sql)]
+    assert reading_runs
+    assert table_scans(database_url, reading_runs, "runs") == []
