@@ -180,7 +180,8 @@ def purge_runs_before(database: Database, cutoff: datetime) -> int:
     polls and the daemon write in between). Runs without a source (the daemon's rebuilds and
     purges, the runs of a source since removed) are deleted without totals. On PostgreSQL a
     chunk's rows are locked and skipped by a second purge running at once, so none is folded
-    twice.
+    twice. What is kept is decided once, at the start (``kept_runs``): runs written meanwhile
+    are newer than any cutoff in the past.
     """
     with database.session() as session:
         kept = kept_runs(session)
