@@ -179,6 +179,8 @@ class ServeConfig(_Strict):
 class RetentionConfig(_Strict):
     # Articles older than this many days are purged (tombstones keep them from coming back).
     days: int | None = Field(gt=0)
+    # ``runs`` rows older than this many days are folded into per-source totals and deleted.
+    runs_days: int | None = Field(gt=0)
 
 
 class ScheduleConfig(_Strict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.table import Table
 from rich.text import Text
@@ -11,12 +13,21 @@ from aggregator.publish.select import PublishPolicy, published_filter
 from aggregator.runs import RunKind
 from aggregator.storage.health import DaemonHealth, SourceHealth, daemon_health, source_health
 from aggregator.storage.pending import PendingSummary, summaries
+from aggregator.storage.runs import run_totals_by_name
+
+if TYPE_CHECKING:
+    from aggregator.storage.runs import RunTotals
 
 
 @click.command("status")
+@click.option(
+    "--totals",
+    is_flag=True,
+    help="Also add up every run recorded per source (reads all the runs retention keeps).",
+)
 @json_option
 @pass_app
-def status(app: AppContext, as_json: bool) -> None:
+def status(app: AppContext, totals: bool, as_json: bool) -> None:
     """Show each source's last success, last error, failures, next check and articles
     (published of stored), and a line for the daemon's rebuild or purge if its last run failed.
 
@@ -29,18 +40,42 @@ def status(app: AppContext, as_json: bool) -> None:
             report = source_health(session, app.config.sources, published)
             daemon = daemon_health(session)
             pending = summaries(session, app.config.sources)
+            added = run_totals_by_name(session, app.config.sources) if totals else None
     finally:
         database.close()
     if as_json:
-        print_json(
-            {"database": database.url, "sources": report, "daemon": daemon, "pending": pending}
-        )
+        shown = {"database": database.url, "sources": report, "daemon": daemon, "pending": pending}
+        print_json(shown if added is None else {**shown, "totals": added})
         return
     stdout.print(_table(report, database.url))
     for line in _error_lines(report):  # one line each, cut to the terminal (--json has all)
         stdout.print(_fit(line, stdout.width), highlight=False, markup=False, soft_wrap=True)
     for line in _daemon_lines(daemon) + _flag_lines(report) + _pending_lines(pending):
         stdout.print(line, highlight=False, markup=False, soft_wrap=True)
+    if added is not None:
+        stdout.print(_totals_table(added))
+
+
+def _totals_table(added: dict[str, dict[str, RunTotals]]) -> Table:
+    """Every run recorded, all kinds together, and since when."""
+    from aggregator.storage.runs import RunTotals
+
+    table = Table(title="Runs recorded", title_justify="left")
+    longest = max((len(name) for name in added), default=6)
+    table.add_column("source", no_wrap=True, min_width=max(longest, 6))
+    for column in ("runs", "failed", "new", "updated", "since"):
+        table.add_column(column, no_wrap=True, justify="right")
+    for name, per_kind in added.items():
+        total = sum(per_kind.values(), RunTotals())
+        table.add_row(
+            Text(name),
+            str(total.runs),
+            str(total.failed_runs),
+            str(total.new),
+            str(total.updated),
+            f"{total.first_started_at:%Y-%m-%d}" if total.first_started_at else "-",
+        )
+    return table
 
 
 def _table(report: list[SourceHealth], database_url: str) -> Table:

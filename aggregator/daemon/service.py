@@ -64,7 +64,7 @@ from aggregator.storage.schedule import last_crawls, stored_checks
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 REBUILD_DELAY = 2.0  # seconds: rebuild requests within this window share one rebuild
-PURGE_EVERY = 86400.0  # seconds between two purges of old articles
+PURGE_EVERY = 86400.0  # seconds between two purges of old articles and runs
 STOP_BOUND = 30.0  # seconds running jobs get to commit or roll back on shutdown
 SPARE_THREADS = 2  # beyond the workers: the tick, a rebuild, a purge, writing kept rows
 
@@ -280,7 +280,9 @@ class Daemon:
         """Start the purge, a rebuild or the writing of kept ``runs`` rows, if due."""
         mono = self.monotonic()
         with self._guard:
-            purge = self.config.retention.days is not None and mono >= self._purge_at
+            retention = self.config.retention
+            kept_forever = retention.days is None and retention.runs_days is None
+            purge = not kept_forever and mono >= self._purge_at
             if purge:
                 self._purge_at = mono + PURGE_EVERY
             wanted = self._rebuild_wanted_at

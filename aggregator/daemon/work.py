@@ -27,6 +27,7 @@ from aggregator.storage import Database
 from aggregator.storage.database import describe_error, is_database_fault
 from aggregator.storage.locks import LockBusyError, hold_lock
 from aggregator.storage.retention import purge_before
+from aggregator.storage.runs import purge_runs_before
 
 log = logging.getLogger(__name__)
 STORED = ("new", "updated")
@@ -186,13 +187,18 @@ def rebuild_feeds(database: Database, config: Config) -> WorkResult:
 
 
 def purge_old(database: Database, config: Config, now: datetime) -> WorkResult:
-    """Apply ``retention.days``: purge older articles, leaving tombstones."""
-    days = config.retention.days
-    if days is None:
+    """Apply ``retention``: purge older articles, leaving tombstones (``days``), and fold older
+    runs into per-source totals (``runs_days``)."""
+    days, runs_days = config.retention.days, config.retention.runs_days
+    if days is None and runs_days is None:
         return WorkResult(RunKind.PURGE, "", Outcome.SKIPPED)
     started, started_at = time.monotonic(), datetime.now(UTC)
+    counts: dict[str, int] = {}
     try:
-        count = purge_before(database, now - timedelta(days=days), now)
+        if days is not None:
+            counts["purged"] = purge_before(database, now - timedelta(days=days), now)
+        if runs_days is not None:
+            counts["runs_purged"] = purge_runs_before(database, now - timedelta(days=runs_days))
     except Exception as exc:
         return _failed(RunKind.PURGE, "", exc, started_at, started)
     seconds = time.monotonic() - started
@@ -200,7 +206,7 @@ def purge_old(database: Database, config: Config, now: datetime) -> WorkResult:
         RunKind.PURGE,
         "",
         Outcome.OK,
-        {"purged": count},
+        counts,
         None,
         None,
         seconds,

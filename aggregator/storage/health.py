@@ -1,17 +1,24 @@
-"""Read-only health, per source and of the daemon's own work: what ``mutualaid status`` reports."""
+"""Read-only health, per source and of the daemon's own work: what ``mutualaid status`` reports.
+
+Every read of ``runs`` here is an index search per source (the newest run, the newest of a kind
+and status, the first failure since the last success), so status costs the same whether the
+table holds a thousand runs or millions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement
 
 from aggregator.runs import RunKind, RunStatus
 from aggregator.storage.models import Article, FetchState, Run, Sighting, Source
+from aggregator.storage.runs import first_failed_poll, newest_per_source, newest_run_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +88,7 @@ def source_health(
     )
     sightings = _count_by(session, Sighting.source_id, ids.values())
     runs = _last_runs(session, ids.values())
-    failures = _last_runs(session, ids.values(), Run.status == RunStatus.FAILED)
+    failures = _last_failures(session, ids.values())
     since = _failing_since(session, ids.values())
     report = []
     for name in wanted:
@@ -107,16 +114,17 @@ def source_health(
 def daemon_health(session: Session) -> DaemonHealth:
     """The newest rebuild and purge the daemon recorded (runs without a source)."""
     found: dict[str, RunSummary] = {}
-    for kind in ("rebuild", "purge"):
-        query = (
-            select(Run)
-            .where(Run.source_id.is_(None), Run.kind == kind)
-            .order_by(Run.started_at.desc(), Run.id.desc())
-            .limit(1)
-        )
-        run = session.scalars(query).first()
-        if run is not None:
-            found[kind] = _summary(run)
+    for kind in (RunKind.REBUILD, RunKind.PURGE):
+        newest = [
+            newest_run_id(
+                Run.source_id.is_(None), Run.kind == kind, Run.status == status
+            ).scalar_subquery()
+            for status in RunStatus
+        ]
+        runs = session.scalars(select(Run).where(Run.id.in_(newest)))
+        latest = max(runs, key=lambda run: (run.started_at, run.id), default=None)
+        if latest is not None:
+            found[kind] = _summary(latest)
     return DaemonHealth(last_rebuild=found.get("rebuild"), last_purge=found.get("purge"))
 
 
@@ -179,43 +187,48 @@ def _count_by(
     return dict(session.execute(query).all())
 
 
-def _last_runs(
-    session: Session, ids: Iterable[int], *where: ColumnElement[bool]
-) -> dict[int, RunSummary]:
-    """The newest run of each source (among those matching ``where``)."""
-    newest_first = (
-        func.row_number()
-        .over(partition_by=Run.source_id, order_by=(Run.started_at.desc(), Run.id.desc()))
-        .label("position")
-    )
-    ranked = select(Run.id, newest_first).where(Run.source_id.in_(list(ids)), *where).subquery()
-    latest = select(ranked.c.id).where(ranked.c.position == 1)
-    runs = session.scalars(select(Run).where(Run.id.in_(latest)))
-    return {run.source_id: _summary(run) for run in runs if run.source_id is not None}
+def _per_source(ids: Iterable[int], *where: ColumnElement[bool]) -> Select[int, Any]:
+    """Each of the sources with the id of its newest run matching ``where``."""
+    return newest_per_source(*where).where(Source.id.in_(list(ids)))
+
+
+def _last_runs(session: Session, ids: Iterable[int]) -> dict[int, RunSummary]:
+    """The newest run of each source."""
+    found = session.execute(_per_source(ids)).all()
+    return _summaries(session, [run_id for _source, run_id in found if run_id is not None])
+
+
+def _last_failures(session: Session, ids: Iterable[int]) -> dict[int, RunSummary]:
+    """The newest failed run of each source, of any kind: the newest of each kind's newest."""
+    wanted = list(ids)
+    found = [
+        run_id
+        for kind in RunKind
+        for _source, run_id in session.execute(
+            _per_source(wanted, Run.kind == kind, Run.status == RunStatus.FAILED)
+        )
+        if run_id is not None
+    ]
+    return _summaries(session, found)
+
+
+def _summaries(session: Session, run_ids: list[int]) -> dict[int, RunSummary]:
+    """The newest of the given runs for each of their sources."""
+    newest: dict[int, Run] = {}
+    for run in session.scalars(select(Run).where(Run.id.in_(run_ids))):
+        if run.source_id is None:
+            continue
+        held = newest.get(run.source_id)
+        if held is None or (run.started_at, run.id) > (held.started_at, held.id):
+            newest[run.source_id] = run
+    return {source_id: _summary(run) for source_id, run in newest.items()}
 
 
 def _failing_since(session: Session, ids: Iterable[int]) -> dict[int, datetime]:
     """For sources whose polls fail: when the first failure after the last success started."""
-    wanted = list(ids)
-    last_ok = (
-        select(Run.source_id, func.max(Run.started_at).label("at"))
-        .where(Run.source_id.in_(wanted), Run.kind == RunKind.POLL, Run.status == RunStatus.OK)
-        .group_by(Run.source_id)
-        .subquery()
-    )
-    query = (
-        select(Run.source_id, func.min(Run.started_at))
-        .outerjoin(last_ok, last_ok.c.source_id == Run.source_id)
-        .where(
-            Run.source_id.in_(wanted),
-            Run.kind == "poll",
-            Run.status == RunStatus.FAILED,
-            or_(last_ok.c.at.is_(None), Run.started_at > last_ok.c.at),
-        )
-        .group_by(Run.source_id)
-    )
-    rows = session.execute(query).all()
-    return {source_id: since for source_id, since in rows if source_id is not None and since}
+    first_failure = first_failed_poll(Run.started_at)
+    query = select(Source.id, first_failure).where(Source.id.in_(list(ids)))
+    return {source_id: since for source_id, since in session.execute(query) if since is not None}
 
 
 def _summary(run: Run) -> RunSummary:

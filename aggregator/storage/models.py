@@ -251,7 +251,13 @@ class Run(Base):
     """One poll or crawl of one source, and what it did."""
 
     __tablename__ = "runs"
-    __table_args__ = (Index(None, "source_id", "started_at"),)
+    # What ``status`` and retention read are index searches, never a scan of runs: the newest
+    # run of a source (source_id, started_at) and the newest or first of one kind and status
+    # (the last success, the last failure, the first failure since the last success).
+    __table_args__ = (
+        Index(None, "source_id", "started_at"),
+        Index(None, "source_id", "kind", "status", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
@@ -308,3 +314,28 @@ class PendingEntry(Base):
     last_tried_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     given_up_at: Mapped[datetime | None]
+
+
+class RunTotal(Base):
+    """Runs of one kind of one source that retention deleted, added up (``storage.runs``).
+
+    A source's totals are these plus its runs still stored; only finished runs are folded.
+    """
+
+    __tablename__ = "run_totals"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    ok_runs: Mapped[int] = mapped_column(Integer, default=0)
+    failed_runs: Mapped[int] = mapped_column(Integer, default=0)
+    # The sums of the runs' own counts (``failed``: items that failed, as in ``runs.failed``).
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    first_started_at: Mapped[datetime | None]
+    last_started_at: Mapped[datetime | None]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aggregator.runs import RunKind
+from aggregator.runs import RunKind, RunStatus
 from aggregator.storage.models import FetchState, Run, Source
 
 
@@ -38,15 +38,23 @@ def stored_checks(session: Session) -> dict[tuple[str, str], StoredCheck]:
 
 
 def last_crawls(session: Session) -> dict[str, datetime]:
-    """When each source's newest crawl started (failed or not)."""
-    query = (
-        select(Source.name, func.max(Run.started_at))
-        .join(Run, Run.source_id == Source.id)
-        .where(Run.kind == RunKind.CRAWL)
-        .group_by(Source.name)
-    )
-    rows: list[tuple[str, datetime]] = [(name, at) for name, at in session.execute(query).all()]
-    return dict(rows)
+    """When each source's newest crawl started (failed or not). Read at every tick: one index
+    search per source and outcome, however many runs are stored."""
+    newest = [
+        select(Run.started_at)
+        .where(Run.source_id == Source.id, Run.kind == RunKind.CRAWL, Run.status == status)
+        .order_by(Run.started_at.desc())
+        .limit(1)
+        .correlate(Source)
+        .scalar_subquery()
+        for status in RunStatus
+    ]
+    found: dict[str, datetime] = {}
+    for name, *started in session.execute(select(Source.name, *newest)):
+        latest = max((at for at in started if at is not None), default=None)
+        if latest is not None:
+            found[name] = latest
+    return found
 
 
 def has_complete_crawl(session: Session, source_id: int) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.harness import Workload
-from bench.workloads import crawl, extraction, polling, publish, serve, startup, storage
+from bench.workloads import crawl, extraction, polling, publish, serve, startup, status, storage
 
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
@@ -22,5 +22,6 @@ WORKLOADS: dict[str, Workload] = {
         crawl.CRAWL_INGEST,
         crawl.CRAWL_WORKERS,
         *startup.WORKLOADS,
+        status.STATUS,
     )
 }

@@ -263,16 +263,18 @@ def test_each_job_fails_cleanly_while_the_database_is_locked_and_is_recorded_lat
     outcome = {(r.kind, r.source): (r.status, r.error) for r in report.results}
     assert outcome[("poll", "blog")] == ("failed", "database is locked")
     assert outcome[("crawl", "blog")] == ("failed", "database is locked")
+    assert outcome[("purge", "")] == ("failed", "database is locked")  # retention.runs_days
     assert outcome[("rebuild", "")] == ("ok", None)  # readers are never blocked
     assert "Traceback" not in caplog.text
     assert "poll blog: database is locked" in caplog.text
-    assert daemon.run_log.pending == 3  # kept until the database takes them
+    assert daemon.run_log.pending == 4  # kept until the database takes them
     assert daemon.run_log.flush() and daemon.run_log.pending == 0
     database.close()
     recorded = query(path, "SELECT kind, status, error FROM runs ORDER BY id")
     assert recorded == [
         ("poll", "failed", "database is locked"),
         ("crawl", "failed", "database is locked"),
+        ("purge", "failed", "database is locked"),
         ("rebuild", "ok", None),
     ]
 
