@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.harness import Workload
-from bench.workloads import crawl, extraction, polling, publish, serve, storage
+from bench.workloads import archive, crawl, extraction, polling, publish, serve, storage
 
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
@@ -21,5 +21,6 @@ WORKLOADS: dict[str, Workload] = {
         polling.FEED_PARSE,
         crawl.CRAWL_INGEST,
         crawl.CRAWL_WORKERS,
+        archive.INGEST_INTO_ARCHIVE,
     )
 }

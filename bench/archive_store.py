@@ -1,0 +1,207 @@
+"""Where the archive benchmark keeps its databases, and how it copies, measures and drops them.
+
+SQLite: files in a temporary folder; a round's copy is a file copy. PostgreSQL: databases of
+their own on the server named by a URL (``bench_archive_<run>_...``), a round's copy made with
+``CREATE DATABASE ... TEMPLATE``; every database the run made is dropped at the end, and no
+other is touched. Sizes: SQLite's pages in use (and ``dbstat`` per table and index), PostgreSQL's
+``pg_total_relation_size`` (and ``pg_relation_size`` per table, TOAST and index).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+from aggregator.storage.engine import normalise_url
+
+
+@dataclass(frozen=True)
+class Part:
+    """One table or index and the bytes it holds."""
+
+    name: str
+    table: str
+    kind: str  # table, toast or index
+    size: int
+
+
+class Store:
+    """Databases of one run on one kind of database."""
+
+    kind: str
+
+    def new_url(self, name: str) -> str:
+        raise NotImplementedError
+
+    def copy(self, url: str, name: str) -> str:
+        raise NotImplementedError
+
+    def drop(self, url: str) -> None:
+        raise NotImplementedError
+
+    def size(self, url: str) -> int:
+        """Bytes the database's tables and indexes take."""
+        raise NotImplementedError
+
+    def parts(self, url: str) -> list[Part]:
+        raise NotImplementedError
+
+    def column_bytes(self, url: str, column: str) -> int:
+        """Bytes ``articles.<column>`` holds over all rows (as stored: PostgreSQL compresses)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class SqliteStore(Store):
+    kind = "sqlite"
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-archive-")))
+
+    def new_url(self, name: str) -> str:
+        return f"sqlite:///{self.folder / name}.db"
+
+    def copy(self, url: str, name: str) -> str:
+        self._checkpoint(url)
+        target = self.new_url(name)
+        shutil.copyfile(_path(url), _path(target))
+        return target
+
+    def drop(self, url: str) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{_path(url)}{suffix}").unlink(missing_ok=True)
+
+    def size(self, url: str) -> int:
+        with self._connect(url) as connection:
+            pages = connection.execute("PRAGMA page_count").fetchone()[0]
+            free = connection.execute("PRAGMA freelist_count").fetchone()[0]
+            page = connection.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * page)
+
+    def parts(self, url: str) -> list[Part]:
+        query = (
+            "SELECT d.name, m.tbl_name, m.type, sum(d.pgsize) FROM dbstat d "
+            "JOIN sqlite_schema m ON m.name = d.name GROUP BY d.name ORDER BY 4 DESC"
+        )
+        with self._connect(url) as connection:
+            rows = connection.execute(query).fetchall()
+        return [Part(name, table, kind, int(size)) for name, table, kind, size in rows]
+
+    def column_bytes(self, url: str, column: str) -> int:
+        query = f"SELECT coalesce(sum(length(CAST({column} AS BLOB))), 0) FROM articles"
+        with self._connect(url) as connection:
+            return int(connection.execute(query).fetchone()[0])
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _checkpoint(self, url: str) -> None:
+        with self._connect(url) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _connect(self, url: str) -> sqlite3.Connection:
+        return sqlite3.connect(_path(url))
+
+
+def _path(url: str) -> str:
+    return str(make_url(url).database)
+
+
+class PostgresStore(Store):
+    """Databases of this run only, on the server of ``server_url``."""
+
+    kind = "postgresql"
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = normalise_url(server_url)
+        self.prefix = f"bench_archive_{uuid.uuid4().hex[:8]}"
+        self.admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        self.made: list[str] = []
+
+    def new_url(self, name: str) -> str:
+        return self._create(name, "")
+
+    def copy(self, url: str, name: str) -> str:
+        return self._create(name, f' TEMPLATE "{make_url(url).database}"')
+
+    def drop(self, url: str) -> None:
+        database = make_url(url).database
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        if database in self.made:
+            self.made.remove(database)
+
+    def size(self, url: str) -> int:
+        query = (
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        )
+        return int(self._scalar(url, query))
+
+    def parts(self, url: str) -> list[Part]:
+        query = """
+            SELECT c.relname, c.relname, 'table', pg_relation_size(c.oid)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind = 'r'
+            UNION ALL
+            SELECT c.relname || ' (TOAST)', c.relname, 'toast',
+                   pg_table_size(c.oid) - pg_relation_size(c.oid)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind = 'r'
+            UNION ALL
+            SELECT i.indexname, i.tablename, 'index',
+                   pg_relation_size(format('%I.%I', i.schemaname, i.indexname)::regclass)
+            FROM pg_indexes i WHERE i.schemaname = 'public'
+            ORDER BY 4 DESC
+        """
+        engine = create_engine(normalise_url(url))
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(text(query)).all()
+        finally:
+            engine.dispose()
+        return [Part(name, table, kind, int(size)) for name, table, kind, size in rows]
+
+    def column_bytes(self, url: str, column: str) -> int:
+        query = f"SELECT coalesce(sum(pg_column_size({column})), 0) FROM articles"
+        return int(self._scalar(url, query))
+
+    def analyze(self, url: str) -> None:
+        """What autovacuum would have done long since on a real instance."""
+        engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("VACUUM ANALYZE"))
+        finally:
+            engine.dispose()
+
+    def close(self) -> None:
+        for database in list(self.made):
+            self.drop(self._url(database))
+        self.admin.dispose()
+
+    def _create(self, name: str, template: str) -> str:
+        database = f"{self.prefix}_{name}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{database}"{template}'))
+        self.made.append(database)
+        return self._url(database)
+
+    def _url(self, database: str) -> str:
+        return self.server_url.set(database=database).render_as_string(hide_password=False)
+
+    def _scalar(self, url: str, query: str) -> object:
+        engine = create_engine(normalise_url(url))
+        try:
+            with engine.connect() as connection:
+                return connection.execute(text(query)).scalar_one()
+        finally:
+            engine.dispose()
