@@ -30,8 +30,9 @@ from aggregator.relevance import TopicProfile
 from aggregator.storage import articles as stored
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
-# The archive grows at a constant rate, newest first: article n was published n steps before
-# NOW (400 a day, a shared instance's pace: 1k articles span 2.5 days, 100k 250 days).
+# The archive grew at a constant rate up to NOW, in the order of its numbers (so ids follow the
+# time articles were first seen, as they do in a real one): 400 a day, a shared instance's
+# pace, so 1k articles span 2.5 days and 100k 250 days.
 STEP = timedelta(days=1) / 400
 NEW_BATCH_FIRST = 50_000_000  # numbers of the articles of the batch, newer than NOW
 SOURCES = tuple(f"source{n}" for n in range(8))
@@ -109,8 +110,9 @@ def _vocabulary() -> tuple[tuple[str, ...], list[float]]:
     return tuple(words), list(accumulate(weights))
 
 
-def synthetic(number: int, source: str | None = None) -> Synthetic:
-    """Article ``number``: the same number always gives the same article."""
+def synthetic(number: int, source: str | None = None, archive_size: int = 0) -> Synthetic:
+    """Article ``number`` of an archive of ``archive_size``: the same number always gives the
+    same article, only its date depends on the size (the last one was published at NOW)."""
     chooser = random.Random(number)
     source = source or SOURCES[number % len(SOURCES)]
     words, cumulative = _vocabulary()
@@ -141,16 +143,16 @@ def synthetic(number: int, source: str | None = None) -> Synthetic:
         title=" ".join(title_words).capitalize() + f" ({number})",
         author=authors,
         tags=tuple(sorted(set(chooser.sample(TAGS, chooser.randint(1, 4))))),
-        published_at=_published(number),
+        published_at=_published(number, archive_size),
         paragraphs=tuple(paragraphs),
         links=links,
     )
 
 
-def _published(number: int) -> datetime:
+def _published(number: int, archive_size: int) -> datetime:
     if number >= NEW_BATCH_FIRST:
         return NOW + STEP * (number - NEW_BATCH_FIRST + 1)
-    return NOW - STEP * number
+    return NOW - STEP * (archive_size - 1 - number)
 
 
 def copy_of(original: Synthetic, source: str, number: int, near: bool) -> Synthetic:
@@ -207,8 +209,11 @@ class Rows:
     blocks: list[dict[str, Any]]
 
 
-def archive_rows(numbers: range, source_ids: dict[str, int], profile: TopicProfile) -> Rows:
-    """The stored rows of articles ``numbers`` (ids ``number + 1``), as ingest writes them.
+def archive_rows(
+    numbers: range, size: int, source_ids: dict[str, int], profile: TopicProfile
+) -> Rows:
+    """The stored rows of articles ``numbers`` of an archive of ``size`` (ids ``number + 1``),
+    as ingest writes them.
 
     One article in ten was also seen at another source as an exact copy, one in thirty as a
     near copy (a sentence added): ingest stores those as sightings of the first.
@@ -217,7 +222,7 @@ def archive_rows(numbers: range, source_ids: dict[str, int], profile: TopicProfi
     rows: list[dict[str, Any]] = []
     sightings: list[dict[str, Any]] = []
     for number in numbers:
-        article = synthetic(number)
+        article = synthetic(number, archive_size=size)
         found = candidate(article, profile)
         article_id = number + 1
         source_id = source_ids[article.source]
@@ -263,7 +268,7 @@ def _sighting(
 def new_batch(size: int) -> list[Synthetic]:
     """``size`` articles none of the archives hold; among them, copies of each other.
 
-    One in twenty is an exact copy, one in fifty a near copy, of an earlier article of the
+    One in twenty is an exact copy, one in twenty-five a near copy, of an earlier article of the
     batch at another source, so the batch exercises every verdict of dedup the same way
     whatever the archive's size.
     """
@@ -271,12 +276,12 @@ def new_batch(size: int) -> list[Synthetic]:
     batch: list[Synthetic] = []
     for at in range(size):
         number = first + at
-        if at >= 100 and at % 20 == 0:
-            original = batch[at - 97]
+        if at >= 20 and at % 20 == 0:
+            original = batch[at - 17]
             other = SOURCES[(SOURCES.index(original.source) + 3) % len(SOURCES)]
             batch.append(copy_of(original, other, number, near=False))
-        elif at >= 100 and at % 50 == 1:
-            original = batch[at - 61]
+        elif at >= 25 and at % 25 == 1:
+            original = batch[at - 11]
             other = SOURCES[(SOURCES.index(original.source) + 5) % len(SOURCES)]
             batch.append(copy_of(original, other, number, near=True))
         else:

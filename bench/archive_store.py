@@ -52,8 +52,9 @@ class Store:
     def parts(self, url: str) -> list[Part]:
         raise NotImplementedError
 
-    def column_bytes(self, url: str, column: str) -> int:
-        """Bytes ``articles.<column>`` holds over all rows (as stored: PostgreSQL compresses)."""
+    def column_bytes(self, url: str, column: str, stored: bool = False) -> int:
+        """Bytes ``articles.<column>`` holds over all rows; ``stored``: as stored (PostgreSQL
+        compresses long values), else as text."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -94,7 +95,7 @@ class SqliteStore(Store):
             rows = connection.execute(query).fetchall()
         return [Part(name, table, kind, int(size)) for name, table, kind, size in rows]
 
-    def column_bytes(self, url: str, column: str) -> int:
+    def column_bytes(self, url: str, column: str, stored: bool = False) -> int:
         query = f"SELECT coalesce(sum(length(CAST({column} AS BLOB))), 0) FROM articles"
         with self._connect(url) as connection:
             return int(connection.execute(query).fetchone()[0])
@@ -170,15 +171,21 @@ class PostgresStore(Store):
             engine.dispose()
         return [Part(name, table, kind, int(size)) for name, table, kind, size in rows]
 
-    def column_bytes(self, url: str, column: str) -> int:
-        query = f"SELECT coalesce(sum(pg_column_size({column})), 0) FROM articles"
-        return int(self._scalar(url, query))
+    def column_bytes(self, url: str, column: str, stored: bool = False) -> int:
+        size = f"pg_column_size({column})" if stored else f"octet_length({column}::text)"
+        return int(self._scalar(url, f"SELECT coalesce(sum({size}), 0) FROM articles"))
 
-    def analyze(self, url: str) -> None:
-        """What autovacuum would have done long since on a real instance."""
+    def settle(self, url: str) -> None:
+        """After a bulk load with explicit article ids: the id sequence moved past them, and
+        the statistics gathered (what autovacuum would have done long since)."""
         engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+        sequence = (
+            "SELECT setval(pg_get_serial_sequence('articles', 'id'), "
+            "coalesce(max(id), 0) + 1, false) FROM articles"
+        )
         try:
             with engine.connect() as connection:
+                connection.execute(text(sequence))
                 connection.execute(text("VACUUM ANALYZE"))
         finally:
             engine.dispose()

@@ -30,6 +30,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -51,6 +52,7 @@ from aggregator.ingest import Ingestor, Prepared, prepare
 from aggregator.items import FetchedItem, Origin
 from aggregator.publish.server import PublishApp
 from aggregator.storage import open_database
+from aggregator.storage.boilerplate import forget_old_blocks
 from aggregator.storage.models import Article, BlockSighting, Sighting, SimhashBand
 from bench import archive_data
 from bench.archive_data import NOW, SOURCES, Rows, Synthetic
@@ -117,10 +119,13 @@ def build_archive(store: Store, size: int, folder: Path, workers: int) -> Archiv
                 ):
                     if values:
                         session.execute(insert(table), values)
+        with database.write_session() as session:  # as ingest's next batch would, first
+            window = timedelta(days=config.extraction.boilerplate_window_days)
+            forget_old_blocks(session, NOW, window)
     finally:
         database.close()
     if isinstance(store, PostgresStore):
-        store.analyze(url)
+        store.settle(url)
     return Archive(size, url, time.perf_counter() - start, store.size(url))
 
 
@@ -128,13 +133,19 @@ def _generated(size: int, source_ids: dict[str, int], profile: Any, workers: int
     chunks = [range(at, min(at + CHUNK, size)) for at in range(0, size, CHUNK)]
     if workers <= 1 or len(chunks) <= 1:
         for numbers in chunks:
-            yield archive_data.archive_rows(numbers, source_ids, profile)
+            yield archive_data.archive_rows(numbers, size, source_ids, profile)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        count = len(chunks)
-        yield from pool.map(
-            archive_data.archive_rows, chunks, [source_ids] * count, [profile] * count
-        )
+        for at in range(0, len(chunks), 4 * workers):  # a few chunks ahead, not all in memory
+            some = chunks[at : at + 4 * workers]
+            count = len(some)
+            yield from pool.map(
+                archive_data.archive_rows,
+                some,
+                [size] * count,
+                [source_ids] * count,
+                [profile] * count,
+            )
 
 
 def prepare_batch(size: int, config: Config) -> list[list[Prepared]]:
@@ -290,7 +301,8 @@ def measure_archives(
     try:
         empty = build_archive(store, 0, folder, workers)
         batches = prepare_batch(batch, load_config(folder / "n0" / "config.yaml", environ={}))
-        run_round(store, empty, batches, folder, -1)  # warm-up: first imports, first queries
+        if rounds > 1:  # a warm-up round: first imports, first queries
+            run_round(store, empty, batches, folder, -1)
         for size in [0, *sizes]:
             archive = empty if size == 0 else build_archive(store, size, folder, workers)
             say(f"# archive of {size:,} built in {archive.build_seconds:.1f} s")
@@ -319,9 +331,10 @@ COLUMNS = ("text", "html", "title", "canonical_url", "guid", "tags", "matched_te
 
 
 def _columns(store: Store, url: str) -> list[Part]:
-    """What the article's own columns hold (a share of the ``articles`` table above)."""
+    """What the article's own columns hold as stored (a share of the ``articles`` table above,
+    its TOAST included)."""
     return [
-        Part(f"articles.{column}", "articles", "column", store.column_bytes(url, column))
+        Part(f"articles.{column}", "articles", "column", store.column_bytes(url, column, True))
         for column in COLUMNS
     ]
 
@@ -489,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         PostgresStore(args.postgres_url) if args.database == "postgresql" else SqliteStore()
     )
     say = (lambda _line: None) if args.json else _say
+    if isinstance(store, PostgresStore):
+        _say(f"# databases {store.prefix}_* (dropped at the end)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the databases are dropped first
     try:
         results = measure_archives(
             store, args.sizes, batch=args.batch, rounds=args.rounds,
