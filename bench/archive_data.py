@@ -25,7 +25,7 @@ from typing import Any
 
 from aggregator.extract.article import stored_blocks
 from aggregator.ingest import Candidate, derive_text_fields
-from aggregator.ingest.prepare import _learnable
+from aggregator.ingest.prepare import EDGE_BLOCKS_END, EDGE_BLOCKS_START, _learnable
 from aggregator.relevance import TopicProfile
 from aggregator.storage import articles as stored
 
@@ -79,6 +79,12 @@ class Synthetic:
     def stored_html(self) -> str:
         """What extraction and the sanitiser make of ``feed_html``."""
         return "".join(self._blocks(rel=' rel="noopener noreferrer"'))
+
+    def edge_html(self) -> str:
+        """The stored HTML of the blocks at the edges, the only ones learning remembers (each
+        block's fingerprint is its own: the same as when the whole body is read, only sooner)."""
+        blocks = self._blocks(rel=' rel="noopener noreferrer"')
+        return "".join(blocks[:EDGE_BLOCKS_START] + blocks[EDGE_BLOCKS_START:][-EDGE_BLOCKS_END:])
 
     def text(self) -> str:
         """The extracted text: one line per block, inline markup gone."""
@@ -194,7 +200,7 @@ def candidate(article: Synthetic, profile: TopicProfile) -> Candidate:
         ),
         language=None,
         tags=article.tags,
-        blocks=_learnable(stored_blocks(html)),
+        blocks=_learnable(stored_blocks(article.edge_html())),
         extraction={"from": "feed content", "rules": [], "learned_removed": []},
     )
 

@@ -13,11 +13,14 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Table, create_engine, insert, make_url, text
 
+from aggregator.storage import Database
 from aggregator.storage.engine import normalise_url
 
 
@@ -35,6 +38,13 @@ class Store:
     """Databases of one run on one kind of database."""
 
     kind: str
+
+    def load(self, database: Database, rows: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
+        """Insert ``rows`` (per table, in order) in one transaction: an ``executemany``."""
+        with database.session() as session:
+            for table, values in rows:
+                if values:
+                    session.execute(insert(table), values)
 
     def new_url(self, name: str) -> str:
         raise NotImplementedError
@@ -111,6 +121,12 @@ class SqliteStore(Store):
         return sqlite3.connect(_path(url))
 
 
+def _copyable(value: object) -> object:
+    from psycopg.types.json import Json  # only with PostgreSQL, whose driver is an extra
+
+    return Json(value) if isinstance(value, dict | list) else value
+
+
 def _path(url: str) -> str:
     return str(make_url(url).database)
 
@@ -174,6 +190,22 @@ class PostgresStore(Store):
     def column_bytes(self, url: str, column: str, stored: bool = False) -> int:
         size = f"pg_column_size({column})" if stored else f"octet_length({column}::text)"
         return int(self._scalar(url, f"SELECT coalesce(sum({size}), 0) FROM articles"))
+
+    def load(self, database: Database, rows: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
+        """``COPY``, some ten times faster than inserts for a bulk load."""
+        connection = database.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            for table, values in rows:
+                if not values:
+                    continue
+                names = list(values[0])
+                with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row([_copyable(row[name]) for name in names])
+            connection.commit()
+        finally:
+            connection.close()
 
     def settle(self, url: str) -> None:
         """After a bulk load with explicit article ids: the id sequence moved past them, and

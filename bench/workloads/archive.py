@@ -40,11 +40,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from wsgiref.util import setup_testing_defaults
 
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import Table
 
 from aggregator.cli import main as cli_main
 from aggregator.config import Config, load_config
@@ -66,6 +66,9 @@ CHUNK = 500  # articles generated per worker task and inserted per transaction
 AIM_GROWTH = 1.3  # at the largest size, ingest and feed build within this of their 1k figures
 AIM_BYTES = 1.3  # bytes per article within this of the article's text and HTML
 CLOCK = NOW + timedelta(days=1)
+ARTICLES, SIGHTINGS, BANDS, BLOCKS = (
+    cast(Table, model.__table__) for model in (Article, Sighting, SimhashBand, BlockSighting)
+)
 
 
 # --- the archive -----------------------------------------------------------------------------
@@ -110,15 +113,15 @@ def build_archive(store: Store, size: int, folder: Path, workers: int) -> Archiv
         source_ids = Ingestor(database, config, clock=lambda: NOW).source_ids
         profile = config.topic.profile()
         for rows in _generated(size, source_ids, profile, workers):
-            with database.session() as session:
-                for table, values in (
-                    (Article, rows.articles),
-                    (Sighting, rows.sightings),
-                    (SimhashBand, rows.bands),
-                    (BlockSighting, rows.blocks),
-                ):
-                    if values:
-                        session.execute(insert(table), values)
+            store.load(
+                database,
+                [
+                    (ARTICLES, rows.articles),
+                    (SIGHTINGS, rows.sightings),
+                    (BANDS, rows.bands),
+                    (BLOCKS, rows.blocks),
+                ],
+            )
         with database.write_session() as session:  # as ingest's next batch would, first
             window = timedelta(days=config.extraction.boilerplate_window_days)
             forget_old_blocks(session, NOW, window)
