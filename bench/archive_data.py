@@ -33,7 +33,7 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 # The archive grew at a constant rate up to NOW, in the order of its numbers (so ids follow the
 # time articles were first seen, as they do in a real one): 400 a day, a shared instance's
 # pace, so 1k articles span 2.5 days and 100k 250 days.
-STEP = timedelta(days=1) / 400
+PER_DAY = 400
 NEW_BATCH_FIRST = 50_000_000  # numbers of the articles of the batch, newer than NOW
 SOURCES = tuple(f"source{n}" for n in range(8))
 ANONYMOUS = "source7"  # a source that names no authors
@@ -116,9 +116,11 @@ def _vocabulary() -> tuple[tuple[str, ...], list[float]]:
     return tuple(words), list(accumulate(weights))
 
 
-def synthetic(number: int, source: str | None = None, archive_size: int = 0) -> Synthetic:
-    """Article ``number`` of an archive of ``archive_size``: the same number always gives the
-    same article, only its date depends on the size (the last one was published at NOW)."""
+def synthetic(
+    number: int, source: str | None = None, archive_size: int = 0, per_day: int = PER_DAY
+) -> Synthetic:
+    """Article ``number`` of an archive of ``archive_size`` grown by ``per_day``: the same number
+    always gives the same article, only its date depends on those (the last one is NOW's)."""
     chooser = random.Random(number)
     source = source or SOURCES[number % len(SOURCES)]
     words, cumulative = _vocabulary()
@@ -149,16 +151,16 @@ def synthetic(number: int, source: str | None = None, archive_size: int = 0) -> 
         title=" ".join(title_words).capitalize() + f" ({number})",
         author=authors,
         tags=tuple(sorted(set(chooser.sample(TAGS, chooser.randint(1, 4))))),
-        published_at=_published(number, archive_size),
+        published_at=_published(number, archive_size, timedelta(days=1) / per_day),
         paragraphs=tuple(paragraphs),
         links=links,
     )
 
 
-def _published(number: int, archive_size: int) -> datetime:
+def _published(number: int, archive_size: int, step: timedelta) -> datetime:
     if number >= NEW_BATCH_FIRST:
-        return NOW + STEP * (number - NEW_BATCH_FIRST + 1)
-    return NOW - STEP * (archive_size - 1 - number)
+        return NOW + timedelta(days=1) / PER_DAY * (number - NEW_BATCH_FIRST + 1)
+    return NOW - step * (archive_size - 1 - number)
 
 
 def copy_of(original: Synthetic, source: str, number: int, near: bool) -> Synthetic:
@@ -216,7 +218,11 @@ class Rows:
 
 
 def archive_rows(
-    numbers: range, size: int, source_ids: dict[str, int], profile: TopicProfile
+    numbers: range,
+    size: int,
+    source_ids: dict[str, int],
+    profile: TopicProfile,
+    per_day: int = PER_DAY,
 ) -> Rows:
     """The stored rows of articles ``numbers`` of an archive of ``size`` (ids ``number + 1``),
     as ingest writes them.
@@ -228,7 +234,7 @@ def archive_rows(
     rows: list[dict[str, Any]] = []
     sightings: list[dict[str, Any]] = []
     for number in numbers:
-        article = synthetic(number, archive_size=size)
+        article = synthetic(number, archive_size=size, per_day=per_day)
         found = candidate(article, profile)
         article_id = number + 1
         source_id = source_ids[article.source]

@@ -83,19 +83,20 @@ def test_the_bounds_benchmark_reports_time_and_memory_of_both_cases(
 def test_the_archive_benchmark_measures_every_row_against_the_empty_archive(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["archive", "--quick", "--workers", "1", "--json"]) == 0
+    assert main(["archive", "--sizes", "100", "--batch", "30", "--rounds", "1", "--workers", "1",
+                 "--json"]) == 0  # fmt: skip
     results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [result["size"] for result in results] == [0, 200]
+    assert [result["size"] for result in results] == [0, 100]
     for result in results:
         assert set(result["medians"]) == {
             "ingest", "build_first", "build_again", "get_feed", "status"
         }  # fmt: skip
-        # The same batch of 50, copies of each other among them, met the same verdicts.
+        # The same batch of 30, copies of each other among them, met the same verdicts.
         assert result["outcomes"] == results[0]["outcomes"]
-        assert result["outcomes"]["duplicate"] >= 3
-        assert result["outcomes"]["new"] + result["outcomes"]["duplicate"] == 50
+        assert result["outcomes"]["duplicate"] == 2
+        assert result["outcomes"]["new"] + result["outcomes"]["duplicate"] == 30
     empty, archive = results
-    assert archive["text_html"] > 200 * 2 * 2500  # 500 words or more, as text and as HTML
+    assert archive["text_html"] > 100 * 2 * 2500  # 500 words or more, as text and as HTML
     assert archive["bytes"] > empty["bytes"] + archive["text_html"]
 
 
@@ -106,8 +107,9 @@ def test_the_archive_benchmark_drops_the_postgresql_databases_it_made(
     url = os.environ.get("MUTUALAID_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("MUTUALAID_TEST_POSTGRES_URL is not set")
-    assert main(["archive", "--quick", "--database", "postgresql", "--postgres-url", url,
-                 "--workers", "1", "--breakdown"]) == 0  # fmt: skip
+    small = ["--sizes", "100", "--batch", "30", "--rounds", "1", "--workers", "1"]
+    assert main(["archive", *small, "--database", "postgresql", "--postgres-url", url,
+                 "--breakdown"]) == 0  # fmt: skip
     captured = capsys.readouterr()
     assert "| `GET /feed.atom` |" in captured.out and "articles.html (column)" in captured.out
     prefix = re.search(r"# databases (bench_archive_\w+?)_\*", captured.err)

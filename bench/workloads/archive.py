@@ -103,7 +103,9 @@ def write_config(folder: Path, database_url: str) -> Path:
     return path
 
 
-def build_archive(store: Store, size: int, folder: Path, workers: int) -> Archive:
+def build_archive(
+    store: Store, size: int, folder: Path, workers: int, per_day: int = archive_data.PER_DAY
+) -> Archive:
     """An archive of ``size`` articles, bulk-inserted; how long that took."""
     start = time.perf_counter()
     url = store.new_url(f"n{size}")
@@ -112,7 +114,7 @@ def build_archive(store: Store, size: int, folder: Path, workers: int) -> Archiv
     try:
         source_ids = Ingestor(database, config, clock=lambda: NOW).source_ids
         profile = config.topic.profile()
-        for rows in _generated(size, source_ids, profile, workers):
+        for rows in _generated(size, source_ids, profile, workers, per_day):
             store.load(
                 database,
                 [
@@ -132,11 +134,13 @@ def build_archive(store: Store, size: int, folder: Path, workers: int) -> Archiv
     return Archive(size, url, time.perf_counter() - start, store.size(url))
 
 
-def _generated(size: int, source_ids: dict[str, int], profile: Any, workers: int) -> Iterator[Rows]:
+def _generated(
+    size: int, source_ids: dict[str, int], profile: Any, workers: int, per_day: int
+) -> Iterator[Rows]:
     chunks = [range(at, min(at + CHUNK, size)) for at in range(0, size, CHUNK)]
     if workers <= 1 or len(chunks) <= 1:
         for numbers in chunks:
-            yield archive_data.archive_rows(numbers, size, source_ids, profile)
+            yield archive_data.archive_rows(numbers, size, source_ids, profile, per_day)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for at in range(0, len(chunks), 4 * workers):  # a few chunks ahead, not all in memory
@@ -148,6 +152,7 @@ def _generated(size: int, source_ids: dict[str, int], profile: Any, workers: int
                 [size] * count,
                 [source_ids] * count,
                 [profile] * count,
+                [per_day] * count,
             )
 
 
@@ -298,6 +303,7 @@ def measure_archives(
     breakdown: bool,
     workers: int,
     say: Callable[[str], None],
+    per_day: int = archive_data.PER_DAY,
 ) -> list[SizeResult]:
     folder = Path(tempfile.mkdtemp(prefix="bench-archive-config-"))
     results: list[SizeResult] = []
@@ -307,7 +313,7 @@ def measure_archives(
         if rounds > 1:  # a warm-up round: first imports, first queries
             run_round(store, empty, batches, folder, -1)
         for size in [0, *sizes]:
-            archive = empty if size == 0 else build_archive(store, size, folder, workers)
+            archive = empty if size == 0 else build_archive(store, size, folder, workers, per_day)
             say(f"# archive of {size:,} built in {archive.build_seconds:.1f} s")
             timings = Timings()
             for number in range(rounds):
@@ -491,14 +497,16 @@ def main(argv: list[str] | None = None) -> int:
         default=os.cpu_count() or 1,
         help="processes generating the archives' rows",
     )
+    parser.add_argument("--per-day", type=int, default=archive_data.PER_DAY,
+                        help="articles a day the archive grew by (its time span)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="sizes 200 and a batch of 50, once")
     parser.add_argument("--breakdown", action="store_true", help="bytes per table and index")
     parser.add_argument("--json", action="store_true", help="print one JSON object per size")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.batch, args.rounds = [200], 50, 1
-    if args.rounds < 1 or args.batch < 1:
-        parser.error("--rounds and --batch must be at least 1")
+    if args.rounds < 1 or args.batch < 1 or args.per_day < 1:
+        parser.error("--rounds, --batch and --per-day must be at least 1")
     if args.database == "postgresql" and not args.postgres_url:
         parser.error(f"--database postgresql needs --postgres-url or ${POSTGRES_ENV}")
     store: Store = (
@@ -511,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = measure_archives(
             store, args.sizes, batch=args.batch, rounds=args.rounds,
-            breakdown=args.breakdown, workers=args.workers, say=say,
+            breakdown=args.breakdown, workers=args.workers, say=say, per_day=args.per_day,
         )  # fmt: skip
     finally:
         store.close()
@@ -577,7 +585,7 @@ INGEST_INTO_ARCHIVE = Workload(
     floor=_ingest_into(lambda inputs: inputs.empty),
     subject=_ingest_into(lambda inputs: inputs.archive),
     size=10_000,
-    quick_size=200,
+    quick_size=100,
     teardown=lambda inputs: inputs.store.close(),
     command=main,
 )
