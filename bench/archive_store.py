@@ -49,6 +49,9 @@ class Store:
     def new_url(self, name: str) -> str:
         raise NotImplementedError
 
+    def reclaim(self, database: Database, table: Table) -> None:
+        """Make the room of deleted rows reusable (SQLite reuses free pages by itself)."""
+
     def copy(self, url: str, name: str) -> str:
         raise NotImplementedError
 
@@ -206,6 +209,12 @@ class PostgresStore(Store):
             connection.commit()
         finally:
             connection.close()
+
+    def reclaim(self, database: Database, table: Table) -> None:
+        with database.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text(f"VACUUM {table.name}")
+            )
 
     def settle(self, url: str) -> None:
         """After a bulk load with explicit article ids: the id sequence moved past them, and

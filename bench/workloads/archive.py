@@ -114,6 +114,7 @@ def build_archive(
     try:
         source_ids = Ingestor(database, config, clock=lambda: NOW).source_ids
         profile = config.topic.profile()
+        window = timedelta(days=config.extraction.boilerplate_window_days)
         for rows in _generated(size, source_ids, profile, workers, per_day):
             store.load(
                 database,
@@ -124,9 +125,13 @@ def build_archive(
                     (BLOCKS, rows.blocks),
                 ],
             )
-        with database.write_session() as session:  # as ingest's next batch would, first
-            window = timedelta(days=config.extraction.boilerplate_window_days)
-            forget_old_blocks(session, NOW, window)
+            # What ingest forgets as it goes (each chunk is about a day's articles or more),
+            # and the room it frees reused, as autovacuum lets PostgreSQL reuse it.
+            newest = rows.articles[-1]["first_seen_at"]
+            with database.write_session() as session:
+                forgotten = forget_old_blocks(session, newest, window)
+            if forgotten:
+                store.reclaim(database, BLOCKS)
     finally:
         database.close()
     if isinstance(store, PostgresStore):
