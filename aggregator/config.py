@@ -336,6 +336,7 @@ class ExtractionConfig(_Strict):
     learn_boilerplate: bool
     boilerplate_min_articles: int = Field(ge=2)
     boilerplate_min_authors: int = Field(ge=1)
+    boilerplate_window_days: int = Field(ge=1)
     # What one page or feed entry may hold to be extracted (aggregator/extract/limits.py).
     max_html_size: int = Field(gt=0)
     max_elements: int = Field(gt=0)

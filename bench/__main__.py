@@ -13,6 +13,10 @@ from bench.workloads import WORKLOADS
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = WORKLOADS[argv[0]].command if argv and argv[0] in WORKLOADS else None
+    if command is not None:  # a workload with its own command line
+        return command(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "workloads", nargs="*", help=f"which to run (default: all): {', '.join(WORKLOADS)}"

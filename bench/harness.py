@@ -21,7 +21,9 @@ class Workload:
     do the same amount of work, the floor with the plainest tool for the job (a bare lxml parse,
     raw sqlite3). ``before_each(inputs)``, untimed, runs before every timed call and its result
     is what that call gets (a fresh copy of a database file, say). ``target`` is the ratio we
-    aim to stay under, if there is one.
+    aim to stay under, if there is one. ``command``, if set, is the workload's own command
+    line: ``python -m bench NAME ARGS...`` hands it ``ARGS`` (a workload with more to report
+    than one ratio, such as the archive's table).
     """
 
     name: str
@@ -36,6 +38,7 @@ class Workload:
     clock: Clock = "wall"
     teardown: Callable[[Any], object] = field(default=lambda _inputs: None)
     before_each: Callable[[Any], Any] = field(default=lambda inputs: inputs)
+    command: Callable[[list[str]], int] | None = None
 
 
 @dataclass(frozen=True)

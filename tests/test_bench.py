@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 
 import pytest
@@ -76,3 +78,83 @@ def test_the_bounds_benchmark_reports_time_and_memory_of_both_cases(
     assert len(skipped) == 1 and "more than 1,000 attributes" in skipped[0]
     for result in results.values():
         assert result["floor"]["wall"] > 0 and result["subject"]["peak"] >= 0
+
+
+def test_the_archive_benchmark_measures_every_row_against_the_empty_archive(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["archive", "--sizes", "100", "--batch", "30", "--rounds", "1", "--workers", "1",
+                 "--json"]) == 0  # fmt: skip
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [result["size"] for result in results] == [0, 100]
+    for result in results:
+        assert set(result["medians"]) == {
+            "ingest", "build_first", "build_again", "get_feed", "status"
+        }  # fmt: skip
+        # The same batch of 30, copies of each other among them, met the same verdicts.
+        assert result["outcomes"] == results[0]["outcomes"]
+        assert result["outcomes"]["duplicate"] == 2
+        assert result["outcomes"]["new"] + result["outcomes"]["duplicate"] == 30
+    empty, archive = results
+    assert archive["text_html"] > 100 * 2 * 2500  # 500 words or more, as text and as HTML
+    assert archive["bytes"] > empty["bytes"] + archive["text_html"]
+
+
+@pytest.mark.postgres
+def test_the_archive_benchmark_drops_the_postgresql_databases_it_made(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = os.environ.get("MUTUALAID_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("MUTUALAID_TEST_POSTGRES_URL is not set")
+    small = ["--sizes", "100", "--batch", "30", "--rounds", "1", "--workers", "1"]
+    assert main(["archive", *small, "--database", "postgresql", "--postgres-url", url,
+                 "--breakdown"]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    assert "| `GET /feed.atom` |" in captured.out and "articles.html (column)" in captured.out
+    prefix = re.search(r"# databases (bench_archive_\w+?)_\*", captured.err)
+    assert prefix is not None
+    assert not [name for name in _bench_databases(url) if name.startswith(prefix[1])]
+
+
+def _bench_databases(url: str) -> set[str]:
+    from sqlalchemy import text
+
+    from aggregator.storage.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT datname FROM pg_database WHERE datname LIKE 'bench_archive%'")
+            return set(connection.scalars(query))
+    finally:
+        engine.dispose()
+
+
+def test_archive_rows_are_what_ingest_makes_of_the_same_entries() -> None:
+    from aggregator.config import load_config
+    from aggregator.ingest import SourceContext, prepare_item
+    from aggregator.items import FetchedItem, Origin
+    from bench.archive_data import NOW, archive_rows, synthetic
+
+    profile = load_config(None, environ={}).topic.profile()
+    rows = archive_rows(range(3), 3, {f"source{n}": n + 1 for n in range(8)}, profile)
+    for number, row in enumerate(rows.articles):
+        article = synthetic(number, archive_size=3)
+        item = FetchedItem(
+            source=article.source, url=article.url, origin=Origin.FEED, fetched_at=NOW,
+            content=article.feed_html(), guid=article.guid, feed_title=article.title,
+            feed_author=article.author, feed_tags=article.tags,
+            feed_published=article.published_at.isoformat(),
+        )  # fmt: skip
+        made = prepare_item(item, SourceContext(name=article.source, profile=profile))
+        assert 500 <= made.word_count <= 2100
+        stored = {key: row[key] for key in ("html", "text", "content_hash", "simhash", "tags")}
+        assert stored == {
+            "html": made.html, "text": made.text, "content_hash": made.content_hash,
+            "simhash": made.simhash, "tags": list(made.tags),
+        }  # fmt: skip
+        blocks = {b["fingerprint"] for b in rows.blocks if b["article_id"] == number + 1}
+        assert blocks == {block.fingerprint for block in made.blocks} and blocks
+    # Different texts, different hashes: nothing near another by accident.
+    assert len({row["simhash"] for row in rows.articles}) == 3

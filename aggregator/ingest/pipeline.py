@@ -13,7 +13,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import TypeVar
 
@@ -218,8 +218,11 @@ class Ingestor:
     ) -> None:
         """Learn boilerplate from the batch's blocks and clean what was stored before.
 
-        ``learned`` (each source's learned blocks) gains what this batch taught.
+        ``learned`` (each source's learned blocks) gains what this batch taught. Blocks of
+        articles older than the learning window are forgotten first.
         """
+        window = timedelta(days=self.config.extraction.boilerplate_window_days)
+        boilerplate.forget_old_blocks(session, now, window)
         if not self.config.extraction.learn_boilerplate:
             return
         texts: dict[str, dict[str, str]] = defaultdict(dict)

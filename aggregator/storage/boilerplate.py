@@ -5,13 +5,19 @@ Every short block of a stored article is remembered by fingerprint. A block seen
 that names no authors) is learned: later extractions drop it, and articles stored before are
 cleaned of it. Requiring several authors keeps each writer's own bio, which recurs under their
 articles and nowhere else.
+
+A block must recur within the learning window: the sightings of articles first seen before it
+are forgotten (``forget_old_blocks``, before each batch learns), and so are the sightings of a
+block once it is learned (``strip_learned``). Neither can make a block boilerplate any more, and
+together they were most of the table: every article leaves its own few edge blocks, which never
+recur.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -120,6 +126,7 @@ def strip_learned(
             continue
         changed[article.id] = _replace_text(article, html, text, profile)
         article.extraction = with_learned_removed(article.extraction, blocks_of[article.id])
+    forget_blocks(session, source_id, fingerprints)
     if changed:  # their bands in two statements, not two per article
         session.execute(delete(SimhashBand).where(SimhashBand.article_id.in_(list(changed))))
         session.add_all(
@@ -128,6 +135,60 @@ def strip_learned(
             for band, value in enumerate(simhash_bands(article_simhash))
         )
     return len(changed)
+
+
+def forget_blocks(session: Session, source_id: int, fingerprints: Collection[str]) -> None:
+    """Forget where learned blocks were seen: the articles are clean, the block is known."""
+    session.execute(
+        delete(BlockSighting).where(
+            BlockSighting.source_id == source_id, BlockSighting.fingerprint.in_(list(fingerprints))
+        )
+    )
+
+
+def forget_old_blocks(session: Session, now: datetime, window: timedelta) -> int:
+    """Forget the blocks of articles first seen more than ``window`` before ``now``.
+
+    Article ids follow the order articles were first seen, so the articles to forget are the
+    ids below a horizon: found by a binary search over ids (a few primary-key lookups), and
+    deleted by a range of the ``article_id`` index that starts at the oldest sighting left, so
+    each call costs what it deletes, not what the archive holds. Returns how many rows went.
+    """
+    oldest = session.scalar(select(func.min(BlockSighting.article_id)))
+    if oldest is None:
+        return 0
+    cutoff = now - window
+    seen = _first_seen(session, oldest)
+    if seen is None or seen >= cutoff:  # the usual case: nothing aged since the last call
+        return 0
+    horizon = _first_seen_since(session, cutoff, oldest)
+    if horizon <= oldest:
+        return 0
+    result = session.execute(delete(BlockSighting).where(BlockSighting.article_id < horizon))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _first_seen_since(session: Session, cutoff: datetime, low: int) -> int:
+    """The smallest article id (at least ``low``) first seen at or after ``cutoff``; past the
+    newest id when none was."""
+    newest = session.scalar(select(func.max(Article.id))) or low
+    high = newest + 1
+    while low < high:
+        middle = (low + high) // 2
+        seen = _first_seen(session, middle)
+        if seen is None or seen >= cutoff:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _first_seen(session: Session, article_id: int) -> datetime | None:
+    """When the first article from ``article_id`` on was first seen (None: there is none)."""
+    query = (
+        select(Article.first_seen_at).where(Article.id >= article_id).order_by(Article.id).limit(1)
+    )
+    return session.scalar(query)
 
 
 def _replace_text(article: Article, html: str, text: str, profile: TopicProfile) -> int:

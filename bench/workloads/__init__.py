@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bench.harness import Workload
-from bench.workloads import crawl, extraction, polling, publish, serve, startup, status, storage
+from bench.workloads import (
+    archive,
+    crawl,
+    extraction,
+    polling,
+    publish,
+    serve,
+    startup,
+    status,
+    storage,
+)
 
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
@@ -23,5 +33,6 @@ WORKLOADS: dict[str, Workload] = {
         crawl.CRAWL_WORKERS,
         *startup.WORKLOADS,
         status.STATUS,
+        archive.INGEST_INTO_ARCHIVE,
     )
 }
