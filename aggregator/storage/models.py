@@ -113,6 +113,9 @@ class Article(Base):
         # Covers the near-duplicate check: a suspect's SimHash is read here, not from its row
         # (on SQLite, behind the text's overflow pages).
         Index(ARTICLE_SIMHASH_INDEX, "id", "simhash"),
+        # A source's articles counted, and its published ones (``status``), and a crawl's known
+        # URLs, read from this index rather than from every article's row.
+        Index(None, "primary_source_id", "relevance"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,7 @@
 """article_feeds: the per-source and per-tag feeds of each article; the published-order index
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 12:00:00.000000
 
 ``article_feeds`` holds one row per source an article was seen at and per tag slug it carries,

@@ -1,7 +1,7 @@
 """feed entries whose page is still to be fetched, remembered on their own rows
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-07 12:30:00.000000
 
 Before this, a poll that left an entry unfetched (the page limit, a page that failed) kept the

@@ -1,7 +1,7 @@
 """runs kept bounded: an index for status's lookups by kind and status, and run_totals
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-07 12:30:00.000000
 """
 
