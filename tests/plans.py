@@ -8,7 +8,7 @@ table or a whole index of one, and on request what must read all its input befor
 row (a sort, a hashed subplan); ``assert_no_table_scan(s)`` fail on any. A covering-index scan
 still reads every entry, so on SQLite only ``SEARCH`` counts as a lookup (a table is also known
 by the alias a statement gives it: SQLite's plan shows the alias), and on PostgreSQL an index
-scan without an index condition counts as a scan.
+scan without an index condition (plain, index-only, or feeding a bitmap) counts as a scan.
 
 PostgreSQL weighs table sizes: on a test's tiny tables it rightly reads a table whole. Where a
 test's tables are small, ``price_out`` turns sequential scans and sorts off for the plan, so a
@@ -174,14 +174,21 @@ def _nodes(plan: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         nodes.extend(node.get("Plans", ()))
 
 
+def _unbounded(node: dict[str, Any]) -> bool:
+    """An index scan without an index condition: it reads the whole index."""
+    kinds = {"Index Scan", "Index Only Scan", "Bitmap Index Scan"}
+    return node["Node Type"] in kinds and "Index Cond" not in node
+
+
 def _postgres_problems(node: dict[str, Any], tables: Sequence[str], sorts: bool) -> Iterator[str]:
     kind = node["Node Type"]
-    if node.get("Relation Name") in tables and (
-        kind == "Seq Scan"
-        or (kind in {"Index Scan", "Index Only Scan"} and "Index Cond" not in node)
-    ):
-        index = f" using {node['Index Name']}" if "Index Name" in node else ""
-        yield f"{kind} on {node['Relation Name']}{index}"
+    if node.get("Relation Name") in tables:
+        whole = [node] if kind == "Seq Scan" or _unbounded(node) else []
+        if kind == "Bitmap Heap Scan":  # its bitmap's index scans, under any BitmapAnd/Or
+            whole = [child for child in _nodes([{"Plan": node}]) if _unbounded(child)]
+        for step in whole:
+            index = f" using {step['Index Name']}" if "Index Name" in step else ""
+            yield f"{step['Node Type']} on {node['Relation Name']}{index}"
     if sorts and kind in {"Sort", "Incremental Sort"}:
         yield f"{kind} by {', '.join(node.get('Sort Key', ()))}"
     if sorts and "hashed SubPlan" in node.get("Filter", ""):
