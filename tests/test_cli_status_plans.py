@@ -1,103 +1,105 @@
-"""``status`` reads ``runs`` by index searches only, and its work does not grow with the table.
+"""``status`` reads ``runs``, ``articles`` and ``sightings`` by index searches only, and its
+work does not grow with the runs stored.
 
-Plans: every statement the command sends that names ``runs`` is explained on the same database;
-on SQLite no step may be ``SCAN runs`` (a full pass over the table or one of its indexes), on
-PostgreSQL, with sequential scans priced out (``enable_seqscan = off``, so a tiny test table
-plans as a large one would), no step may be a ``Seq Scan on runs``. A search can still read
-every row (``source_id IN (all sources)``), so the work is also counted, in SQLite
-virtual-machine steps (deterministic, not a timing): ten times the runs, the same steps. A
-minimal plan checker until a shared ``tests/plans.py`` exists.
+Plans: every statement the command sends is explained on the same database (``tests/plans.py``);
+on SQLite no step may be a ``SCAN`` of those tables (a full pass over the table or one of its
+indexes), on PostgreSQL, with sequential scans and sorts priced out (so tiny test tables plan as
+large ones would), no step may be a sequential scan or an index scan without an index condition
+on them. A search can still read every row (``source_id IN (all sources)``), so the work is
+also counted, in SQLite virtual-machine steps (deterministic, not a timing): ten times the
+runs, the same steps.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from aggregator.storage import open_database
-from aggregator.storage.engine import make_engine
 from aggregator.storage.health import daemon_health, source_health
+from aggregator.storage.models import Source
 from aggregator.storage.runs import insert_runs_of
 from aggregator.storage.schedule import last_crawls
+from tests.plans import assert_no_table_scans, captured_statements, naming, plan_problems
+from tests.publish_data import Row, insert_rows
 from tests.runs_history import write_history
-
-RUNS = re.compile(r"\bruns\b")
 
 
 @contextmanager
-def statements_sent() -> Iterator[list[tuple[str, Any]]]:
-    """Every statement (and its parameters) any engine sends inside the block."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(Engine, "before_cursor_execute", record)
+def _planning(url: str) -> Iterator[Session]:
+    """A session to plan in (the command's own engine is gone by then)."""
+    database = open_database(url)
     try:
-        yield sent
+        with database.session() as session:
+            yield session
     finally:
-        event.remove(Engine, "before_cursor_execute", record)
+        database.close()
 
 
-def table_scans(url: str, statements: list[tuple[str, Any]], table: str) -> list[str]:
-    """The plan lines that read all of ``table``, with the statement they belong to."""
-    engine = make_engine(url)
-    found = []
-    try:
-        with engine.connect() as connection:
-            raw = connection.connection.driver_connection
-            assert raw is not None
-            postgres = engine.dialect.name == "postgresql"
-            cursor = raw.cursor()
-            if postgres:
-                cursor.execute("SET enable_seqscan = off")
-            for statement, parameters in statements:
-                cursor.execute(f"EXPLAIN {'' if postgres else 'QUERY PLAN '}{statement}",
-                               parameters)  # fmt: skip
-                for row in cursor.fetchall():
-                    step = str(row[0] if postgres else row[3])
-                    if _reads_all(step, table, postgres):
-                        found.append(f"{step.strip()} in: {statement[:160]}")
-            cursor.close()
-    finally:
-        engine.dispose()
-    return found
-
-
-def _reads_all(step: str, table: str, postgres: bool) -> bool:
-    if postgres:
-        return re.search(rf"Seq Scan on {table}\b", step) is not None
-    return re.match(rf"SCAN {table}\b", step.strip()) is not None
-
-
-def test_status_reads_runs_by_index_only(run_cli, write_config, database_url) -> None:
-    path = write_config(
-        {"database": {"url": database_url},
-         "sources": {name: {"homepage": f"https://{name}.example/",
-                            "feed": f"https://{name}.example/feed"} for name in ("a", "b")}}
-    )  # fmt: skip
+def test_status_reads_runs_articles_and_sightings_by_index_only(
+    run_cli, write_config, database_url
+) -> None:
+    sources = {name: {"homepage": f"https://{name}.example/", "feed": f"https://{name}.example/feed"}
+               for name in ("a", "b")}  # fmt: skip
+    sources["b"]["relevance"] = "keep_all"  # the published filter then reads sightings too
+    path = write_config({"database": {"url": database_url}, "sources": sources})
     database = open_database(database_url)
     write_history(database, datetime.now(UTC))
+    _add_articles(database)
     database.close()
-    with statements_sent() as sent:
+    with captured_statements() as sent:
         result = run_cli("-c", str(path), "status", "--json")
     assert result.code == 0, result.err
-    reading_runs = [(sql, params) for sql, params in sent if RUNS.search(sql)]
-    assert len(reading_runs) >= 5  # the newest run, failures, failing since, the daemon's
-    assert table_scans(database_url, reading_runs, "runs") == []
+    counts = {
+        source["name"]: (source["articles"], source["published"], source["sightings"])
+        for source in json.loads(result.out)["sources"]
+    }
+    assert counts == {"a": (3, 2, 3), "b": (2, 2, 3)}
+    assert len(naming(sent, "runs")) >= 5  # the newest run, failures, failing since, the daemon's
+    assert len(naming(sent, "articles")) >= 2  # articles, published ones
+    assert naming(sent, "sightings")
+    with _planning(database_url) as session:
+        assert_no_table_scans(
+            session, sent, tables=("runs", "articles", "sightings"), price_out=True
+        )
+
+
+def _add_articles(database: Any) -> None:
+    """Three articles first seen at a: one relevant, one not but seen at b too (keep_all, so
+    published), one neither; two at b, published whether relevant or not."""
+    with database.session() as session:
+        ids = dict(session.execute(select(Source.name, Source.id)).all())
+    a, b = ids["a"], ids["b"]
+    insert_rows(
+        database,
+        [
+            Row(id=1, source_id=a, relevance=9.0),
+            Row(id=2, source_id=a, relevance=1.0, also_seen=((b, "https://b.example/2"),)),
+            Row(id=3, source_id=a, relevance=1.0),
+            Row(id=4, source_id=b, relevance=9.0),
+            Row(id=5, source_id=b, relevance=1.0),
+        ],
+    )
 
 
 def test_the_checker_sees_a_scan(database_url) -> None:
-    """The check can fail: a count of runs by their error text reads the whole table."""
-    database = open_database(database_url)
-    database.close()
-    statement = "SELECT count(*) FROM runs WHERE error = 'HTTP 503'"
-    assert table_scans(database_url, [(statement, ())], "runs") != []
+    """The check can fail: a count of runs by their error text reads the whole table, as does
+    a count of articles by their author (under an alias), and a count of all articles reads a
+    whole index of the table (SQLite: a covering-index scan; PostgreSQL, with sequential scans
+    priced out: a bitmap index scan without an index condition)."""
+    by_error = "SELECT count(*) FROM runs WHERE error = 'HTTP 503'"
+    by_author = "SELECT count(*) FROM articles AS a1 WHERE a1.author = 'x'"
+    everything = "SELECT count(*) FROM articles"
+    with _planning(database_url) as session:
+        assert plan_problems(session, by_error, (), ("runs",), price_out=True)
+        assert plan_problems(session, by_author, (), ("articles",), price_out=True)
+        assert plan_problems(session, everything, (), ("articles",), price_out=True)
 
 
 def test_status_work_does_not_grow_with_the_runs_stored(sqlite_url) -> None:
@@ -155,10 +157,10 @@ def test_the_daemon_tick_reads_the_last_crawls_by_index_only(database_url) -> No
     database = open_database(database_url)
     now = datetime.now(UTC)
     write_history(database, now)
-    with statements_sent() as sent, database.session() as session:
+    with database.session() as session, captured_statements(session) as sent:
         crawls = last_crawls(session)
     database.close()
     assert crawls == {"a": now - timedelta(days=100)}  # the newest, still running
-    reading_runs = [(sql, params) for sql, params in sent if RUNS.search(sql)]
-    assert reading_runs
-    assert table_scans(database_url, reading_runs, "runs") == []
+    assert naming(sent, "runs")
+    with _planning(database_url) as session:
+        assert_no_table_scans(session, sent, tables=("runs",), price_out=True)

@@ -5,21 +5,18 @@ explained with the same parameters. A full scan of an article-sized table, or a 
 for an ORDER BY, fails: either would make the cost follow the archive instead of
 ``output.items``. The tables are small, so PostgreSQL is asked with sequential scans and sorts
 priced out (``enable_seqscan``/``enable_sort`` off): a scan or sort still in the plan then means
-no index can serve the query. (The lead may fold the checker into a shared ``tests/plans.py``.)
+no index can serve the query. The checker is ``tests/plans.py``'s.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from aggregator.publish.select import (
     PublishPolicy,
@@ -30,9 +27,9 @@ from aggregator.publish.select import (
 )
 from aggregator.publish.write import write_site
 from aggregator.storage import Database, open_database
+from tests.plans import Statement, assert_no_table_scans, captured_statements, plan_problems
 from tests.publish_data import NOW, Row, add_sources, insert_rows, publish_config
 
-BIG_TABLES = ("articles", "sightings", "article_feeds", "simhash_bands", "block_sightings")
 POLICY = PublishPolicy(threshold=6.0, keep_all=frozenset({"keep"}), id_domain="example.org")
 
 
@@ -60,74 +57,19 @@ def database(database_url: str) -> Iterator[Database]:
     database.close()
 
 
-@contextmanager
-def recorded(database: Database) -> Iterator[list[tuple[str, Any]]]:
-    """Every SELECT run on ``database`` inside the block, with its parameters."""
-    statements: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append((statement, parameters))
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-
-
-def plan_problems(database: Database, statement: str, parameters: Any) -> list[str]:
-    """What in the plan of ``statement`` reads a big table whole or sorts its rows."""
-    with database.engine.connect() as connection:
-        if database.engine.dialect.name == "sqlite":
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            return sqlite_problems([row[3] for row in rows])
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        connection.exec_driver_sql("SET enable_sort = off")
-        explain = f"EXPLAIN (FORMAT JSON) {statement}"
-        plan = connection.exec_driver_sql(explain, parameters).scalar_one()
-        connection.rollback()
-    return postgres_problems(plan if isinstance(plan, list) else json.loads(plan))
-
-
-def sqlite_problems(details: list[str]) -> list[str]:
-    """``SCAN big_table`` without an index, and sorts in temporary B-trees."""
-    problems = []
-    for detail in details:
-        scan = re.match(r"SCAN (\w+)( USING (COVERING )?INDEX| USING INTEGER PRIMARY KEY)?", detail)
-        if scan and scan[1] in BIG_TABLES and not scan[2]:
-            problems.append(detail)
-        if "TEMP B-TREE FOR ORDER BY" in detail or "TEMP B-TREE FOR RIGHT PART" in detail:
-            problems.append(detail)
-    return problems
-
-
-def postgres_problems(plan: list[dict[str, Any]]) -> list[str]:
-    problems = []
-    nodes = [plan[0]["Plan"]]
-    while nodes:
-        node = nodes.pop()
-        kind = node["Node Type"]
-        if kind == "Seq Scan" and node.get("Relation Name") in BIG_TABLES:
-            problems.append(f"Seq Scan on {node['Relation Name']}")
-        if kind in ("Sort", "Incremental Sort"):
-            problems.append(f"{kind} by {node.get('Sort Key')}")
-        if "hashed SubPlan" in node.get("Filter", ""):  # reads the whole subquery first
-            problems.append(f"hashed subplan in {node['Filter']}")
-        nodes += node.get("Plans", [])
-    return problems
-
-
 def test_the_checker_catches_a_full_scan_and_a_sort(database: Database) -> None:
     unindexed = "SELECT id FROM articles WHERE title = 'x' ORDER BY word_count DESC"
-    assert plan_problems(database, unindexed, ())
-    dialect = database.engine.dialect.name
-    by_id = "SELECT title FROM articles WHERE id = " + ("?" if dialect == "sqlite" else "%s")
-    assert plan_problems(database, by_id, (1,)) == []
+    sqlite = database.engine.dialect.name == "sqlite"
+    by_id = "SELECT title FROM articles WHERE id = " + ("?" if sqlite else "%s")
+    in_order = "SELECT id FROM sources ORDER BY homepage"
+    with database.session() as session:
+        assert len(_problems(session, unindexed, ())) == 2  # the scan and the sort
+        assert _problems(session, in_order, ())  # a sort, even of a small table's rows
+        assert _problems(session, by_id, (1,)) == []
 
 
 def test_every_selection_reads_through_an_index(database: Database) -> None:
-    with recorded(database) as statements, database.session() as session:
+    with database.session() as session, captured_statements(session) as statements:
         assert published_ids(session, POLICY, 5)
         assert published_ids(session, POLICY, 5, source="scored")
         assert published_ids(session, POLICY, 5, source="keep")
@@ -146,17 +88,17 @@ def test_a_build_reads_through_indexes(database: Database, tmp_path: Path) -> No
         "other": {"homepage": "https://other.example/"},
     }
     config = publish_config(tmp_path, database.url, sources, items=5)
-    with recorded(database) as statements:
+    with captured_statements(database.engine) as statements:
         report = write_site(database, config)
     assert report.written
     _assert_indexed(database, statements)
 
 
-def _assert_indexed(database: Database, statements: list[tuple[str, Any]]) -> None:
+def _problems(session: Session, sql: str, params: Any) -> list[str]:
+    return plan_problems(session, sql, params, sorts=True, price_out=True)
+
+
+def _assert_indexed(database: Database, statements: list[Statement]) -> None:
     assert statements
-    found = {
-        statement: problems
-        for statement, parameters in statements
-        if (problems := plan_problems(database, statement, parameters))
-    }
-    assert found == {}
+    with database.session() as session:
+        assert_no_table_scans(session, statements, sorts=True, price_out=True)

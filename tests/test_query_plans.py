@@ -1,13 +1,14 @@
 """Every lookup ingest makes is an index search, on SQLite and PostgreSQL.
 
 A small archive (4,000 articles of about 1 KB on SQLite, 25,000 on PostgreSQL, with random
-SimHashes, their sightings, bands and block sightings) is enough for both planners to show their
-choice: PostgreSQL after ANALYZE (autovacuum's statistics), SQLite both without statistics (a
-user's database never runs ANALYZE) and with them. A batch of new articles, updates, copies and
-near-copies is stored, and each statement it issued is explained (tests/plans.py); a full scan
-of a large table fails the test, since its cost grows with the archive. The batch is smaller
-than ingest's 50, to keep the share of the archive it looks up near what a batch of 50 looks up
-in an archive of 80,000: in a small archive, PostgreSQL rightly prefers to read a table whole.
+SimHashes, their sightings, feed rows, bands and block sightings) is enough for both planners to
+show their choice: PostgreSQL after ANALYZE (autovacuum's statistics), SQLite both without
+statistics (a user's database never runs ANALYZE) and with them. A batch of new articles,
+updates, copies and near-copies is stored, and each statement it issued is explained
+(tests/plans.py); a full scan of a large table fails the test, since its cost grows with the
+archive. The batch is smaller than ingest's 50, to keep the share of the archive it looks up
+near what a batch of 50 looks up in an archive of 80,000: in a small archive, PostgreSQL
+rightly prefers to read a table whole.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ POSTGRES_ARCHIVE = 25_000
 SOURCES = 4
 BATCH = 16
 _MASK = (1 << 64) - 1
+TABLES = ("articles", "sightings", "article_feeds", "simhash_bands", "block_sightings")
 
 
 def _signed(value: int) -> int:
@@ -47,10 +49,10 @@ def _url(source: int, number: int) -> str:
 
 
 def _archive_rows(size: int, seed: int) -> dict[str, list[dict[str, object]]]:
-    """Rows of an archive of ``size`` articles, one sighting and two blocks each, by table."""
+    """Rows of an archive of ``size`` articles, one sighting, feed row and two blocks each, by
+    table."""
     draw = random.Random(seed)
-    tables = ("articles", "sightings", "simhash_bands", "block_sightings")
-    rows: dict[str, list[dict[str, object]]] = {table: [] for table in tables}
+    rows: dict[str, list[dict[str, object]]] = {table: [] for table in TABLES}
     for number in range(1, size + 1):
         source = number % SOURCES + 1
         simhash = _signed(draw.getrandbits(64))
@@ -66,6 +68,10 @@ def _archive_rows(size: int, seed: int) -> dict[str, list[dict[str, object]]]:
         rows["sightings"].append(
             {"article_id": number, "source_id": source, "url": _url(source, number),
              "guid": f"g-{number}", "first_seen_at": NOW, "last_seen_at": NOW}
+        )  # fmt: skip
+        rows["article_feeds"].append(
+            {"kind": "source", "key": str(source), "article_id": number,
+             "published_at": NOW - timedelta(hours=number), "relevance": None, "label": None}
         )  # fmt: skip
         rows["simhash_bands"].extend(
             {"article_id": number, "band": band, "value": value}
@@ -92,7 +98,7 @@ def archive(database_url: str) -> Iterator[Database]:
         )  # fmt: skip
         if postgres:  # no foreign-key trigger per loaded row: the rows agree by construction
             session.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in ("articles", "sightings", "simhash_bands", "block_sightings"):
+        for table in TABLES:
             _fill(session, table, rows[table])
     with database.session() as session:
         if postgres:  # the ids above were given; ANALYZE as autovacuum would
