@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aggregator.fingerprints import NEAR_DUPLICATE_DISTANCE
-from aggregator.ingest import Candidate, TextFields
+from aggregator.ingest import Candidate
 from aggregator.ingest.dedup import (
     Decision,
     Intent,
@@ -18,8 +18,8 @@ from aggregator.ingest.dedup import (
     StoredArticle,
     decide,
 )
-from aggregator.relevance import Relevance
 from aggregator.storage.articles import BatchIndex
+from tests.candidates import make_candidate
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(days=30)
@@ -34,31 +34,12 @@ def flipped(value: int, bits: int) -> int:
 
 
 def candidate(**changes: object) -> Candidate:
-    body = TextFields(
-        html="<p>text</p>",
-        text="text",
-        word_count=1,
+    return make_candidate(
         content_hash=str(changes.pop("content_hash", "hash-new")),
         simhash=int(changes.pop("simhash", SIMHASH)),  # type: ignore[call-overload]
-        relevance=Relevance(score=1.0, matched={}, relevant=True),
+        when=NOW,
+        **{"title": TITLE, "author": AUTHOR, **changes},
     )
-    fields: dict[str, object] = {
-        "source": "copier",
-        "url": "https://copier.example/essay",
-        "canonical_url": "https://copier.example/essay",
-        "guid": None,
-        "title": TITLE,
-        "author": AUTHOR,
-        "published_at": NOW,
-        "date_estimated": False,
-        "updated_at": None,
-        "fetched_at": NOW,
-        "body": body,
-        "language": "en",
-        "tags": (),
-        "blocks": (),
-    }
-    return Candidate(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 def stored(article_id: int = 1, **changes: object) -> StoredArticle:

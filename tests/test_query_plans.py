@@ -23,11 +23,11 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from aggregator.fingerprints import simhash_bands
-from aggregator.ingest import Candidate, TextFields
-from aggregator.relevance import Relevance
+from aggregator.ingest import Candidate
 from aggregator.storage import Database, open_database
 from aggregator.storage.articles import save_batch, sightings_matching
 from aggregator.storage.models import Base, Source
+from tests.candidates import make_candidate
 from tests.plans import assert_no_table_scans, captured_statements
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -127,31 +127,19 @@ def _plain(value: object) -> object:
 
 
 def _candidate(number: int, source: int, simhash: int, **changes: object) -> Candidate:
-    body = TextFields(
-        html="<p>text</p>",
-        text="text",
-        word_count=1,
+    return make_candidate(
         content_hash=str(changes.pop("content_hash", f"new-{number}")),
         simhash=simhash,
-        relevance=Relevance(score=1.0, matched={}, relevant=True),
+        when=NOW,
+        **{
+            "source": f"s{source}",
+            "url": _url(source, number),
+            "canonical_url": _url(source, number),
+            "guid": f"g-{number}",
+            "title": f"Essay {number}",
+            **changes,
+        },
     )
-    fields: dict[str, object] = {
-        "source": f"s{source}",
-        "url": _url(source, number),
-        "canonical_url": _url(source, number),
-        "guid": f"g-{number}",
-        "title": f"Essay {number}",
-        "author": "A. Writer",
-        "published_at": NOW,
-        "date_estimated": False,
-        "updated_at": None,
-        "fetched_at": NOW,
-        "body": body,
-        "language": "en",
-        "tags": (),
-        "blocks": (),
-    }
-    return Candidate(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 def _batch(session: Session) -> list[tuple[Candidate, int]]:
