@@ -149,6 +149,31 @@ def test_a_changed_output_setting_renders_every_feed_again(
     assert sorted(renders) == sorted(feeds)
 
 
+def test_changed_rendering_code_renders_every_feed_again(
+    site: tuple[Database, Path], renders: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade that changes how entries render (same version number) reaches every file."""
+    database, folder = site
+    config = configured(folder, database.url)
+    first = write_site(database, config)
+    renders.clear()
+    monkeypatch.setattr(build, "renderer_digest", lambda: "other code")
+    write_site(database, config)
+    feeds = {w.path for w in first.written} - {"index.html", "style.css"}
+    assert sorted(renders) == sorted(feeds)
+
+
+def test_the_renderer_digest_covers_the_code_that_renders(tmp_path: Path) -> None:
+    names = {path.name for path in build.rendering_files()}
+    assert {"build.py", "atom.py", "page.py", "style.css", "sanitize.py"} <= names
+    assert all(path.is_file() for path in build.rendering_files())
+    module = tmp_path / "entries.py"
+    module.write_text("TITLE = 1\n")
+    before = build.code_digest([module])
+    module.write_text("TITLE = 2\n")
+    assert build.code_digest([module]) != before
+
+
 def test_a_changed_title_rewrites_every_file_that_shows_it(site: tuple[Database, Path]) -> None:
     database, folder = site
     write_site(database, configured(folder, database.url))

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from aggregator import __version__
 from aggregator.config import UNSET_ID_DOMAIN, Config
@@ -42,9 +43,8 @@ RENDERERS: dict[str, Callable[[Feed], bytes]] = {
     "json": render_jsonfeed,
 }
 _LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
-# Part of every output's signature: raise it when a change to the code changes what the same
-# articles and settings render to, so the next build rewrites every file.
-BUILD_VERSION = 1
+# Besides the publishing package itself, the modules whose code shapes the bytes of an output.
+_RENDERING_MODULES = ("sanitize.py", "xmlsafe.py", "textclean.py")
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def _site_signature(site: Site, sources: Sequence[tuple[int, str, str | None]]) 
     settings that shape it, and the sources' names and titles (attributions name any)."""
     policy = site.policy
     return _digest(
-        BUILD_VERSION,
+        renderer_digest(),
         __version__,
         SANITIZER_VERSION,
         site.title,
@@ -157,6 +157,29 @@ def _site_signature(site: Site, sources: Sequence[tuple[int, str, str | None]]) 
         policy.id_domain,
         sorted(sources),
     )
+
+
+@cache
+def renderer_digest() -> str:
+    """A hash of the code that turns articles into files: any change to it, released or not,
+    renders every output once more, with no version number to remember to raise."""
+    return code_digest(rendering_files())
+
+
+def rendering_files() -> list[Path]:
+    """This package's modules and stylesheet, and the sanitiser's and XML text's modules."""
+    package = Path(__file__).parent
+    files = sorted([*package.glob("*.py"), *package.glob("*.css")])
+    return files + [package.parent / name for name in _RENDERING_MODULES]
+
+
+def code_digest(files: Sequence[Path]) -> str:
+    """SHA-256 over each file's name and bytes, in the order given."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _digest(*parts: object) -> str:
