@@ -10,9 +10,11 @@ from alembic import command
 from sqlalchemy import select, text, update
 
 from aggregator.storage import article_feeds, migrate, open_database
+from aggregator.storage.articles import save_batch
 from aggregator.storage.engine import make_engine
 from aggregator.storage.models import Article, ArticleFeed, Sighting
 from aggregator.storage.retention import purge_before
+from tests.candidates import make_candidate
 from tests.publish_data import NOW, Row, add_sources, insert_rows
 
 
@@ -99,3 +101,33 @@ def test_migration_0012_files_the_stored_articles_and_goes_down(database_url: st
         assert titles == ["Old"]
     finally:
         engine.dispose()
+
+
+def test_a_sighting_that_moves_to_another_article_takes_its_source_row_along(
+    database_url: str,
+) -> None:
+    """The blog's copy of a news article turns out, by its GUID, to be the blog's own essay:
+    the news article is no longer filed under the blog."""
+    database = open_database(database_url)
+    add_sources(database, "news", "blog")
+    copy_url = "https://blog.example/copy"
+
+    def entry(source: int, url: str, guid: str, content: str, simhash: int) -> Any:
+        name = ("news", "blog")[source - 1]
+        candidate = make_candidate(content_hash=content, simhash=simhash, when=NOW,
+                                   source=name, url=url, canonical_url=url, guid=guid)  # fmt: skip
+        return [(candidate, source)]
+
+    with database.write_session() as session:
+        news = save_batch(session, entry(1, "https://news.example/a", "a", "text-a", 0), NOW)
+        save_batch(session, entry(2, copy_url, "copy", "text-a", 0), NOW + timedelta(hours=1))
+        essay = save_batch(session, entry(2, "https://blog.example/b", "b", "text-b", -1), NOW)
+    news_id, essay_id = news[0].article_id, essay[0].article_id
+    assert ("source", "2", news_id, None) in _filed(database)
+    with database.write_session() as session:
+        moved = save_batch(session, entry(2, copy_url, "b", "text-b2", -1), NOW)
+    assert moved[0].article_id == essay_id
+    filed = _filed(database)
+    assert ("source", "2", news_id, None) not in filed
+    assert {("source", "1", news_id, None), ("source", "2", essay_id, None)} <= filed
+    database.close()

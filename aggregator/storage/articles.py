@@ -185,7 +185,9 @@ def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> lis
     index = look_up(session, entries)
     writes = _Writes()
     results = []
+    left: list[int] = []  # articles a sighting moved away from, filed again below
     for candidate, source_id in entries:
+        seen_here = index.by_source_url.get((source_id, candidate.url))
         decision = decide(candidate, index.known(candidate, source_id))
         if decision.intent is Intent.PURGED:
             results.append(Saved(Outcome.PURGED, 0))
@@ -193,6 +195,8 @@ def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> lis
         decision = _apply(session, writes, decision, candidate, source_id, now)
         index.learn(decision, candidate, source_id)
         article_id = cast(int, decision.article_id)
+        if seen_here is not None and seen_here != article_id:
+            left.append(seen_here)
         writes.sightings[(source_id, candidate.url)] = {
             "article_id": article_id,
             "source_id": source_id,
@@ -205,7 +209,8 @@ def save_batch(session: Session, entries: Sequence[Entry], now: datetime) -> lis
         results.append(Saved(decision.intent.outcome, article_id, decision.match))
     _flush_writes(session, writes)
     changed = (Outcome.NEW, Outcome.UPDATED, Outcome.DUPLICATE)
-    article_feeds.refresh(session, [s.article_id for s in results if s.outcome in changed])
+    filed = [saved.article_id for saved in results if saved.outcome in changed]
+    article_feeds.refresh(session, sorted({*filed, *left}))
     return results
 
 
