@@ -17,7 +17,14 @@ from aggregator.items import FetchedItem, Origin
 from aggregator.sanitize import SANITIZER_VERSION, sanitize_html
 from aggregator.storage import Database, open_database
 from aggregator.storage import articles as articles_module
-from aggregator.storage.models import Article, Boilerplate, Sighting, SimhashBand, Source
+from aggregator.storage.models import (
+    Article,
+    ArticleFeed,
+    Boilerplate,
+    Sighting,
+    SimhashBand,
+    Source,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # A banner closing every news article: learned, then cleaned from articles stored before.
@@ -467,7 +474,8 @@ def test_text_an_article_lost_in_the_same_batch_does_not_make_a_copy_its_duplica
 
 def test_articles_cleaned_of_learned_boilerplate_get_the_bands_of_their_new_text(setup) -> None:
     _, database, ingestor = setup()
-    banner = "Subscribe to our weekly letter and never miss an essay from us again."
+    # Topical words in the banner: cleaning it changes each article's score too.
+    banner = "Mutual aid, cooperatives and solidarity: subscribe to our weekly letter on them."
     authors = ["Ana Ruiz", "Ben Okoro", "Chen Wei", "Dara Singh"]
     items = [
         _essay(f"https://blog.example/e{n}", f"Essay {n}", author,
@@ -487,6 +495,8 @@ def test_articles_cleaned_of_learned_boilerplate_get_the_bands_of_their_new_text
             for article in articles
             for band, value in enumerate(simhash_bands(article.simhash))
         }
+        filed = session.execute(select(ArticleFeed.article_id, ArticleFeed.relevance)).all()
+        assert filed and set(filed) == {(article.id, article.relevance) for article in articles}
 
 
 ICONS = (

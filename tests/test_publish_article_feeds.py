@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import select, text, update
 
-from aggregator.storage import article_feeds, migrate, open_database
+from aggregator.storage import article_feeds, migrate, open_database, published
 from aggregator.storage.articles import save_batch
 from aggregator.storage.engine import make_engine
 from aggregator.storage.models import Article, ArticleFeed, Sighting
@@ -130,4 +130,18 @@ def test_a_sighting_that_moves_to_another_article_takes_its_source_row_along(
     filed = _filed(database)
     assert ("source", "2", news_id, None) not in filed
     assert {("source", "1", news_id, None), ("source", "2", essay_id, None)} <= filed
+    database.close()
+
+
+def test_an_entrys_mark_changes_with_its_text_alone(database_url: str) -> None:
+    """Cleaning learned boilerplate changes the text, not its change time: the build must see it."""
+    database = open_database(database_url)
+    add_sources(database, "news")
+    insert_rows(database, [Row(id=1)])
+    with database.session() as session:
+        before = published.change_marks(session, [1])
+        session.execute(update(Article).where(Article.id == 1).values(content_hash="cleaned"))
+        after = published.change_marks(session, [1])
+    assert before.keys() == after.keys() == {1}
+    assert before != after
     database.close()

@@ -47,10 +47,6 @@ def select_entries(
     cache: dict[int, Entry] | None = None,
 ) -> list[Entry]:
     """The newest ``limit`` published entries, of one source and/or one tag slug if given."""
-    if tag is None and not cache:
-        made = {} if cache is None else cache
-        _build_entries(session, policy, published.newest_rows(session, policy, limit, source), made)
-        return list(made.values())
     ids = published_ids(session, policy, limit, source, tag)
     return load_entries(session, policy, ids, cache)
 

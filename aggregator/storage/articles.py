@@ -317,10 +317,10 @@ def _look_up_bands(session: Session, index: BatchIndex, entries: Sequence[Entry]
     probed_for: dict[tuple[int, int], list[int]] = {}  # probe -> the SimHashes probing it
     found = []
     for start in range(0, len(simhashes), PROBED_AT_ONCE):
-        probes: dict[tuple[int, int], bool] = {}
+        probes: set[tuple[int, int]] = set()
         for value in simhashes[start : start + PROBED_AT_ONCE]:
             for probe in simhash_probes(value):
-                probes[probe] = True
+                probes.add(probe)
                 probed_for.setdefault(probe, []).append(value)
         found.extend(_probe(session, probes))
     if not found:

@@ -27,6 +27,7 @@ from aggregator.fingerprints import simhash_bands
 from aggregator.ingest.fields import derive_text_fields
 from aggregator.ingest.prepare import with_learned_removed
 from aggregator.relevance import TopicProfile
+from aggregator.storage import article_feeds
 from aggregator.storage.models import Article, BlockSighting, Boilerplate, SimhashBand
 
 
@@ -134,6 +135,8 @@ def strip_learned(
             for article_id, article_simhash in changed.items()
             for band, value in enumerate(simhash_bands(article_simhash))
         )
+        session.flush()
+        article_feeds.refresh(session, sorted(changed))  # their scores changed with the text
     return len(changed)
 
 

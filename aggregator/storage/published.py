@@ -104,15 +104,6 @@ def published_filter(policy: PublishPolicy) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def newest_rows(
-    session: Session, policy: PublishPolicy, limit: int, source: str | None = None
-) -> list[ArticleRow]:
-    """The rows of the newest ``limit`` published articles (seen at ``source``, if given)."""
-    ids = newest_ids(session, policy, limit, source)
-    rows = {row.id: row for row in rows_by_id(session, ids)}
-    return [rows[article_id] for article_id in ids if article_id in rows]
-
-
 def newest_ids(
     session: Session,
     policy: PublishPolicy,
@@ -189,8 +180,8 @@ _DISTINCT_KEYS = text(
 
 def change_marks(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
     """For each of ``article_ids``, a short text that changes whenever its published entry can:
-    its last text change, its original (source, URL, date) and its sightings (how many, the
-    latest). Read by id: the cost follows the ids, not the archive."""
+    its last text change and text hash, its original (source, URL, date) and its sightings (how
+    many, the latest). Read by id: the cost follows the ids, not the archive."""
     marks: dict[int, str] = {}
     connection = session.connection()
     for chunk in _chunks(sorted(set(article_ids))):
@@ -209,6 +200,7 @@ def change_marks(session: Session, article_ids: Sequence[int]) -> dict[int, str]
         query = select(
             Article.id,
             Article.last_changed_at,
+            Article.content_hash,  # text cleaned of learned boilerplate keeps its change time
             Article.primary_source_id,
             Article.canonical_url,
             Article.published_at,
