@@ -9,13 +9,16 @@ import logging
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 
-from aggregator.poll.collect import CollectSettings
+from aggregator.kinds.wordpress import Api
+from aggregator.poll.collect import Collected, CollectSettings
 from aggregator.poll.entries import PlannedEntry
+from aggregator.poll.known import KnownEntries
 from aggregator.poll.parsed import FeedEntry
 from aggregator.poll.pending import (
     Pending,
@@ -24,12 +27,16 @@ from aggregator.poll.pending import (
     entry_from_json,
     entry_json,
     settle,
+    to_row,
 )
-from aggregator.storage import migrate
+from aggregator.runs import RunKind
+from aggregator.storage import migrate, open_database
+from aggregator.storage import pending as storage_pending
 from aggregator.storage.engine import make_engine
-from aggregator.storage.models import Article, PendingEntry
+from aggregator.storage.models import URL_LENGTH, Article, PendingEntry
 from tests.feedserver import ARTICLE_WORDS, ScriptedServer, feed_response, rss_feed
 from tests.pollkit import Clock, PollEnv, poll_env
+from tests.publish_data import add_sources
 from tests.sites.server import HTML, Response
 
 HOUR = timedelta(hours=1)
@@ -283,6 +290,37 @@ def test_an_entry_stored_leaves_unless_storing_it_failed() -> None:
     assert changes.delete == (done.link,)
     [kept] = changes.save
     assert (kept.link, kept.attempts, kept.last_error) == (broken.link, 2, "storage failed: boom")
+
+
+def test_an_item_the_wordpress_api_made_stays_pending_if_storing_it_fails() -> None:
+    """The feed's validators are kept whatever its entries' fate, so an entry the API covered
+    must be booked like a fetched page: if it then fails to be stored, it is tried again."""
+    entry = planned("api")
+    current = book()
+    job = SimpleNamespace(name="site", state=SimpleNamespace(kind_state={}))
+    out = Collected(job=job, kind=RunKind.POLL, started_at=NOW, pending=current)  # type: ignore[arg-type]
+    api = Api(collector=None, job=job, http=None, out=out)  # type: ignore[arg-type]
+    post = {"id": 7, "slug": "api", "link": entry.link, "content": {"rendered": "<p>Text</p>"}}
+    covered = api._take_matching([post], {7: entry}, {}, KnownEntries({}, {}))
+    assert covered == {id(entry)} and [item.url for item in out.items] == [entry.link]
+    changes = settle(current, {entry.link: "storage failed: boom"}, NOW, HOUR, PendingRules())
+    assert [row.link for row in changes.save] == [entry.link]
+
+
+def test_an_entry_whose_link_does_not_fit_is_not_remembered(database_url: str) -> None:
+    """PostgreSQL refuses a value longer than its column, and would fail the poll's whole write."""
+    database = open_database(database_url)
+    add_sources(database, "site")
+    fits, too_long = planned("fits"), planned("x" * URL_LENGTH)
+    rows = [
+        to_row(1, Pending(entry.link, entry.guid, entry.entry, FEED, NOW, NOW, attempts=1))
+        for entry in (fits, too_long)
+    ]
+    with database.write_session() as session:
+        storage_pending.save_rows(session, rows)
+    with database.session() as session:
+        assert list(session.scalars(select(PendingEntry.link))) == [fits.link]
+    database.close()
 
 
 def test_what_the_feed_said_survives_the_json_round_trip() -> None:

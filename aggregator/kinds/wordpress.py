@@ -232,7 +232,7 @@ class Api(Visit):
                 continue
             item = post_to_item(post, self.job.name, self.out.started_at, guid=entry.guid)
             if item is not None:
-                self.out.items.append(item)
+                self._add(entry, item)
                 covered.add(id(entry))
         return covered
 

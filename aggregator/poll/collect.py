@@ -234,6 +234,13 @@ class Visit:
     http: Fetcher
     out: Collected
 
+    def _add(self, entry: PlannedEntry, item: FetchedItem) -> None:
+        """Collect ``item``, made for the feed's ``entry``: in a poll, an item that then fails
+        to be stored keeps its entry pending (the feed's validators are kept regardless)."""
+        self.out.items.append(item)
+        if self.out.pending is not None:
+            self.out.pending.made_item(entry, item.url)
+
 
 @dataclass
 class Gatherer(Visit):
@@ -309,11 +316,6 @@ class Gatherer(Visit):
         if row.given_up_at is not None:
             return row.last_error or "given up"
         return f"waiting to retry at {row.next_try_at:%Y-%m-%d %H:%M} UTC ({row.last_error})"
-
-    def _add(self, entry: PlannedEntry, item: FetchedItem) -> None:
-        self.out.items.append(item)
-        if self.out.pending is not None:
-            self.out.pending.made_item(entry, item.url)
 
 
 def body_hash(body: bytes) -> str:

@@ -7,6 +7,7 @@ counts and the entries given up.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,12 +16,13 @@ from typing import Any, cast
 from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
-from aggregator.storage.models import PendingEntry, Source
+from aggregator.storage.models import URL_LENGTH, PendingEntry, Source
 from aggregator.storage.upsert import upsert
 
 PENDING = cast(Table, PendingEntry.__table__)
 KEY = ("source_id", "link")
 COLUMNS = [column.name for column in PENDING.columns if column.name != "id"]
+log = logging.getLogger(__name__)
 _CHUNK = 500  # links per IN (...) list
 
 
@@ -70,10 +72,21 @@ def next_tries(session: Session, source_ids: Iterable[int]) -> dict[int, datetim
 
 def save_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert or update rows keyed by (``source_id``, ``link``); ``first_seen_at`` stays."""
-    if not rows:
+    fitting = [dict(row) for row in rows if _fits(row)]
+    if not fitting:
         return
     written = [name for name in COLUMNS if name not in (*KEY, "first_seen_at")]
-    upsert(session, PENDING, [dict(row) for row in rows], key=list(KEY), update=written)
+    upsert(session, PENDING, fitting, key=list(KEY), update=written)
+
+
+def _fits(row: Mapping[str, Any]) -> bool:
+    """Whether the row's link and GUID fit their columns. PostgreSQL refuses a longer value,
+    which would fail the whole write of the poll's states and runs with it; such an entry could
+    not be stored as an article either."""
+    if all(len(row.get(name) or "") <= URL_LENGTH for name in ("link", "guid")):
+        return True
+    log.warning("not remembering an entry with a link or GUID over %d characters", URL_LENGTH)
+    return False
 
 
 def delete_links(session: Session, source_id: int, links: Iterable[str]) -> None:
