@@ -138,13 +138,18 @@ def summaries(
         .group_by(PendingEntry.source_id)
     )
     waiting = {sid: (count, due) for sid, count, due in session.execute(waiting_query)}
-    gone_query = (
-        select(PendingEntry)
+    gone_query = (  # the columns shown, not the feed's entry each row keeps
+        select(
+            PendingEntry.source_id,
+            PendingEntry.link,
+            PendingEntry.last_error,
+            PendingEntry.given_up_at,
+        )
         .where(PendingEntry.source_id.in_(ids), PendingEntry.given_up_at.is_not(None))
         .order_by(PendingEntry.given_up_at.desc(), PendingEntry.id.desc())
     )
     given_up: dict[int, list[GivenUp]] = {}
-    for row in session.scalars(gone_query):
+    for row in session.execute(gone_query):
         shown = given_up.setdefault(row.source_id, [])
         if len(shown) < given_up_shown and row.given_up_at is not None:
             shown.append(GivenUp(row.link, row.last_error, row.given_up_at))

@@ -249,8 +249,9 @@ def sources_with_published(session: Session, policy: PublishPolicy) -> list[tupl
         rows.key == cast(Source.id, String),
         _published_row(policy.threshold, keep, rows),
     )
-    query = select(Source.name, Source.title).where(has_published).order_by(Source.name)
-    return [(name, title) for name, title in session.execute(query)]
+    query = select(Source.name, Source.title).where(has_published)
+    # Sorted here as the build sorts them: a PostgreSQL collation would order '-' and '_' apart.
+    return sorted(((name, title) for name, title in session.execute(query)), key=lambda row: row[0])
 
 
 def source_title(session: Session, name: str) -> tuple[str, str | None] | None:
