@@ -24,7 +24,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 TABLES = {
     "sources", "fetch_states", "articles", "sightings", "runs", "alembic_version",
     "simhash_bands", "block_sightings", "boilerplate", "tombstones", "pending_entries",
-    "article_feeds", "run_totals",
+    "article_feeds", "run_totals", "decisions",
 }  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 
 One row per feed an article belongs to: ``source`` rows for every source it was seen at (its
 primary source included), ``tag`` rows for each tag slug. Each row carries the article's
-``published_at`` and ``relevance``, so a feed's newest published articles are read by walking
+``published_at``, ``relevance`` and curator's ``decision`` (``storage.decisions``, which also
+writes it when a decision changes), so a feed's newest published articles are read by walking
 one index backwards (``storage.published``) instead of every article of the archive.
 
 Nothing that depends on the config is stored (the threshold and the keep_all sources are
@@ -20,7 +21,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
-from aggregator.storage.models import Article, ArticleFeed, Sighting
+from aggregator.storage.models import Article, ArticleFeed, Decision, Sighting
 
 SOURCE = "source"
 TAG = "tag"
@@ -28,17 +29,22 @@ FEEDS = cast(Table, ArticleFeed.__table__)
 _CHUNK = 500
 
 
-def refresh(session: Session, article_ids: Sequence[int]) -> None:
-    """Rewrite the rows of ``article_ids`` from what is stored now (missing ids: no rows)."""
+def refresh(session: Session, article_ids: Sequence[int], *, decided: bool = True) -> None:
+    """Rewrite the rows of ``article_ids`` from what is stored now (missing ids: no rows).
+
+    ``decided=False`` leaves the decisions out: migration 0012 files the articles in a schema
+    that has no decisions yet."""
     for chunk in _chunks(sorted(set(article_ids))):
         session.execute(delete(ArticleFeed).where(ArticleFeed.article_id.in_(chunk)))
-        rows = feed_rows(session, chunk)
+        rows = feed_rows(session, chunk, decided=decided)
         if rows:
             session.execute(insert(FEEDS), rows)
 
 
-def feed_rows(session: Session, article_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The rows ``article_ids`` should have."""
+def feed_rows(
+    session: Session, article_ids: Sequence[int], *, decided: bool = True
+) -> list[dict[str, Any]]:
+    """The rows ``article_ids`` should have (without a ``decision`` unless ``decided``)."""
     # Here, not at the top: publishing's modules read this package's row types.
     from aggregator.publish.names import tag_slugs
 
@@ -48,12 +54,18 @@ def feed_rows(session: Session, article_ids: Sequence[int]) -> list[dict[str, An
     )
     for article_id, source_id in session.execute(query):
         seen_at[article_id].add(source_id)
+    verdicts = _decisions(session, article_ids) if decided else {}
     columns = select(
         Article.id, Article.primary_source_id, Article.published_at, Article.relevance, Article.tags
     ).where(Article.id.in_(article_ids))
     rows: list[dict[str, Any]] = []
     for article_id, primary, published_at, relevance, tags in session.execute(columns):
-        common = {"article_id": article_id, "published_at": published_at, "relevance": relevance}
+        common = {
+            "article_id": article_id,
+            "published_at": published_at,
+            "relevance": relevance,
+            **({"decision": verdicts.get(article_id)} if decided else {}),
+        }
         for source_id in sorted(seen_at[article_id] | {primary}):
             rows.append({**common, "kind": SOURCE, "key": str(source_id), "label": None})
         for slug, label in tag_slugs(tags):
@@ -61,7 +73,14 @@ def feed_rows(session: Session, article_ids: Sequence[int]) -> list[dict[str, An
     return rows
 
 
-def fill_all(session: Session) -> int:
+def _decisions(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
+    query = select(Decision.article_id, Decision.decision).where(
+        Decision.article_id.in_(article_ids)
+    )
+    return {article_id: verdict for article_id, verdict in session.execute(query)}
+
+
+def fill_all(session: Session, *, decided: bool = True) -> int:
     """Rewrite the rows of every stored article, in chunks; return how many articles."""
     done = 0
     last = 0
@@ -73,7 +92,7 @@ def fill_all(session: Session) -> int:
         )
         if not ids:
             return done
-        refresh(session, ids)
+        refresh(session, ids, decided=decided)
         done += len(ids)
         last = ids[-1]
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
@@ -99,6 +100,7 @@ class FetchState(Base):
 
 
 ARTICLE_SIMHASH_INDEX = "ix_articles_id_simhash"
+FEED_WALK_INDEX = "ix_article_feeds_walk"
 
 
 class Article(Base):
@@ -159,13 +161,17 @@ class ArticleFeed(Base):
 
     ``kind`` is ``source`` (``key``: the id of a source it was seen at, its primary included) or
     ``tag`` (``key``: a tag's slug, ``label``: the article's spelling of it). The article's
-    ``published_at`` and ``relevance`` are copied here, so a feed's newest published articles
-    are one backward walk of an index; the config's threshold is applied when reading.
+    ``published_at``, ``relevance`` and curator's ``decision`` are copied here, so a feed's
+    newest published articles are one backward walk of an index; the config's threshold is
+    applied when reading.
     """
 
     __tablename__ = "article_feeds"
     __table_args__ = (
-        Index(None, "kind", "key", "published_at", "article_id", "relevance"),
+        # Named: the convention's name would pass PostgreSQL's 63 characters.
+        Index(
+            FEED_WALK_INDEX, "kind", "key", "published_at", "article_id", "relevance", "decision"
+        ),
         Index(None, "article_id"),
     )
 
@@ -177,6 +183,27 @@ class ArticleFeed(Base):
     published_at: Mapped[datetime | None]
     relevance: Mapped[float | None] = mapped_column(Float)
     label: Mapped[str | None] = mapped_column(Text)
+    # The article's ``decisions`` row's decision (publish, hold, pin), None when undecided.
+    decision: Mapped[str | None] = mapped_column(String(8))
+
+
+class Decision(Base):
+    """A curator's decision about one article, overriding its score (``storage.decisions``).
+
+    ``url`` copies the article's canonical URL, so an exported decision finds its article again
+    in a rebuilt instance.
+    """
+
+    __tablename__ = "decisions"
+    __table_args__ = (CheckConstraint("decision IN ('publish', 'hold', 'pin')", name="decision"),)
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    decision: Mapped[str] = mapped_column(String(8))  # publish, hold or pin
+    decided_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(URL_LENGTH))
 
 
 class SimhashBand(Base):

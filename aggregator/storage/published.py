@@ -1,14 +1,17 @@
 """The queries behind every output: which articles are published, newest first, and their rows.
 
 Published: a relevance score at least the topic threshold, or seen at a source configured with
-``relevance: keep_all`` (as the original or as any other sighting). Newest first: by
-``published_at``, then by id, undated articles last. Reads only.
+``relevance: keep_all`` (as the original or as any other sighting), unless a curator decided
+otherwise: ``publish`` and ``pin`` publish an article whatever its score, ``hold`` never does
+(``storage.decisions``). Newest first: by ``published_at``, then by id, undated articles last.
+Reads only.
 
 Every selection reads only what it publishes: the combined feed walks the articles index on
 ``(published_at, id, relevance)`` backwards, and each keep_all source's rows; a source's or a
 tag's feed walks its rows of ``article_feeds`` (``storage.article_feeds``) the same way. Each
 walk stops after ``limit`` published rows, so the cost follows ``output.items``, not the
-archive. The threshold and keep_all sources are applied as the walks read, never stored.
+archive. The threshold and keep_all sources are applied as the walks read, never stored; a
+decision is read from the walked row's own copy (feed rows) or probed by key (the articles walk).
 Plain column reads go through Core on the session's connection, without the ORM's row
 machinery.
 
@@ -37,10 +40,12 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.orm import Session, aliased
 
 from aggregator.config import UNSET_ID_DOMAIN, Config
+from aggregator.storage import decisions
 from aggregator.storage.article_feeds import SOURCE, TAG
 from aggregator.storage.models import Article, ArticleFeed, Sighting, Source
 from aggregator.storage.types import UTCDateTime
@@ -101,7 +106,8 @@ def published_filter(policy: PublishPolicy) -> ColumnElement[bool]:
         conditions.append(Article.primary_source_id.in_(keep))
         seen = aliased(Sighting)  # the outer query may itself read sightings
         conditions.append(exists().where(seen.article_id == Article.id, seen.source_id.in_(keep)))
-    return or_(*conditions)
+    # A curator's decision (publish, pin, hold) over the score's verdict.
+    return decisions.over_article(or_(*conditions))
 
 
 def newest_ids(
@@ -274,8 +280,9 @@ class _Walker:
         self._every, self._published, self._seen, self._scored = statements
 
     def combined(self, limit: int) -> list[int]:
-        """The combined feed: the newest articles over the threshold (the articles index,
-        walked backwards) merged with the newest of each keep_all source (its feed rows)."""
+        """The combined feed: the newest articles over the threshold or decided published (the
+        articles index, walked backwards) merged with the newest of each keep_all source (its
+        feed rows); none held."""
         marks = self._scored.run(self.session, limit, {})
         for key in self.keep:
             marks += self.walk((SOURCE, key), limit)
@@ -296,13 +303,14 @@ class _Walker:
 
 @lru_cache(maxsize=16)
 def _walks(threshold: float, keep: tuple[str, ...]) -> tuple[_Ordered, ...]:
-    """The walks of a policy (every row, published rows, published and seen at a source, and
-    the articles over the threshold), built once per process and policy."""
+    """The walks of a policy (every row not held, published rows, published and seen at a
+    source, and the articles over the threshold), built once per process and policy."""
     rows = ArticleFeed
-    every = select(rows.published_at, rows.article_id, rows.label).where(
+    feed = select(rows.published_at, rows.article_id, rows.label).where(
         rows.kind == bindparam("kind"), rows.key == bindparam("key")
     )
-    published = every.where(_published_row(threshold, list(keep), rows))
+    every = feed.where(decisions.over_feed_row(rows, true()))  # all but the held
+    published = feed.where(_published_row(threshold, list(keep), rows))
     there = aliased(ArticleFeed)
     seen = published.where(
         _probe(
@@ -312,7 +320,9 @@ def _walks(threshold: float, keep: tuple[str, ...]) -> tuple[_Ordered, ...]:
         )
     )
     moment, ident = rows.published_at, rows.article_id
-    scored = select(Article.published_at, Article.id, null()).where(Article.relevance >= threshold)
+    scored = select(Article.published_at, Article.id, null()).where(
+        decisions.over_article(Article.relevance >= threshold)
+    )
     return (
         _Ordered(every, moment, ident),
         _Ordered(published, moment, ident),
@@ -349,14 +359,16 @@ class _Ordered:
 def _published_row(
     threshold: float, keep: list[str], rows: type[ArticleFeed] | Any
 ) -> ColumnElement[bool]:
-    """A feed row's article is published: over the threshold, or seen at a keep_all source."""
-    over = rows.relevance >= threshold
-    if not keep:
-        return over
-    kept = aliased(ArticleFeed)
-    return or_(
-        over, _probe(kept.kind == SOURCE, kept.key.in_(keep), kept.article_id == rows.article_id)
-    )
+    """A feed row's article is published: over the threshold, or seen at a keep_all source;
+    either way, unless a curator decided otherwise (the row's copy of the decision)."""
+    by_score = rows.relevance >= threshold
+    if keep:
+        kept = aliased(ArticleFeed)
+        by_score = or_(
+            by_score,
+            _probe(kept.kind == SOURCE, kept.key.in_(keep), kept.article_id == rows.article_id),
+        )
+    return decisions.over_feed_row(rows, by_score)
 
 
 def _probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:

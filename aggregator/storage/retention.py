@@ -1,8 +1,9 @@
 """Retention: purge old articles and leave tombstones, so purged items never come back.
 
 An article is old when its publication date (or, without one, its first-seen time) is before
-the cutoff. Its canonical URL, every URL it was seen at and its content hash become tombstones;
-the ingest path skips anything that matches one.
+the cutoff; a pinned one (``storage.decisions``) is never purged, however old. Its canonical
+URL, every URL it was seen at and its content hash become tombstones; the ingest path skips
+anything that matches one.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, delete, func, select
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from aggregator.storage.database import Database
+from aggregator.storage.decisions import pinned
 from aggregator.storage.models import Article, Sighting, Tombstone
 from aggregator.storage.types import UTCDateTime
 from aggregator.storage.upsert import upsert
@@ -36,6 +38,11 @@ def _dated() -> ColumnElement[datetime]:
     return func.coalesce(Article.published_at, Article.first_seen_at, type_=UTCDateTime())
 
 
+def _purged(cutoff: datetime) -> ColumnElement[bool]:
+    """What a purge at ``cutoff`` deletes: the old articles, except the pinned ones."""
+    return and_(_dated() < cutoff, ~pinned())
+
+
 def preview_purge(database: Database, cutoff: datetime) -> PurgePreview:
     """What ``purge_before(database, cutoff, ...)`` would delete, deleting nothing."""
     with database.session() as session:
@@ -44,7 +51,7 @@ def preview_purge(database: Database, cutoff: datetime) -> PurgePreview:
                 func.count(),
                 func.min(_dated(), type_=UTCDateTime()),
                 func.max(_dated(), type_=UTCDateTime()),
-            ).where(_dated() < cutoff)
+            ).where(_purged(cutoff))
         ).one()
     return PurgePreview(int(count), oldest, newest)
 
@@ -65,7 +72,7 @@ def purge_before(database: Database, cutoff: datetime, now: datetime) -> int:
 
 
 def _purge_chunk(session: Session, cutoff: datetime, now: datetime) -> int:
-    old = _dated() < cutoff
+    old = _purged(cutoff)
     rows = session.execute(
         select(Article.id, Article.canonical_url, Article.content_hash)
         .where(old)

@@ -62,7 +62,7 @@ def upgrade() -> None:
         unique=False,
     )
     bind = op.get_bind()
-    article_feeds.fill_all(Session(bind=bind))
+    article_feeds.fill_all(Session(bind=bind), decided=False)  # no decisions before 0017
     if bind.dialect.name == "postgresql":
         # Statistics now, not at autovacuum's next turn: without them the planner reads a
         # whole source's rows for each feed of the first builds.

@@ -1,0 +1,191 @@
+"""Curators' decisions (the ``decisions`` table): publish, hold or pin an article whatever its
+score.
+
+``publish`` publishes an article whatever its score, the threshold or the keep_all sources
+say; ``hold`` never publishes it; ``pin`` publishes it like ``publish`` and keeps it from
+retention's purges (``storage.retention``). A decision is a row of its own, never a column of
+the article, so re-extraction and rescoring, which rewrite the article, leave it alone; only
+``clear`` or the article's own deletion removes it.
+
+The feeds walk ``article_feeds`` alone, so each of its rows carries a copy of the decision:
+written here whenever a decision changes, and by ``article_feeds.feed_rows`` whenever the rows
+are rewritten. The conditions below put a decision over the score's verdict, in SQL, for the
+three places that ask "is this published": ``published_filter``, the feed walks and the
+combined walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast, get_args
+
+from sqlalchemy import ColumnElement, Table, and_, delete, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from aggregator.normalize import canonical_url
+from aggregator.storage.models import Article, ArticleFeed, Decision, Sighting
+from aggregator.storage.upsert import upsert
+
+Verdict = Literal["publish", "hold", "pin"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+PUBLISHING: tuple[Verdict, ...] = ("publish", "pin")
+DECISIONS = cast(Table, Decision.__table__)
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    article_id: int
+    decision: str
+    decided_at: datetime
+    note: str | None
+    url: str  # the article's canonical URL when decided
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A decision as an export lists it: with the article's title."""
+
+    row: DecisionRow
+    title: str
+
+
+def decide(
+    session: Session, article_id: int, verdict: Verdict, now: datetime, note: str | None = None
+) -> DecisionRow:
+    """Record ``verdict`` about the stored article ``article_id`` (replacing any earlier one)."""
+    url = session.scalar(select(Article.canonical_url).where(Article.id == article_id))
+    if url is None:
+        raise LookupError(f"no article {article_id}")
+    row = DecisionRow(article_id, verdict, now, note, url)
+    _store(session, [row])
+    return row
+
+
+def clear(session: Session, article_id: int) -> bool:
+    """Forget the decision about ``article_id``; False when there was none."""
+    gone = session.execute(delete(Decision).where(Decision.article_id == article_id))
+    _copy_to_feeds(session, article_id, None)
+    return bool(getattr(gone, "rowcount", 0))
+
+
+def decision_of(session: Session, article_id: int) -> DecisionRow | None:
+    return decisions_of(session, [article_id]).get(article_id)
+
+
+def decisions_of(session: Session, article_ids: Sequence[int]) -> dict[int, DecisionRow]:
+    """The decisions about ``article_ids``, by article id (undecided ones left out)."""
+    found: dict[int, DecisionRow] = {}
+    ids = sorted(set(article_ids))
+    for start in range(0, len(ids), _CHUNK):
+        query = _columns().where(Decision.article_id.in_(ids[start : start + _CHUNK]))
+        found.update((row[0], DecisionRow(*row)) for row in session.execute(query))
+    return found
+
+
+def every_decision(session: Session) -> list[Decided]:
+    """Every decision, with its article's title, by article id."""
+    query = (
+        _columns()
+        .add_columns(Article.title)
+        .join(Article, Article.id == Decision.article_id)
+        .order_by(Decision.article_id)
+    )
+    return [Decided(DecisionRow(*row[:5]), row[5]) for row in session.execute(query)]
+
+
+def articles_at(session: Session, urls: Iterable[str]) -> dict[str, int]:
+    """The stored article each of ``urls`` names, as its canonical URL or as the URL of any
+    sighting of it (a URL that names none is left out)."""
+    wanted = {url: _canonical(url) for url in set(urls)}
+    spellings = sorted({*wanted, *wanted.values()})
+    known: dict[str, int] = {}
+    for start in range(0, len(spellings), _CHUNK):
+        chunk = spellings[start : start + _CHUNK]
+        query = select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))
+        known.update((url, article_id) for url, article_id in session.execute(query))
+        seen = select(Sighting.url, Sighting.article_id).where(Sighting.url.in_(chunk))
+        for url, article_id in session.execute(seen):
+            known.setdefault(url, article_id)
+    found: dict[str, int] = {}
+    for url, canonical in wanted.items():
+        match = known.get(canonical, known.get(url))
+        if match is not None:
+            found[url] = match
+    return found
+
+
+def restore(session: Session, rows: Sequence[DecisionRow]) -> None:
+    """Store ``rows`` as they are (an import): each replaces its article's decision."""
+    _store(session, rows)
+
+
+def _store(session: Session, rows: Sequence[DecisionRow]) -> None:
+    values = [
+        {
+            "article_id": row.article_id,
+            "decision": row.decision,
+            "decided_at": row.decided_at,
+            "note": row.note,
+            "url": row.url,
+        }
+        for row in rows
+    ]
+    upsert(
+        session, DECISIONS, values, key=["article_id"], update=["decision", "decided_at", "note"]
+    )
+    for row in rows:
+        _copy_to_feeds(session, row.article_id, row.decision)
+
+
+def _copy_to_feeds(session: Session, article_id: int, verdict: str | None) -> None:
+    session.execute(
+        update(ArticleFeed).where(ArticleFeed.article_id == article_id).values(decision=verdict)
+    )
+
+
+def _columns() -> Any:
+    return select(
+        Decision.article_id, Decision.decision, Decision.decided_at, Decision.note, Decision.url
+    )
+
+
+def _canonical(url: str) -> str:
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return url
+
+
+# --- "Is it published?" with the decision over the score ------------------------------------
+
+
+def over_article(by_score: ColumnElement[bool]) -> ColumnElement[bool]:
+    """For a query of ``articles``: published when decided so (publish, pin), never when held,
+    else as ``by_score`` (the threshold and keep_all rule) says."""
+    return or_(
+        _probe(Decision.decision.in_(PUBLISHING)),
+        and_(~_probe(), by_score),
+    )
+
+
+def over_feed_row(rows: Any, by_score: ColumnElement[bool]) -> ColumnElement[bool]:
+    """For a walk of ``article_feeds`` rows: the same, read from the row's own copy."""
+    decided = rows.decision
+    return or_(decided.in_(PUBLISHING), and_(decided.is_(None), by_score))
+
+
+def pinned() -> ColumnElement[bool]:
+    """For a query of ``articles``: the article is pinned (no purge deletes it)."""
+    return _probe(Decision.decision == "pin")
+
+
+def _probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """EXISTS (the decision about the outer query's article, meeting ``conditions``): one
+    primary-key probe per row. ``OFFSET 0`` keeps PostgreSQL from hashing the whole table
+    before the walk's first row, as ``storage.published._probe`` explains."""
+    return (
+        select(literal(1)).where(Decision.article_id == Article.id, *conditions).offset(0).exists()
+    )
