@@ -362,6 +362,13 @@ class TopicConfig(_Strict):
         return TopicProfile(dict(self.terms), self.threshold, self.title_weight)
 
 
+class ReviewConfig(_Strict):
+    """``mutualaid review``: how far below the threshold to look, and how many of each list."""
+
+    margin: float = Field(gt=0)
+    limit: int = Field(gt=0, le=10_000)
+
+
 class SourceConfig(_Strict):
     title: str | None = None
     homepage: HttpUrl
@@ -406,6 +413,7 @@ class Config(_Strict):
     retention: RetentionConfig
     extraction: ExtractionConfig
     topic: TopicConfig
+    review: ReviewConfig
     crawling: CrawlingConfig
     network: NetworkConfig
     polling: PollingConfig

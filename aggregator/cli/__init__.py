@@ -45,6 +45,12 @@ COMMANDS = lazy_commands(
             "Print the article extracted from each INPUT: an HTML file, an http(s) URL, or - for "
             "standard input (the default).",
         ),
+        (
+            "review",
+            "aggregator.cli.review:review_command",
+            "List what the topic filter held back near the threshold and what it published with "
+            "the lowest scores, with any curator's decision.",
+        ),
         ("rules", "aggregator.cli.rules:rules", "Per-site extraction rules."),
         ("feed", "aggregator.cli.feed:feed", "Build the published feeds and page."),
         (

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
 import click
 from rich.table import Table
 from rich.text import Text
@@ -13,7 +18,16 @@ from aggregator.cli.context import (
     parse_since,
     pass_app,
     print_json,
+    stderr,
     stdout,
+)
+from aggregator.curation import (
+    VERDICTS,
+    DecisionFileError,
+    DecisionRecord,
+    Verdict,
+    dump_decisions,
+    parse_decisions,
 )
 from aggregator.errors import MutualAidError
 from aggregator.publish.explain import (
@@ -21,11 +35,15 @@ from aggregator.publish.explain import (
     ArticleQuery,
     ArticleReport,
     State,
+    article_state,
     explain_article,
     find_article,
     list_articles,
 )
 from aggregator.publish.select import PublishPolicy
+from aggregator.publish.write import PublishError, write_atomic
+from aggregator.storage import decisions
+from aggregator.storage.decisions import DecisionRow
 
 
 class NoSuchArticleError(MutualAidError):
@@ -110,7 +128,7 @@ def show(app: AppContext, key: str, as_json: bool) -> None:
 def _table(found: list[ArticleLine], threshold: float) -> Table:
     """Short columns of fixed width, so that the title takes what is left of 80 characters."""
     table = Table(
-        title=f"published: a score of {threshold:g} or more, or a source that keeps all",
+        title=f"published: score {threshold:g}+, a keep-all source, or a curator (pub/pin/hold)",
         title_justify="left",
         show_edge=False,
         pad_edge=False,
@@ -137,6 +155,10 @@ def _table(found: list[ArticleLine], threshold: float) -> Table:
 
 
 def _published_cell(line: ArticleLine) -> Text:
+    """yes/no by score, all by a keep-all source, pub/pin/hold by a curator's decision."""
+    if line.decision is not None:
+        short = {"publish": "pub", "pin": "pin", "hold": "hold"}[line.decision]
+        return Text(short, style="green" if line.published else "red")
     if not line.published:
         return Text("no", style="yellow")
     return Text("yes" if line.reason.startswith("score") else "all", style="green")
@@ -157,6 +179,8 @@ def _explanation(report: ArticleReport) -> list[str]:
         lines.append(f"  tags: {', '.join(report.tags)}")
     verdict = "published" if line.published else "held back"
     lines += ["", f"{verdict}: {line.reason}"]
+    if report.decision is not None:
+        lines += _decision_lines(report.decision)
     lines += _relevance_lines(report)
     lines += ["", *_extraction_lines(report)]
     lines += ["", f"seen at ({len(report.sightings)}):"]
@@ -198,3 +222,161 @@ def _extraction_lines(report: ArticleReport) -> list[str]:
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- A curator's decisions ------------------------------------------------------------------
+
+_VERDICT_HELP: dict[Verdict, str] = {
+    "publish": "Publish an article whatever its score (a curator's decision).",
+    "hold": "Never publish an article, whatever its score (a curator's decision).",
+    "pin": "Publish an article whatever its score and keep it from retention's purges.",
+}
+
+
+def _verdict_command(verdict: Verdict) -> click.Command:
+    @click.command(verdict, help=_VERDICT_HELP[verdict])
+    @click.argument("key", metavar="ID|URL")
+    @click.option("--note", help="Why, in a few words (shown by 'articles show', exported).")
+    @json_option
+    @pass_app
+    def command(app: AppContext, key: str, note: str | None, as_json: bool) -> None:
+        _change_decision(app, key, verdict, note, as_json)
+
+    return command
+
+
+for _verdict in VERDICTS:
+    articles.add_command(_verdict_command(_verdict))
+
+
+@articles.command("undecide")
+@click.argument("key", metavar="ID|URL")
+@json_option
+@pass_app
+def undecide(app: AppContext, key: str, as_json: bool) -> None:
+    """Clear the curator's decision about an article: its score decides again."""
+    _change_decision(app, key, None, None, as_json)
+
+
+def _change_decision(
+    app: AppContext, key: str, verdict: Verdict | None, note: str | None, as_json: bool
+) -> None:
+    policy = PublishPolicy.from_config(app.config)
+    database = app.open_database()
+    try:
+        with database.write_session() as session:
+            article_id = find_article(session, key)
+            if article_id is None:
+                raise NoSuchArticleError(key)
+            if verdict is None:
+                decisions.clear(session, article_id)
+            else:
+                decisions.decide(session, article_id, verdict, datetime.now(UTC), note)
+        with database.session() as session:
+            line = article_state(session, policy, article_id)
+            decision = decisions.decision_of(session, article_id)
+    finally:
+        database.close()
+    assert line is not None  # just found, and kept by the decision's own transaction
+    if as_json:
+        print_json({"line": line, "decision": decision})
+        return
+    for text in _state_lines(line, decision):
+        stdout.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _state_lines(line: ArticleLine, decision: DecisionRow | None) -> list[str]:
+    verdict = "published" if line.published else "held back"
+    return [f"#{line.id} {line.title}", f"  {verdict}: {line.reason}", *_decision_lines(decision)]
+
+
+def _decision_lines(decision: DecisionRow | None) -> list[str]:
+    if decision is None:
+        return ["  no curator's decision: the score decides"]
+    when = decision.decided_at.strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"  decision: {decision.decision}, by a curator, {when} ({ago(decision.decided_at)})"]
+    if decision.note:
+        lines.append(f"  note: {decision.note}")
+    if decision.decision == "pin":
+        lines.append("  pinned: retention never purges it")
+    return lines
+
+
+@articles.group("decisions")
+def decisions_group() -> None:
+    """Export curators' decisions to JSON, or import them (to rebuild an instance)."""
+
+
+@decisions_group.command("export")
+@click.argument("file", default="-", metavar="[FILE|-]")
+@pass_app
+def export_decisions(app: AppContext, file: str) -> None:
+    """Write every decision as JSON to FILE, or to standard output (- or nothing)."""
+    database = app.open_database()
+    try:
+        with database.session() as session:
+            found = decisions.every_decision(session)
+    finally:
+        database.close()
+    records = [
+        DecisionRecord(
+            item.row.url, cast(Verdict, item.row.decision), item.row.decided_at,
+            item.row.note, item.title,
+        )
+        for item in found
+    ]  # fmt: skip
+    text = dump_decisions(records, datetime.now(UTC))
+    if file == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomic(Path(file), text.encode("utf-8"))
+    except OSError as exc:
+        raise PublishError(f"cannot write {file}: {exc.strerror or exc}") from None
+    stderr.print(f"exported {len(records)} decisions to {file}", markup=False, highlight=False)
+
+
+@decisions_group.command("import")
+@click.argument("file", metavar="FILE|-")
+@json_option
+@pass_app
+def import_decisions(app: AppContext, file: str, as_json: bool) -> None:
+    """Store the decisions of an exported FILE (- for standard input), matching each article by
+    its canonical URL or the URL of any sighting of it. A file with anything wrong stores
+    nothing; importing the same file again changes nothing."""
+    records = parse_decisions(_read(file), file)
+    database = app.open_database()
+    try:
+        with database.write_session() as session:
+            found = decisions.articles_at(session, [record.url for record in records])
+            decisions.restore(
+                session,
+                [
+                    (found[record.url], record.decision, record.decided_at, record.note)
+                    for record in records
+                    if record.url in found
+                ],
+            )
+    finally:
+        database.close()
+    unknown = sorted({record.url for record in records if record.url not in found})
+    report = {"matched": len(records) - len(unknown), "unknown": len(unknown), "urls": unknown}
+    if as_json:
+        print_json(report)
+        return
+    stdout.print(
+        f"imported {report['matched']} decisions; {len(unknown)} named no stored article",
+        markup=False,
+        highlight=False,
+    )
+    for url in unknown:
+        stdout.print(f"  unknown: {url}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _read(file: str) -> str:
+    if file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecisionFileError(f"{file}: cannot read ({exc})") from None

@@ -1,8 +1,9 @@
 """What was collected, and why each article is published or held back: ``mutualaid articles``.
 
 Reads only (``storage.inspect``). An article is published by the same rule as the feeds
-(``storage.published.published_filter``); the reason given is the one that decided it: its score
-against the threshold, or a source that keeps everything.
+(``storage.published.published_filter``); the reason given is the one that decided it: a
+curator's decision (publish, hold, pin: ``storage.decisions``), else its score against the
+threshold, or a source that keeps everything.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.relevance import TopicProfile
-from aggregator.storage import Session, inspect
+from aggregator.storage import Session, decisions, inspect
+from aggregator.storage.decisions import DecisionRow
 from aggregator.storage.inspect import ArticleQuery, LineRow, State, find_article
 from aggregator.storage.published import PublishPolicy
 
@@ -22,6 +24,7 @@ __all__ = [
     "ArticleQuery",
     "ArticleReport",
     "State",
+    "article_state",
     "explain_article",
     "find_article",
     "list_articles",
@@ -69,6 +72,7 @@ class ArticleReport:
     keep_all: bool
     terms: list[TermMatch]
     sightings: list[SightingLine] = field(default_factory=list)
+    decision: DecisionRow | None = None  # a curator's, over the score
 
 
 def list_articles(
@@ -76,6 +80,12 @@ def list_articles(
 ) -> list[ArticleLine]:
     """Stored articles, newest first, filtered as ``query`` asks."""
     return [_line(row, policy) for row in inspect.article_lines(session, policy, query)]
+
+
+def article_state(session: Session, policy: PublishPolicy, article_id: int) -> ArticleLine | None:
+    """One stored article's line: whether it is published, and why."""
+    row = inspect.article_line(session, policy, article_id)
+    return None if row is None else _line(row, policy)
 
 
 def explain_article(
@@ -102,14 +112,21 @@ def explain_article(
             session, article.primary_source_id, notes.get("learned_removed") or []
         ),
         threshold=policy.threshold,
-        keep_all=line.published and not _scored_in(line.score, policy),
+        keep_all=line.published and not line.decision and not _scored_in(line.score, policy),
         terms=_terms(article.matched_terms or {}, profile),
         sightings=_sightings(session, article_id),
+        decision=decisions.decision_of(session, article_id),
     )
 
 
 def _line(row: LineRow, policy: PublishPolicy) -> ArticleLine:
-    return ArticleLine(**dataclasses.asdict(row), reason=_reason(row.score, row.published, policy))
+    reason = _reason(row.score, row.published and not row.decision, policy)
+    if row.decision:
+        reason = f"{_DECIDED[row.decision]} by a curator, over {reason}"
+    return ArticleLine(**dataclasses.asdict(row), reason=reason)
+
+
+_DECIDED = {"publish": "published", "pin": "pinned", "hold": "held back"}
 
 
 def _scored_in(score: float | None, policy: PublishPolicy) -> bool:

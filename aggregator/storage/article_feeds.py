@@ -77,7 +77,7 @@ def _decisions(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
     query = select(Decision.article_id, Decision.decision).where(
         Decision.article_id.in_(article_ids)
     )
-    return {article_id: verdict for article_id, verdict in session.execute(query)}
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 def fill_all(session: Session, *, decided: bool = True) -> int:

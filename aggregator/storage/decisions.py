@@ -19,18 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, delete, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from aggregator.curation import PUBLISHING, VERDICTS, Verdict
 from aggregator.normalize import canonical_url
 from aggregator.storage.models import Article, ArticleFeed, Decision, Sighting
 from aggregator.storage.upsert import upsert
 
-Verdict = Literal["publish", "hold", "pin"]
-VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
-PUBLISHING: tuple[Verdict, ...] = ("publish", "pin")
 DECISIONS = cast(Table, Decision.__table__)
 _CHUNK = 500
 
@@ -117,8 +115,21 @@ def articles_at(session: Session, urls: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def restore(session: Session, rows: Sequence[DecisionRow]) -> None:
-    """Store ``rows`` as they are (an import): each replaces its article's decision."""
+def restore(session: Session, decided: Sequence[tuple[int, Verdict, datetime, str | None]]) -> None:
+    """Store ``(article id, verdict, when, note)`` decisions as they are (an import): each
+    replaces its article's decision; ids of no stored article are skipped."""
+    ids = sorted({article_id for article_id, *_ in decided})
+    urls: dict[int, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = select(Article.id, Article.canonical_url).where(
+            Article.id.in_(ids[start : start + _CHUNK])
+        )
+        urls.update((article_id, url) for article_id, url in session.execute(query))
+    rows = [
+        DecisionRow(article_id, verdict, when, note, urls[article_id])
+        for article_id, verdict, when, note in decided
+        if article_id in urls
+    ]
     _store(session, rows)
 
 
@@ -165,10 +176,7 @@ def _canonical(url: str) -> str:
 def over_article(by_score: ColumnElement[bool]) -> ColumnElement[bool]:
     """For a query of ``articles``: published when decided so (publish, pin), never when held,
     else as ``by_score`` (the threshold and keep_all rule) says."""
-    return or_(
-        _probe(Decision.decision.in_(PUBLISHING)),
-        and_(~_probe(), by_score),
-    )
+    return or_(_probe(PUBLISHING), and_(~_probe(VERDICTS), by_score))
 
 
 def over_feed_row(rows: Any, by_score: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -179,13 +187,18 @@ def over_feed_row(rows: Any, by_score: ColumnElement[bool]) -> ColumnElement[boo
 
 def pinned() -> ColumnElement[bool]:
     """For a query of ``articles``: the article is pinned (no purge deletes it)."""
-    return _probe(Decision.decision == "pin")
+    return _probe(("pin",))
 
 
-def _probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    """EXISTS (the decision about the outer query's article, meeting ``conditions``): one
+def _probe(verdicts: Sequence[Verdict]) -> ColumnElement[bool]:
+    """EXISTS (a decision about the outer query's article, one of ``verdicts``): one
     primary-key probe per row. ``OFFSET 0`` keeps PostgreSQL from hashing the whole table
-    before the walk's first row, as ``storage.published._probe`` explains."""
+    before the walk's first row, as ``storage.published._probe`` explains. An alias: the
+    outer query may read ``decisions`` itself."""
+    decided = aliased(Decision)
     return (
-        select(literal(1)).where(Decision.article_id == Article.id, *conditions).offset(0).exists()
+        select(literal(1))
+        .where(decided.article_id == Article.id, decided.decision.in_(verdicts))
+        .offset(0)
+        .exists()
     )

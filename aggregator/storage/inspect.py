@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from aggregator.normalize import canonical_url
-from aggregator.storage.models import Article, Boilerplate, Sighting, Source
+from aggregator.storage.models import Article, Boilerplate, Decision, Sighting, Source
 from aggregator.storage.published import PublishPolicy, published_filter
 
 State = Literal["published", "held", "all"]
@@ -37,6 +37,7 @@ class LineRow:
     words: int
     score: float | None
     published: bool
+    decision: str | None  # a curator's publish, hold or pin, over the score
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,58 @@ def article_lines(session: Session, policy: PublishPolicy, query: ArticleQuery) 
 def article_line(session: Session, policy: PublishPolicy, article_id: int) -> LineRow | None:
     row = session.execute(_lines(published_filter(policy)).where(Article.id == article_id)).first()
     return None if row is None else _line(row)
+
+
+@dataclass(frozen=True)
+class ScoredRow:
+    """An article as ``review`` lists it."""
+
+    id: int
+    score: float
+    title: str
+    source: str
+    published_at: datetime | None
+    matched_terms: dict[str, Any]
+    decision: str | None
+
+
+def scored_between(
+    session: Session,
+    low: float,
+    high: float | None,
+    *,
+    lowest_first: bool,
+    source: str | None = None,
+    limit: int = 20,
+) -> list[ScoredRow]:
+    """Articles scored in ``[low, high)`` (no upper bound when ``high`` is None), seen at
+    ``source`` when given, by score (then newest first)."""
+    where = [Article.relevance >= low]
+    if high is not None:
+        where.append(Article.relevance < high)
+    if source is not None:
+        where.append(_seen_at(source))
+    by_score = Article.relevance.asc() if lowest_first else Article.relevance.desc()
+    query = (
+        select(
+            Article.id,
+            Article.relevance,
+            Article.title,
+            Source.name,
+            Article.published_at,
+            Article.matched_terms,
+            Decision.decision,
+        )
+        .join(Source, Source.id == Article.primary_source_id)
+        .outerjoin(Decision, Decision.article_id == Article.id)
+        .where(*where)
+        .order_by(by_score, Article.published_at.desc().nulls_last(), Article.id.desc())
+        .limit(limit)
+    )
+    return [
+        ScoredRow(article_id, score, title, name, when, dict(terms or {}), decision)
+        for article_id, score, title, name, when, terms, decision in session.execute(query)
+    ]
 
 
 def article(session: Session, article_id: int) -> Article | None:
@@ -111,24 +164,31 @@ def sightings(session: Session, article_id: int) -> list[SightingRecord]:
 
 def _lines(
     published: ColumnElement[bool],
-) -> Select[int, datetime | None, str, str, str, int, float | None, bool]:
+) -> Select[int, datetime | None, str, str, str, int, float | None, bool, str | None]:
     """The columns of a line; ``published`` is the feeds' own condition, asked of the database
     (an article seen at a source that keeps everything is published whatever its score)."""
-    return select(
-        Article.id,
-        Article.published_at,
-        Source.name,
-        Article.title,
-        Article.canonical_url,
-        Article.word_count,
-        Article.relevance,
-        published,
-    ).join(Source, Source.id == Article.primary_source_id)
+    return (
+        select(
+            Article.id,
+            Article.published_at,
+            Source.name,
+            Article.title,
+            Article.canonical_url,
+            Article.word_count,
+            Article.relevance,
+            published,
+            Decision.decision,
+        )
+        .join(Source, Source.id == Article.primary_source_id)
+        .outerjoin(Decision, Decision.article_id == Article.id)
+    )
 
 
 def _line(row: Any) -> LineRow:
-    article_id, published_at, source, title, url, words, score, published = row
-    return LineRow(article_id, published_at, source, title, url, words, score, bool(published))
+    article_id, published_at, source, title, url, words, score, published, decision = row
+    return LineRow(
+        article_id, published_at, source, title, url, words, score, bool(published), decision
+    )
 
 
 def _filters(published: Any, query: ArticleQuery) -> list[Any]:
@@ -140,10 +200,15 @@ def _filters(published: Any, query: ArticleQuery) -> list[Any]:
     if query.since is not None:
         where.append(Article.published_at >= query.since)
     if query.source is not None:
-        seen_there = (
-            select(Sighting.id)
-            .join(Source, Source.id == Sighting.source_id)
-            .where(Sighting.article_id == Article.id, Source.name == query.source)
-        )
-        where.append(seen_there.exists())
+        where.append(_seen_at(query.source))
     return where
+
+
+def _seen_at(source: str) -> ColumnElement[bool]:
+    """The article was seen at ``source`` (as the original or a copy)."""
+    seen_there = (
+        select(Sighting.id)
+        .join(Source, Source.id == Sighting.source_id)
+        .where(Sighting.article_id == Article.id, Source.name == source)
+    )
+    return seen_there.exists()
