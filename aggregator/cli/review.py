@@ -56,13 +56,14 @@ def _table(found: Review, heading: str, lines: list[ReviewLine]) -> Table | Text
     if not lines:
         return Text(f"{title}: none", style="dim")
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("date", no_wrap=True)
-    table.add_column("source", no_wrap=True, max_width=16, overflow="ellipsis")
-    table.add_column("decided", no_wrap=True)
-    table.add_column("title", ratio=2, overflow="ellipsis", no_wrap=True)
-    table.add_column("terms", ratio=1, overflow="ellipsis", no_wrap=True)
+    source_width = min(max(6, *(len(line.source) for line in lines)), 16)
+    table.add_column("id", justify="right", no_wrap=True, min_width=max(2, len(str(lines[-1].id))))
+    table.add_column("score", justify="right", no_wrap=True, min_width=5)
+    table.add_column("date", no_wrap=True, min_width=10)
+    table.add_column("source", no_wrap=True, min_width=source_width, max_width=16)
+    table.add_column("decided", no_wrap=True, min_width=7)
+    table.add_column("title", ratio=3, overflow="ellipsis")
+    table.add_column("terms", ratio=2, overflow="ellipsis")
     for line in lines:
         table.add_row(
             str(line.id),
@@ -70,7 +71,7 @@ def _table(found: Review, heading: str, lines: list[ReviewLine]) -> Table | Text
             line.published_at.strftime("%Y-%m-%d") if line.published_at else "-",
             Text(line.source),
             Text(line.decision or "-", style="bold" if line.decision else "dim"),
-            Text(line.title),
-            Text(", ".join(line.terms) or "-"),
+            Text(line.title, no_wrap=True, overflow="ellipsis"),
+            Text(", ".join(line.terms) or "-", no_wrap=True, overflow="ellipsis"),
         )
     return table

@@ -122,11 +122,8 @@ def explain_article(
 def _line(row: LineRow, policy: PublishPolicy) -> ArticleLine:
     reason = _reason(row.score, row.published and not row.decision, policy)
     if row.decision:
-        reason = f"{_DECIDED[row.decision]} by a curator, over {reason}"
+        reason = f"a curator's {row.decision}, over {reason}"
     return ArticleLine(**dataclasses.asdict(row), reason=reason)
-
-
-_DECIDED = {"publish": "published", "pin": "pinned", "hold": "held back"}
 
 
 def _scored_in(score: float | None, policy: PublishPolicy) -> bool:
