@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import select, update
+from alembic import command
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.config import Config
@@ -28,7 +29,7 @@ from aggregator.publish.select import (
 )
 from aggregator.publish.server import PublishApp
 from aggregator.publish.write import write_site
-from aggregator.storage import Database, article_feeds, decisions, open_database
+from aggregator.storage import Database, article_feeds, decisions, migrate, open_database
 from aggregator.storage.models import Article, ArticleFeed
 from aggregator.storage.published import rows_by_id
 from aggregator.storage.retention import preview_purge, purge_before
@@ -301,3 +302,21 @@ def test_export_then_import_into_a_fresh_instance_restores_the_published_set(
 def _published_urls(session: Session) -> set[str]:
     ids = published_ids(session, POLICY, 50)
     return {row.canonical_url for row in rows_by_id(session, ids)}
+
+
+def test_migration_0017_goes_down_and_up_again(database: Database) -> None:
+    """Down past 0017 the decisions go (with their copies), the articles stay; up again, the
+    walks work as before."""
+    _decide(database, 1, "hold")
+    config = migrate.alembic_config()
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0015")
+    columns = {column["name"] for column in inspect(database.engine).get_columns("article_feeds")}
+    assert "decision" not in columns
+    assert "decisions" not in inspect(database.engine).get_table_names()
+    migrate.upgrade(database.engine)
+    with database.session() as session:
+        assert sorted(session.scalars(select(Article.id))) == [1, 2, 3, 4]
+        assert decisions.every_decision(session) == []
+    assert _everywhere(database)["combined"] == {1, 3, 4}
