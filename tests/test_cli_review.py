@@ -24,6 +24,7 @@ SOURCES = {
 # Scores around the default threshold (6): 1-3 published, 4-6 held back near it, 7 far below.
 SCORES = {1: 9.0, 2: 6.5, 3: 6.1, 4: 5.5, 5: 4.8, 6: 5.9, 7: 1.0}
 TERMS = {4: {"mutual aid": 1, "co-op": 2, "solidarity": 1, "union": 1}}
+SEEN = {2: ((2, "https://other.example/copy-of-2"),)}  # article 2, also seen at the other source
 
 Run = Callable[..., CliResult]
 
@@ -38,7 +39,8 @@ def _instance(tmp_path: Path, name: str) -> Path:
     try:
         add_sources(database, "scored", "other")
         rows = [
-            Row(id=i, relevance=score, source_id=2 if i == 6 else 1) for i, score in SCORES.items()
+            Row(id=i, relevance=score, source_id=2 if i == 6 else 1, also_seen=SEEN.get(i, ()))
+            for i, score in SCORES.items()
         ]
         insert_rows(database, rows)
         with database.write_session() as session:
@@ -135,15 +137,19 @@ def test_exported_decisions_rebuild_the_published_set_in_a_fresh_instance(
     assert document["version"] == 1
     assert {entry["decision"] for entry in document["decisions"]} == {"publish", "hold", "pin"}
     assert all(entry["title"] and entry["decided_at"] for entry in document["decisions"])
-    document["decisions"].append({**document["decisions"][0], "url": "https://gone.example/1"})
+    first_entry = document["decisions"][0]
+    document["decisions"] += [
+        {**first_entry, "url": "https://gone.example/1"},
+        {**first_entry, "url": SEEN[2][0][1]},  # article 2 again, by a sighting's URL
+    ]
     exported.write_text(json.dumps(document), encoding="utf-8")
 
     second = ("-c", str(_instance(tmp_path, "second")))
     for _ in range(2):  # importing again changes nothing
         report = _json(run_cli, *second, "articles", "decisions", "import", str(exported))
-        assert report == {"matched": 3, "unknown": 1, "urls": ["https://gone.example/1"]}
+        assert report == {"matched": 4, "unknown": 1, "urls": ["https://gone.example/1"]}
     text = run_cli(*second, "articles", "decisions", "import", str(exported))
-    assert "imported 3 decisions; 1 named no stored article" in text.out
+    assert "imported 4 decisions; 1 named no stored article" in text.out
 
     def published(config: tuple[str, ...]) -> list[str]:
         return [line["url"] for line in _json(run_cli, *config, "articles", "--published")]

@@ -125,12 +125,12 @@ def restore(session: Session, decided: Sequence[tuple[int, Verdict, datetime, st
             Article.id.in_(ids[start : start + _CHUNK])
         )
         urls.update((article_id, url) for article_id, url in session.execute(query))
-    rows = [
-        DecisionRow(article_id, verdict, when, note, urls[article_id])
+    rows = {  # one per article, the last given (two URLs of one article)
+        article_id: DecisionRow(article_id, verdict, when, note, urls[article_id])
         for article_id, verdict, when, note in decided
         if article_id in urls
-    ]
-    _store(session, rows)
+    }
+    _store(session, list(rows.values()))
 
 
 def _store(session: Session, rows: Sequence[DecisionRow]) -> None:
