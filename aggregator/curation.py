@@ -38,6 +38,7 @@ class DecisionRecord:
     decided_at: datetime
     note: str | None = None
     title: str | None = None
+    by: str | None = None  # who decided
 
 
 def dump_decisions(records: Sequence[DecisionRecord], now: datetime) -> str:
@@ -52,6 +53,7 @@ def dump_decisions(records: Sequence[DecisionRecord], now: datetime) -> str:
                 "decision": record.decision,
                 "decided_at": record.decided_at.isoformat(),
                 "note": record.note,
+                "by": record.by,
                 "title": record.title,
             }
             for record in records
@@ -98,6 +100,7 @@ def _record(entry: Any) -> DecisionRecord:
         _moment(entry.get("decided_at")),
         _optional_text(entry, "note"),
         _optional_text(entry, "title"),
+        _optional_text(entry, "by"),
     )
 
 

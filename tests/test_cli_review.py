@@ -65,14 +65,17 @@ def _json(run_cli: Run, *args: str) -> Any:
 
 def test_a_decision_shows_its_state_and_articles_explains_it(run_cli: Run, instance: Path) -> None:
     config = ("-c", str(instance))
-    result = run_cli(*config, "articles", "publish", "5", "--note", "the local group's own")
+    result = run_cli(
+        *config, "articles", "publish", "5", "--note", "the local group's own", "--by", "Ana"
+    )
     assert result.code == 0, result.err
     assert "published: a curator's publish, over score 4.8 < 6" in result.out
-    assert "decision: publish, by a curator" in result.out
+    assert "decision: publish, by Ana, " in result.out
     assert "note: the local group's own" in result.out
     report = _json(run_cli, *config, "articles", "show", "5")
     assert report["line"]["published"] is True and report["line"]["decision"] == "publish"
     assert report["decision"]["note"] == "the local group's own"
+    assert report["decision"]["by"] == "Ana"
     shown = run_cli(*config, "articles", "show", "5")
     assert "published: a curator's publish, over score 4.8 < 6" in shown.out
     held = _json(run_cli, *config, "articles", "hold", "https://source1.example/1/")
@@ -130,13 +133,15 @@ def test_exported_decisions_rebuild_the_published_set_in_a_fresh_instance(
 ) -> None:
     first = ("-c", str(instance))
     for verdict, key in (("publish", "5"), ("hold", "2"), ("pin", "6")):
-        assert run_cli(*first, "articles", verdict, key, "--note", f"{verdict} it").code == 0
+        decided = run_cli(*first, "articles", verdict, key, "--note", f"{verdict} it", "--by", "Jo")
+        assert decided.code == 0
     exported = tmp_path / "decisions.json"
     assert run_cli(*first, "articles", "decisions", "export", str(exported)).code == 0
     document = json.loads(exported.read_text(encoding="utf-8"))
     assert document["version"] == 1
     assert {entry["decision"] for entry in document["decisions"]} == {"publish", "hold", "pin"}
     assert all(entry["title"] and entry["decided_at"] for entry in document["decisions"])
+    assert {entry["by"] for entry in document["decisions"]} == {"Jo"}
     first_entry = document["decisions"][0]
     document["decisions"] += [
         {**first_entry, "url": "https://gone.example/1"},
@@ -157,6 +162,12 @@ def test_exported_decisions_rebuild_the_published_set_in_a_fresh_instance(
     assert published(second) == published(first)
     again = json.loads(run_cli(*second, "articles", "decisions", "export").out)
     assert len(again["decisions"]) == 3
+    restored = {(entry["url"], entry["decision"], entry["note"], entry["by"], entry["decided_at"])
+                for entry in again["decisions"]}  # fmt: skip
+    assert restored == {
+        (entry["url"], entry["decision"], entry["note"], entry["by"], entry["decided_at"])
+        for entry in document["decisions"][:3]
+    }
 
 
 @pytest.mark.parametrize(

@@ -284,7 +284,7 @@ def test_export_then_import_into_a_fresh_instance_restores_the_published_set(
                 found = decisions.articles_at(session, [record.url for record in records])
                 decisions.restore(
                     session,
-                    [(found[r.url], r.decision, r.decided_at, r.note) for r in records],
+                    [(found[record.url], record) for record in records],
                 )
         with fresh.session() as session:
             assert len(decisions.every_decision(session)) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,10 +238,11 @@ def _verdict_command(verdict: Verdict) -> click.Command:
     @click.command(verdict, help=_VERDICT_HELP[verdict])
     @click.argument("key", metavar="ID|URL")
     @click.option("--note", help="Why, in a few words (shown by 'articles show', exported).")
+    @click.option("--by", "by", metavar="NAME", help="Who decides (default: your login name).")
     @json_option
     @pass_app
-    def command(app: AppContext, key: str, note: str | None, as_json: bool) -> None:
-        _change_decision(app, key, verdict, note, as_json)
+    def command(app: AppContext, key: str, note: str | None, by: str | None, as_json: bool) -> None:
+        _change_decision(app, key, (verdict, note, by or _login()), as_json)
 
     return command
 
@@ -255,12 +257,24 @@ for _verdict in VERDICTS:
 @pass_app
 def undecide(app: AppContext, key: str, as_json: bool) -> None:
     """Clear the curator's decision about an article: its score decides again."""
-    _change_decision(app, key, None, None, as_json)
+    _change_decision(app, key, None, as_json)
+
+
+def _login() -> str | None:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name to be found (a bare container)
+        return None
 
 
 def _change_decision(
-    app: AppContext, key: str, verdict: Verdict | None, note: str | None, as_json: bool
+    app: AppContext,
+    key: str,
+    decided: tuple[Verdict, str | None, str | None] | None,
+    as_json: bool,
 ) -> None:
+    """Record ``decided`` (verdict, note, who) about the article ``key``, or clear its decision
+    (None), then print the article's state."""
     policy = PublishPolicy.from_config(app.config)
     database = app.open_database()
     try:
@@ -268,10 +282,11 @@ def _change_decision(
             article_id = find_article(session, key)
             if article_id is None:
                 raise NoSuchArticleError(key)
-            if verdict is None:
+            if decided is None:
                 decisions.clear(session, article_id)
             else:
-                decisions.decide(session, article_id, verdict, datetime.now(UTC), note)
+                verdict, note, by = decided
+                decisions.decide(session, article_id, verdict, datetime.now(UTC), note, by)
         with database.session() as session:
             line = article_state(session, policy, article_id)
             decision = decisions.decision_of(session, article_id)
@@ -294,7 +309,8 @@ def _decision_lines(decision: DecisionRow | None) -> list[str]:
     if decision is None:
         return ["  no curator's decision: the score decides"]
     when = decision.decided_at.strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"  decision: {decision.decision}, by a curator, {when} ({ago(decision.decided_at)})"]
+    who = decision.by or "a curator"
+    lines = [f"  decision: {decision.decision}, by {who}, {when} ({ago(decision.decided_at)})"]
     if decision.note:
         lines.append(f"  note: {decision.note}")
     if decision.decision == "pin":
@@ -321,7 +337,7 @@ def export_decisions(app: AppContext, file: str) -> None:
     records = [
         DecisionRecord(
             item.row.url, cast(Verdict, item.row.decision), item.row.decided_at,
-            item.row.note, item.title,
+            item.row.note, item.title, item.row.by,
         )
         for item in found
     ]  # fmt: skip
@@ -350,12 +366,7 @@ def import_decisions(app: AppContext, file: str, as_json: bool) -> None:
         with database.write_session() as session:
             found = decisions.articles_at(session, [record.url for record in records])
             decisions.restore(
-                session,
-                [
-                    (found[record.url], record.decision, record.decided_at, record.note)
-                    for record in records
-                    if record.url in found
-                ],
+                session, [(found[record.url], record) for record in records if record.url in found]
             )
     finally:
         database.close()

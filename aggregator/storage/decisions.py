@@ -24,7 +24,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, delete, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from aggregator.curation import PUBLISHING, VERDICTS, Verdict
+from aggregator.curation import PUBLISHING, VERDICTS, DecisionRecord, Verdict
 from aggregator.normalize import canonical_url
 from aggregator.storage.models import Article, ArticleFeed, Decision, Sighting
 from aggregator.storage.upsert import upsert
@@ -40,6 +40,7 @@ class DecisionRow:
     decided_at: datetime
     note: str | None
     url: str  # the article's canonical URL when decided
+    by: str | None = None  # who decided, as they named themself
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,19 @@ class Decided:
 
 
 def decide(
-    session: Session, article_id: int, verdict: Verdict, now: datetime, note: str | None = None
+    session: Session,
+    article_id: int,
+    verdict: Verdict,
+    now: datetime,
+    note: str | None = None,
+    by: str | None = None,
 ) -> DecisionRow:
-    """Record ``verdict`` about the stored article ``article_id`` (replacing any earlier one)."""
+    """Record ``verdict`` about the stored article ``article_id`` (replacing any earlier one),
+    with why (``note``) and who decided (``by``)."""
     url = session.scalar(select(Article.canonical_url).where(Article.id == article_id))
     if url is None:
         raise LookupError(f"no article {article_id}")
-    row = DecisionRow(article_id, verdict, now, note, url)
+    row = DecisionRow(article_id, verdict, now, note, url, by)
     _store(session, [row])
     return row
 
@@ -91,7 +98,7 @@ def every_decision(session: Session) -> list[Decided]:
         .join(Article, Article.id == Decision.article_id)
         .order_by(Decision.article_id)
     )
-    return [Decided(DecisionRow(*row[:5]), row[5]) for row in session.execute(query)]
+    return [Decided(DecisionRow(*row[:6]), row[6]) for row in session.execute(query)]
 
 
 def articles_at(session: Session, urls: Iterable[str]) -> dict[str, int]:
@@ -115,10 +122,10 @@ def articles_at(session: Session, urls: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def restore(session: Session, decided: Sequence[tuple[int, Verdict, datetime, str | None]]) -> None:
-    """Store ``(article id, verdict, when, note)`` decisions as they are (an import): each
-    replaces its article's decision; ids of no stored article are skipped."""
-    ids = sorted({article_id for article_id, *_ in decided})
+def restore(session: Session, decided: Sequence[tuple[int, DecisionRecord]]) -> None:
+    """Store ``(article id, record)`` decisions as the records say (an import): each replaces
+    its article's decision; ids of no stored article are skipped."""
+    ids = sorted({article_id for article_id, _ in decided})
     urls: dict[int, str] = {}
     for start in range(0, len(ids), _CHUNK):
         query = select(Article.id, Article.canonical_url).where(
@@ -126,8 +133,10 @@ def restore(session: Session, decided: Sequence[tuple[int, Verdict, datetime, st
         )
         urls.update((article_id, url) for article_id, url in session.execute(query))
     rows = {  # one per article, the last given (two URLs of one article)
-        article_id: DecisionRow(article_id, verdict, when, note, urls[article_id])
-        for article_id, verdict, when, note in decided
+        article_id: DecisionRow(
+            article_id, record.decision, record.decided_at, record.note, urls[article_id], record.by
+        )
+        for article_id, record in decided
         if article_id in urls
     }
     _store(session, list(rows.values()))
@@ -141,11 +150,16 @@ def _store(session: Session, rows: Sequence[DecisionRow]) -> None:
             "decided_at": row.decided_at,
             "note": row.note,
             "url": row.url,
+            "decided_by": row.by,
         }
         for row in rows
     ]
     upsert(
-        session, DECISIONS, values, key=["article_id"], update=["decision", "decided_at", "note"]
+        session,
+        DECISIONS,
+        values,
+        key=["article_id"],
+        update=["decision", "decided_at", "note", "decided_by"],
     )
     for row in rows:
         _copy_to_feeds(session, row.article_id, row.decision)
@@ -159,7 +173,12 @@ def _copy_to_feeds(session: Session, article_id: int, verdict: str | None) -> No
 
 def _columns() -> Any:
     return select(
-        Decision.article_id, Decision.decision, Decision.decided_at, Decision.note, Decision.url
+        Decision.article_id,
+        Decision.decision,
+        Decision.decided_at,
+        Decision.note,
+        Decision.url,
+        Decision.decided_by,
     )
 
 

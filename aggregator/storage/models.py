@@ -204,6 +204,7 @@ class Decision(Base):
     decided_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str] = mapped_column(String(URL_LENGTH))
+    decided_by: Mapped[str | None] = mapped_column(Text)  # who, as the curator named themself
 
 
 class SimhashBand(Base):

@@ -38,6 +38,7 @@ def upgrade() -> None:
         ),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("url", sa.String(length=2048), nullable=False),
+        sa.Column("decided_by", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "decision IN ('publish', 'hold', 'pin')", name=op.f("ck_decisions_decision")
         ),
