@@ -204,6 +204,27 @@ def over_feed_row(rows: Any, by_score: ColumnElement[bool]) -> ColumnElement[boo
     return or_(decided.in_(PUBLISHING), and_(decided.is_(None), by_score))
 
 
+def held() -> ColumnElement[bool]:
+    """For a query of ``articles``: the article is held back by a decision."""
+    return _probe(("hold",))
+
+
+def decided_published(session: Session) -> list[tuple[datetime | None, int]]:
+    """(published_at, id) of every article decided published (publish, pin): what the
+    combined walk adds to the articles over the threshold. The decisions read whole, the articles
+    read then by key (two statements: a join leaves the order to the planner, which may walk
+    the articles instead): the cost follows the decisions, not the archive."""
+    decided = select(Decision.article_id).where(Decision.decision.in_(PUBLISHING))
+    ids = sorted(session.scalars(decided))
+    found: list[tuple[datetime | None, int]] = []
+    for start in range(0, len(ids), _CHUNK):
+        query = select(Article.published_at, Article.id).where(
+            Article.id.in_(ids[start : start + _CHUNK])
+        )
+        found += [(published_at, article_id) for published_at, article_id in session.execute(query)]
+    return found
+
+
 def pinned() -> ColumnElement[bool]:
     """For a query of ``articles``: the article is pinned (no purge deletes it)."""
     return _probe(("pin",))

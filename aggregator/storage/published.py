@@ -11,7 +11,8 @@ Every selection reads only what it publishes: the combined feed walks the articl
 tag's feed walks its rows of ``article_feeds`` (``storage.article_feeds``) the same way. Each
 walk stops after ``limit`` published rows, so the cost follows ``output.items``, not the
 archive. The threshold and keep_all sources are applied as the walks read, never stored; a
-decision is read from the walked row's own copy (feed rows) or probed by key (the articles walk).
+decision is read from the walked row's own copy (feed rows), or probed by key for the articles
+the combined walk would publish, which adds the (few) articles decided published.
 Plain column reads go through Core on the session's connection, without the ORM's row
 machinery.
 
@@ -280,10 +281,11 @@ class _Walker:
         self._every, self._published, self._seen, self._scored = statements
 
     def combined(self, limit: int) -> list[int]:
-        """The combined feed: the newest articles over the threshold or decided published (the
-        articles index, walked backwards) merged with the newest of each keep_all source (its
-        feed rows); none held."""
+        """The combined feed: the newest articles over the threshold and not held (the articles
+        index, walked backwards) merged with those decided published and the newest of each
+        keep_all source (its feed rows, none held)."""
         marks = self._scored.run(self.session, limit, {})
+        marks += [(when, ident, None) for when, ident in decisions.decided_published(self.session)]
         for key in self.keep:
             marks += self.walk((SOURCE, key), limit)
         unique = {mark[1]: mark for mark in marks}
@@ -321,7 +323,8 @@ def _walks(threshold: float, keep: tuple[str, ...]) -> tuple[_Ordered, ...]:
     )
     moment, ident = rows.published_at, rows.article_id
     scored = select(Article.published_at, Article.id, null()).where(
-        decisions.over_article(Article.relevance >= threshold)
+        Article.relevance >= threshold,
+        ~decisions.held(),  # the decided published: merged in
     )
     return (
         _Ordered(every, moment, ident),
