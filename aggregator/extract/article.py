@@ -134,6 +134,7 @@ def extract_article(
     """
     tree = _parsed(html, url, options.limits)
     keep_bios_in_body(tree)
+    licence = detect_licence(tree)  # before a feed's fragment gives its elements to the body
     rules_applied: list[str] = []
     body = _extract_body(tree, url, rules, options, rules_applied)
     if fragment:
@@ -165,7 +166,7 @@ def extract_article(
         blocks=blocks,
         rules_applied=tuple(rules_applied),
         learned_removed=tuple(learned_removed),
-        licence=detect_licence(tree),
+        licence=licence,
     )
 
 
