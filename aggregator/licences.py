@@ -76,10 +76,6 @@ class Licence:
     id: str
     declared: str
 
-    @property
-    def allows_full(self) -> bool:
-        return allows_full_republication(self.id)
-
 
 def allows_full_republication(licence_id: str | None) -> bool:
     """Whether the licence ``licence_id`` lets an article be republished in full (see above)."""

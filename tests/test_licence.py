@@ -167,3 +167,13 @@ def test_the_declaration_is_capped() -> None:
 )
 def test_which_licences_allow_full_republication(licence_id: str | None, allowed: bool) -> None:
     assert allows_full_republication(licence_id) is allowed
+
+
+def test_body_classes_do_not_make_an_article_s_licence_site_wide() -> None:
+    """WordPress puts "has-sidebar" on <body>: the article's own link still comes first."""
+    page = f"""<html><body class="has-sidebar footer-widgets"><article>{PARAGRAPH}
+    <a href="https://creativecommons.org/licenses/by/4.0/">CC BY</a></article>
+    <aside><a rel="license" href="https://creativecommons.org/licenses/by-nd/4.0/">site</a></aside>
+    </body></html>"""
+    licence = detect_licence(parse_html(page))
+    assert licence is not None and licence.id == "CC-BY-4.0"

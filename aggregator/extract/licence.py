@@ -144,6 +144,8 @@ def _from_anchors_and_badges(tree: HtmlElement) -> Licence | None:
 def _site_wide(element: HtmlElement) -> int:
     """1 when ``element`` sits in a footer, sidebar or widget (a badge for the whole site)."""
     for ancestor in element.iterancestors():
+        if ancestor.tag in ("body", "html"):  # body classes ("has-sidebar") describe the page
+            break
         if ancestor.tag in ("footer", "aside"):
             return 1
         marks = f"{ancestor.get('id', '')} {ancestor.get('class', '')}"
