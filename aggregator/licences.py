@@ -99,15 +99,17 @@ def declared_url(url: str) -> Licence:
     return licence_from_url(url) or Licence(OTHER, _cap(url))
 
 
-def licence_from_text(text: str) -> Licence | None:
+def licence_from_text(text: str, *, notice: bool = False) -> Licence | None:
     """The licence a rights statement names; ``all-rights-reserved`` for a plain copyright
-    notice, ``other`` for any other text, None for blank text."""
+    notice (any text that names no licence, when ``notice`` says the text is one), ``other``
+    for any other text, None for blank text."""
     cleaned = " ".join(text.split())
     if not cleaned:
         return None
     identifier = _cc_text_id(cleaned) or _cc_url_id(cleaned)
     if identifier is None:
-        identifier = ALL_RIGHTS_RESERVED if _COPYRIGHT_TEXT.search(cleaned) else OTHER
+        plain_notice = notice or _COPYRIGHT_TEXT.search(cleaned)
+        identifier = ALL_RIGHTS_RESERVED if plain_notice else OTHER
     return Licence(identifier, _cap(cleaned))
 
 

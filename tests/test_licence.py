@@ -143,6 +143,15 @@ def test_names_licence_texts(text: str, expected: str | None) -> None:
     assert (licence.id if licence else None) == expected
 
 
+def test_a_copyright_meta_naming_only_its_holder_is_a_notice() -> None:
+    page = f"""<html><head><meta name="copyright" content="Redfin"></head>
+    <body>{PARAGRAPH}</body></html>"""
+    licence = detect_licence(parse_html(page))
+    assert licence is not None and (licence.id, licence.declared) == (ALL_RIGHTS_RESERVED, "Redfin")
+    named = licence_from_text("Redfin")
+    assert named is not None and named.id == OTHER  # the same words elsewhere say nothing
+
+
 def test_the_declaration_is_capped() -> None:
     licence = licence_from_text("All rights reserved. " * 100)
     assert licence is not None and len(licence.declared) == MAX_DECLARED

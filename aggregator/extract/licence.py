@@ -32,6 +32,7 @@ _CC_TARGETS = (
     "or contains(@src, 'licensebuttons.net/')]"
 )
 _RIGHTS_NAMES = ("copyright", "dc.rights", "dcterms.rights")
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _MAX_JSON = 200_000  # characters of one JSON-LD script read
 _MAX_DEPTH = 8
 
@@ -58,16 +59,19 @@ def _from_json_ld(tree: HtmlElement) -> Licence | None:
 
 
 def _loads(text: str) -> Any:
-    """The JSON of a script, mended when a CMS broke it (comments, trailing commas, raw line
-    breaks in strings); None when it cannot be read."""
+    """The JSON of a script, mended when a CMS broke it (comment or CDATA marks around it,
+    trailing commas, raw line breaks in strings); None when it cannot be read."""
     text = text[:_MAX_JSON].strip()
-    text = re.sub(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$", "", text)
-    for attempt in (text, re.sub(r",\s*([}\]])", r"\1", text)):
-        try:
-            return json.loads(attempt, strict=False)
-        except ValueError:
-            continue
-    return None
+    for start, end in (("<!--", "-->"), ("<![CDATA[", "]]>")):
+        text = text.removeprefix(start).removesuffix(end).strip()
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        pass
+    try:
+        return json.loads(_TRAILING_COMMA.sub(r"\1", text), strict=False)
+    except ValueError:
+        return None
 
 
 def _objects(value: Any, depth: int) -> Iterator[dict[str, Any]]:
@@ -120,7 +124,8 @@ def _from_link_element(tree: HtmlElement) -> Licence | None:
 
 def _with_rel_license(tree: HtmlElement, tag: str) -> Iterator[HtmlElement]:
     """The ``tag`` elements whose ``rel`` lists ``license`` (any case, among other words)."""
-    for element in tree.iter(tag):
+    candidates = tree.xpath(f"//{tag}[contains(translate(@rel, 'LICENS', 'licens'), 'license')]")
+    for element in candidates:
         if "license" in (element.get("rel") or "").lower().split():
             yield element
 
@@ -155,9 +160,11 @@ def _site_wide(element: HtmlElement) -> int:
 
 
 def _from_rights_meta(tree: HtmlElement) -> Licence | None:
-    for meta in tree.iter("meta"):
-        if (meta.get("name") or "").strip().lower() in _RIGHTS_NAMES:
-            licence = licence_from_text(meta.get("content") or "")
+    for meta in tree.xpath("//meta[@name and @content]"):
+        name = (meta.get("name") or "").strip().lower()
+        if name in _RIGHTS_NAMES:
+            # A copyright notice may name only its holder ("Redfin"): still a notice.
+            licence = licence_from_text(meta.get("content") or "", notice=name == "copyright")
             if licence is not None:
                 return licence
     return None
