@@ -9,7 +9,7 @@ Every selection reads only what it publishes: the combined feed walks the articl
 ``(published_at, id, relevance)`` backwards, and each keep_all source's rows; a source's or a
 tag's feed walks its rows of ``article_feeds`` (``storage.article_feeds``) the same way. Each
 walk stops after ``limit`` published rows, so the cost follows ``output.items``, not the
-archive. The threshold and keep_all sources are applied as the walks read, never stored.
+archive. The threshold, keep_all sources and opt-outs are applied as the walks read, never stored.
 Plain column reads go through Core on the session's connection, without the ORM's row
 machinery.
 
