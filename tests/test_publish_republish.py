@@ -16,6 +16,7 @@ from lxml import etree
 from sqlalchemy import select, update
 
 from aggregator.config import Config
+from aggregator.errors import ConfigError
 from aggregator.publish.atom import render_atom
 from aggregator.publish.build import Site, make_feed, render_index
 from aggregator.publish.feed import Selection
@@ -300,3 +301,18 @@ def test_serve_leaves_out_opted_out_sources(tmp_path: Path, sqlite_database: Dat
     assert page.status == 200 and b"Gone" not in page.body  # type: ignore[attr-defined]
     [entry] = parse_feed(quoted.body).entries  # type: ignore[attr-defined]
     assert "word99" not in entry.content[0].value and "Read it at" in entry.content[0].value
+
+
+@pytest.mark.parametrize(
+    ("sources", "output", "key"),
+    [
+        ({"a": {"homepage": "https://a.example/", "republish": "all"}}, {}, "sources.a.republish"),
+        ({"a": {"homepage": "https://a.example/", "opt_out": "maybe"}}, {}, "sources.a.opt_out"),
+        ({}, {"republish": "none"}, "output.republish"),
+    ],
+)
+def test_bad_terms_are_refused_naming_the_key(
+    tmp_path: Path, sources: dict[str, Any], output: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        publish_config(tmp_path, "sqlite:///x.db", sources, **output)
