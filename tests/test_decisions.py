@@ -311,7 +311,7 @@ def test_migration_0017_goes_down_and_up_again(database: Database) -> None:
     config = migrate.alembic_config()
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0015")
+        command.downgrade(config, "0016")
     columns = {column["name"] for column in inspect(database.engine).get_columns("article_feeds")}
     assert "decision" not in columns
     assert "decisions" not in inspect(database.engine).get_table_names()
@@ -320,3 +320,12 @@ def test_migration_0017_goes_down_and_up_again(database: Database) -> None:
         assert sorted(session.scalars(select(Article.id))) == [1, 2, 3, 4]
         assert decisions.every_decision(session) == []
     assert _everywhere(database)["combined"] == {1, 3, 4}
+
+
+def test_a_source_that_opted_out_wins_over_a_decision(database: Database) -> None:
+    """The source's terms come first: its pinned article is in no output either."""
+    _decide(database, 2, "pin")
+    policy = PublishPolicy(6.0, frozenset({"keep"}), "example.org", opted_out=frozenset({"scored"}))
+    published = _everywhere(database, policy)
+    assert published["combined"] == published["listed"] == published["tags"] == {3}
+    assert 2 in _everywhere(database)["combined"]

@@ -2,8 +2,8 @@
 
 Reads only (``storage.inspect``). An article is published by the same rule as the feeds
 (``storage.published.published_filter``); the reason given is the one that decided it: a
-curator's decision (publish, hold, pin: ``storage.decisions``), else its score against the
-threshold, or a source that keeps everything.
+source that opted out, else a curator's decision (publish, hold, pin: ``storage.decisions``),
+else its score against the threshold, or a source that keeps everything.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from aggregator.publish.republish import shape_for
 from aggregator.relevance import TopicProfile
 from aggregator.storage import Session, decisions, inspect
 from aggregator.storage.decisions import DecisionRow
@@ -73,6 +74,11 @@ class ArticleReport:
     terms: list[TermMatch]
     sightings: list[SightingLine] = field(default_factory=list)
     decision: DecisionRow | None = None  # a curator's, over the score
+    # What the page declares (``aggregator.licences``), and how its source's terms publish it:
+    # ``full``, ``excerpt`` or ``link`` (``publish.republish``).
+    licence: str | None = None
+    licence_declared: str | None = None
+    republished: str = "full"
 
 
 def list_articles(
@@ -116,14 +122,22 @@ def explain_article(
         terms=_terms(article.matched_terms or {}, profile),
         sightings=_sightings(session, article_id),
         decision=decisions.decision_of(session, article_id),
+        licence=article.licence,
+        licence_declared=article.licence_declared,
+        republished=shape_for(policy.republish_mode(line.source), article.licence),
     )
 
 
 def _line(row: LineRow, policy: PublishPolicy) -> ArticleLine:
+    if row.source in policy.opted_out:
+        return ArticleLine(**dataclasses.asdict(row), reason=OPTED_OUT)
     reason = _reason(row.score, row.published and not row.decision, policy)
     if row.decision:
         reason = f"a curator's {row.decision}, over {reason}"
     return ArticleLine(**dataclasses.asdict(row), reason=reason)
+
+
+OPTED_OUT = "its source opted out (opt_out: true)"
 
 
 def _scored_in(score: float | None, policy: PublishPolicy) -> bool:

@@ -209,19 +209,27 @@ def held() -> ColumnElement[bool]:
     return _probe(("hold",))
 
 
-def decided_published(session: Session) -> list[tuple[datetime | None, int]]:
-    """(published_at, id) of every article decided published (publish, pin): what the
-    combined walk adds to the articles over the threshold. The decisions read whole, the articles
+def decided_published(
+    session: Session, opted_out: Sequence[int] = ()
+) -> list[tuple[datetime | None, int]]:
+    """(published_at, id) of every article decided published (publish, pin) whose primary
+    source is not one of ``opted_out`` (ids): what the combined walk adds to the articles over
+    the threshold. The decisions read whole, the articles
     read then by key (two statements: a join leaves the order to the planner, which may walk
     the articles instead): the cost follows the decisions, not the archive."""
     decided = select(Decision.article_id).where(Decision.decision.in_(PUBLISHING))
     ids = sorted(session.scalars(decided))
     found: list[tuple[datetime | None, int]] = []
+    excluded = set(opted_out)
     for start in range(0, len(ids), _CHUNK):
-        query = select(Article.published_at, Article.id).where(
+        query = select(Article.published_at, Article.id, Article.primary_source_id).where(
             Article.id.in_(ids[start : start + _CHUNK])
         )
-        found += [(published_at, article_id) for published_at, article_id in session.execute(query)]
+        found += [
+            (published_at, article_id)
+            for published_at, article_id, source_id in session.execute(query)
+            if source_id not in excluded
+        ]
     return found
 
 

@@ -1,7 +1,7 @@
 """decisions: a curator's publish, hold or pin per article; its copy in article_feeds
 
 Revision ID: 0017
-Revises: 0015 (the merger sets 0016: see down_revision)
+Revises: 0016
 Create Date: 2026-12-07 15:00:00.000000
 
 A ``decisions`` row overrides an article's score both ways (``aggregator.storage.decisions``).
@@ -18,8 +18,7 @@ from alembic import op
 import aggregator.storage.types
 
 revision: str = "0017"
-# MERGER: set to "0016" (the republish branch's migration) when merging; "0015" on this branch.
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
