@@ -4,6 +4,7 @@ export|import``, run in-process on a database filled directly (tests/publish_dat
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,13 @@ import pytest
 from sqlalchemy import update
 
 from aggregator.config import load_config
+from aggregator.ingest import Ingestor
+from aggregator.items import FetchedItem, Origin
+from aggregator.publish.select import PublishPolicy, published_ids
 from aggregator.storage import open_database
 from aggregator.storage.models import Article
 from tests.conftest import CliResult
-from tests.publish_data import Row, add_sources, insert_rows
+from tests.publish_data import NOW, Row, add_sources, insert_rows
 
 SOURCES = {
     "scored": {"homepage": "https://scored.example/"},
@@ -211,3 +215,45 @@ def test_one_bad_entry_stores_none_of_the_file(
     )
     missing = run_cli(*config, "articles", "decisions", "import", str(tmp_path / "none.json"))
     assert missing.code == 1 and "cannot read" in missing.err
+
+
+def test_cleaning_learned_boilerplate_out_of_stored_articles_keeps_their_decisions(
+    run_cli: Run, write_config: Callable[..., Path], news_site: Any
+) -> None:
+    """The later articles teach the source's banner, and the first one, decided meanwhile, is
+    cleaned of it and scored again (``boilerplate.strip_learned``): its decision stays, and
+    wins."""
+    path = write_config({"sources": {"news": {"homepage": f"{news_site.base_url}/"}}})
+    config = load_config(path, environ={})
+    database = open_database(config.database.url)
+    try:
+        ingestor = Ingestor(database, config, clock=lambda: NOW)
+        ingestor.ingest([_crawled(news_site.articles[0].url)])
+        first = news_site.articles[0].url
+        assert run_cli("-c", str(path), "articles", "publish", first).code == 0
+        before = _json(run_cli, "-c", str(path), "articles", "show", first)
+        assert before["learned_removed"] == []
+        ingestor.ingest([_crawled(page.url) for page in news_site.articles[1:12]])
+    finally:
+        database.close()
+    after = _json(run_cli, "-c", str(path), "articles", "show", first)
+    assert after["learned_removed"] and after["last_changed_at"] == before["last_changed_at"]
+    assert after["decision"]["decision"] == "publish" and after["line"]["published"] is True
+    assert after["line"]["reason"].startswith("a curator's publish, over score")
+    assert after["line"]["score"] < config.topic.threshold  # by its score, no walk would have it
+    listed = _json(run_cli, "-c", str(path), "articles", "--published")
+    assert after["line"]["id"] in {line["id"] for line in listed}
+    database = open_database(config.database.url)
+    try:  # the feed walks read the decision's copy in the feed rows, refiled by the cleaning
+        with database.session() as session:
+            policy = PublishPolicy.from_config(config)
+            for source in (None, "news"):
+                assert after["line"]["id"] in published_ids(session, policy, 50, source=source)
+    finally:
+        database.close()
+
+
+def _crawled(url: str) -> FetchedItem:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        page = response.read().decode("utf-8")
+    return FetchedItem(source="news", url=url, origin=Origin.CRAWL, fetched_at=NOW, html=page)
