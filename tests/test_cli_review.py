@@ -257,3 +257,17 @@ def _crawled(url: str) -> FetchedItem:
     with urllib.request.urlopen(url, timeout=10) as response:
         page = response.read().decode("utf-8")
     return FetchedItem(source="news", url=url, origin=Origin.CRAWL, fetched_at=NOW, html=page)
+
+
+def test_a_hold_on_a_keep_all_sources_article_says_what_it_overrides(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    path = _instance(tmp_path, "keeping")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["sources"]["other"]["relevance"] = "keep_all"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    config = ("-c", str(path))
+    assert _json(run_cli, *config, "articles", "show", "6")["line"]["published"] is True
+    held = _json(run_cli, *config, "articles", "hold", "6")
+    assert held["line"]["published"] is False
+    assert held["line"]["reason"] == "a curator's hold, over seen at a source that keeps all"

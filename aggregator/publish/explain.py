@@ -131,9 +131,13 @@ def explain_article(
 def _line(row: LineRow, policy: PublishPolicy) -> ArticleLine:
     if row.source in policy.opted_out:
         return ArticleLine(**dataclasses.asdict(row), reason=OPTED_OUT)
-    reason = _reason(row.score, row.published and not row.decision, policy)
-    if row.decision:
-        reason = f"a curator's {row.decision}, over {reason}"
+    if not row.decision:
+        return ArticleLine(
+            **dataclasses.asdict(row), reason=_reason(row.score, row.published, policy)
+        )
+    # What the score would say (a keep_all source known by the primary one only).
+    by_score = _scored_in(row.score, policy) or row.source in policy.keep_all
+    reason = f"a curator's {row.decision}, over {_reason(row.score, by_score, policy)}"
     return ArticleLine(**dataclasses.asdict(row), reason=reason)
 
 
