@@ -249,6 +249,15 @@ def _page_parts(page: ListingPage) -> tuple[object, ...]:
     return page.path, page.number, page.number == page.pages, page.older, page.newer
 
 
+def render_archive_file(session: Session, site: Site, path: str) -> bytes | None:
+    """The bytes a build writes to ``path`` (an archive file), or None when it writes none:
+    what ``serve`` answers, planned and rendered as the build does."""
+    for output in plan_archive(session, site):
+        if output.path == path:
+            return output.render()
+    return None
+
+
 def archive_signature(site: Site, index: ArchiveIndex) -> str:
     """What every archive page depends on besides its own articles: the rendering code, the
     settings that shape a page, and the names (and links) of the sources and tags."""
@@ -349,7 +358,16 @@ def _lists(site: Site, index: ArchiveIndex, shared: str) -> list[Output]:
             lambda: render_sources(title, SOURCES_INDEX, sources),
             _digest(shared, SOURCES_INDEX, sources),
         ),
-        Output(OPML, lambda: render_opml(title, sources), _digest(shared, OPML, sources)),
+        Output(
+            OPML,
+            lambda: render_opml(title, sources, site.base_url),
+            _digest(
+                shared,
+                OPML,
+                site.base_url,
+                [dataclasses.replace(line, count=0) for line in sources],
+            ),
+        ),
         Output(
             TAGS_INDEX,
             lambda: render_counts(title, TAGS_INDEX, "Tags", tags),

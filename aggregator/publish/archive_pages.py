@@ -177,8 +177,9 @@ def render_counts(site_title: str, path: str, heading: str, lines: Sequence[Coun
     return _document(site_title, heading, nav, main)
 
 
-def render_opml(site_title: str, sources: Sequence[SourceLine]) -> bytes:
-    """OPML 2.0: one outline per source that has a feed of its own, else our feed of it."""
+def render_opml(site_title: str, sources: Sequence[SourceLine], base_url: str | None) -> bytes:
+    """OPML 2.0: one outline per source: its own feed, else ours of it (absolute under
+    ``base_url`` when one is set, else relative to the OPML file)."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{site_title}: sources"
@@ -187,7 +188,7 @@ def render_opml(site_title: str, sources: Sequence[SourceLine]) -> bytes:
         outline = etree.SubElement(
             body, "outline", type="rss", text=source.title, title=source.title
         )
-        outline.set("xmlUrl", source.feed_url or source.our_feed)
+        outline.set("xmlUrl", source.feed_url or (base_url or "") + source.our_feed)
         if source.homepage:
             outline.set("htmlUrl", source.homepage)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

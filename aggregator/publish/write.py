@@ -90,6 +90,7 @@ def write_site(
             if on_file:
                 on_file(written)
     report.removed = prune_stale(folder, set(after))
+    report.removed += prune_unplanned(folder, set(before) - set(after) - set(report.removed))
     write_manifest(folder, after)
     return report
 
@@ -191,6 +192,35 @@ def prune_stale(folder: Path, kept: set[str]) -> list[str]:
                 log.info("removed stale feed %s", relative)
                 removed.append(relative)
     return removed
+
+
+def prune_unplanned(folder: Path, paths: set[str]) -> list[str]:
+    """Remove files the last build wrote (its manifest says so) that this one did not plan: an
+    archive page of an article that was purged, held or opted out, a listing page that is no
+    longer there, or the whole archive once it is turned off. Folders left empty go too."""
+    removed: list[str] = []
+    for relative in sorted(paths):
+        try:
+            path = resolve_inside(folder, relative)
+        except PublishError:  # a damaged manifest: never leave the folder
+            continue
+        if path.is_file():
+            path.unlink()
+            removed.append(relative)
+            _remove_empty_parents(folder, path.parent)
+    if removed:
+        log.info("removed %d files no longer built", len(removed))
+    return removed
+
+
+def _remove_empty_parents(folder: Path, start: Path) -> None:
+    current = start
+    while current != folder and folder in current.parents:
+        try:
+            current.rmdir()  # only when empty
+        except OSError:
+            return
+        current = current.parent
 
 
 def remove_orphans(folder: Path) -> list[str]:
