@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import posixpath
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -154,13 +155,12 @@ class ArchiveIndex:
     source_paths: dict[str, str] = field(default_factory=dict)  # by name: its listing
     tag_paths: dict[str, str] = field(default_factory=dict)  # by slug: its listing
 
-    @property
-    def ids(self) -> list[int]:
-        return sorted(self.marks)
+    ids: list[int] = field(default_factory=list)  # every published article, by id
 
 
-def read_archive(session: Session, site: Site) -> ArchiveIndex:
-    """Every published article's listings, marks and dates: ids and change marks only."""
+def read_archive(session: Session, site: Site, with_marks: bool = True) -> ArchiveIndex:
+    """Every published article's listings, dates and (``with_marks``) change marks: ids,
+    dates and marks only, never an article's text."""
     index = ArchiveIndex()
     details = {str(row.id): row for row in published.source_details(session)}
     for kind, key, marks in published.every_published(session, site.policy):
@@ -183,7 +183,9 @@ def read_archive(session: Session, site: Site) -> ArchiveIndex:
                 index.tags_of.setdefault(article_id, []).append(key)
     index.sources.sort(key=lambda pair: pair[0].name)
     every = sorted({article_id for _, listing in index.sources for article_id in listing.ids})
-    index.marks = change_marks(session, every)
+    index.ids = every
+    if with_marks:
+        index.marks = change_marks(session, every)
     dates = published.listing_dates(session, every)
     by_month: dict[str, list[tuple[datetime, int]]] = {}
     for article_id, moment in dates.items():
@@ -224,12 +226,7 @@ def plan_archive(
         )
         for article_id in index.ids
     ]
-    listings = [
-        *(listing for _, listing in index.sources),
-        *(listing for _, listing in index.tags),
-        *(listing for _, listing in index.months),
-    ]
-    for listing in listings:
+    for listing in _listings(index):
         for page in paginate(listing.folder, listing.ids, site.archive):
             marks = [(article_id, index.marks.get(article_id)) for article_id in page.ids]
             outputs.append(
@@ -251,11 +248,38 @@ def _page_parts(page: ListingPage) -> tuple[object, ...]:
 
 def render_archive_file(session: Session, site: Site, path: str) -> bytes | None:
     """The bytes a build writes to ``path`` (an archive file), or None when it writes none:
-    what ``serve`` answers, planned and rendered as the build does."""
-    for output in plan_archive(session, site):
+    what ``serve`` answers. The same index and renderers as the build, without the change
+    marks and signatures a build needs to skip files."""
+    index = read_archive(session, site, with_marks=False)
+
+    def entries(ids: Sequence[int]) -> list[Entry]:
+        return load_entries(session, site.policy, ids)
+
+    root, _, rest = path.partition("/")
+    if root == "articles":
+        article_id = int(rest.removesuffix(".html")) if rest.endswith(".html") else 0
+        if article_id in set(index.ids):
+            return _article_renderer(site, index, article_id, entries)()
+        return None
+    folder = posixpath.dirname(path)
+    for listing in _listings(index):
+        if listing.folder == folder:
+            for page in paginate(listing.folder, listing.ids, site.archive):
+                if page.path == path:
+                    return _listing_renderer(site, index, listing, page, entries)()
+            return None
+    for output in _lists(site, index, ""):
         if output.path == path:
             return output.render()
     return None
+
+
+def _listings(index: ArchiveIndex) -> list[Listing]:
+    return [
+        *(listing for _, listing in index.sources),
+        *(listing for _, listing in index.tags),
+        *(listing for _, listing in index.months),
+    ]
 
 
 def archive_signature(site: Site, index: ArchiveIndex) -> str:

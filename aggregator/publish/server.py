@@ -2,7 +2,8 @@
 
 A small WSGI application, served by waitress within bounds (``httpd``). Routes mirror the
 written files (``/feed.atom``, ``/feeds/source/NAME.atom``, ``/feeds/tag/SLUG.atom``,
-``/index.html``, ``/style.css``; every feed also as ``.rss`` and ``.json``), plus ``/healthz``.
+``/index.html``, ``/style.css``; every feed also as ``.rss`` and ``.json``), plus ``/healthz``,
+and the archive's pages when it is on (``archive.py``; the same bytes as the built files).
 Query parameters ``limit``, ``source`` and ``tag`` narrow any feed or the page. Every failure is
 a short text answer; tracebacks go to the log only.
 """
