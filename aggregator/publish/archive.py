@@ -158,7 +158,12 @@ class ArchiveIndex:
     ids: list[int] = field(default_factory=list)  # every published article, by id
 
 
-def read_archive(session: Session, site: Site, with_marks: bool = True) -> ArchiveIndex:
+def read_archive(
+    session: Session,
+    site: Site,
+    with_marks: bool = True,
+    known_marks: dict[int, str] | None = None,
+) -> ArchiveIndex:
     """Every published article's listings, dates and (``with_marks``) change marks: ids,
     dates and marks only, never an article's text."""
     index = ArchiveIndex()
@@ -185,7 +190,10 @@ def read_archive(session: Session, site: Site, with_marks: bool = True) -> Archi
     every = sorted({article_id for _, listing in index.sources for article_id in listing.ids})
     index.ids = every
     if with_marks:
-        index.marks = change_marks(session, every)
+        known = known_marks or {}
+        index.marks = {article_id: known[article_id] for article_id in every if article_id in known}
+        missing = [article_id for article_id in every if article_id not in index.marks]
+        index.marks.update(change_marks(session, missing))
     dates = published.listing_dates(session, every)
     by_month: dict[str, list[tuple[datetime, int]]] = {}
     for article_id, moment in dates.items():
@@ -203,10 +211,14 @@ def read_archive(session: Session, site: Site, with_marks: bool = True) -> Archi
 
 
 def plan_archive(
-    session: Session, site: Site, made: dict[int, Entry] | None = None
+    session: Session,
+    site: Site,
+    made: dict[int, Entry] | None = None,
+    known_marks: dict[int, str] | None = None,
 ) -> list[Output]:
-    """Every file of the archive, unrendered, each with its signature."""
-    index = read_archive(session, site)
+    """Every file of the archive, unrendered, each with its signature. ``made`` and
+    ``known_marks`` are what the feeds' planning already read (entries, change marks)."""
+    index = read_archive(session, site, known_marks=known_marks or {})
     made = {} if made is None else made
     shared = archive_signature(site, index)
 

@@ -148,7 +148,7 @@ def plan_outputs(session: Session, site: Site) -> list[Output]:
     if site.archive:
         from aggregator.publish.archive import plan_archive  # it builds on this module
 
-        outputs += plan_archive(session, site, made)
+        outputs += plan_archive(session, site, made, changed)
     return outputs
 
 
