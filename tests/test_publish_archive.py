@@ -23,6 +23,7 @@ from sqlalchemy import delete, update
 
 from aggregator.config import Config
 from aggregator.publish.archive import article_path, page_number, paginate
+from aggregator.publish.archive_pages import relative_href
 from aggregator.publish.archive_routes import archive_path
 from aggregator.publish.names import slugify_tag
 from aggregator.publish.routes import BadRequestError
@@ -343,3 +344,22 @@ def test_every_published_walks_each_feed_whole(site: tuple[Database, Config]) ->
     assert feeds[("source", "3")] == [2]  # article 7 is below the threshold
     assert feeds[("tag", "tenant-unions")] == [1, 3, 5]
     assert dates[1] == NOW - timedelta(days=7) and dates[6] == NOW - timedelta(days=42)
+
+
+@pytest.mark.parametrize(
+    ("target", "folder"),
+    [
+        ("style.css", "articles"),
+        ("index.html", "archive/2026/11"),
+        ("sources/blog/index.html", "sources/blog"),
+        ("sources/news/1.html", "sources/blog"),
+        ("articles/1.html", ""),
+        ("sources/index.html", "sources/blog"),
+        ("sources/blog/index.html", "sources"),
+        ("archive/2026/10/index.html", "archive/2026/11"),
+        ("tags/über/index.html", "tags/über"),
+    ],
+)
+def test_links_are_relative_paths_as_relpath_makes_them(target: str, folder: str) -> None:
+    expected = posixpath.relpath(target, folder or ".")
+    assert unquote(relative_href(target, folder)) == expected

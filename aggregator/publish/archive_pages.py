@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 import lxml.html
@@ -34,8 +35,21 @@ class Nav:
     path: str
 
     def href(self, target: str) -> str:
-        relative = posixpath.relpath(target, posixpath.dirname(self.path) or ".")
-        return quote(relative, safe="/")
+        return relative_href(target, posixpath.dirname(self.path))
+
+
+@lru_cache(maxsize=4096)
+def relative_href(target: str, folder: str) -> str:
+    """``target`` (a path under the site's root) as a link from a page in ``folder``,
+    percent-encoded. Both are plain relative paths, so this is ``posixpath.relpath`` without
+    its trips to the file system (it asks for the working folder each time)."""
+    here = folder.split("/") if folder else []
+    there = target.split("/")
+    shared = 0
+    while shared < min(len(here), len(there) - 1) and here[shared] == there[shared]:
+        shared += 1
+    relative = "/".join([".."] * (len(here) - shared) + there[shared:])
+    return quote(relative, safe="/")
 
 
 @dataclass(frozen=True)
