@@ -22,9 +22,9 @@ from lxml import etree
 from sqlalchemy import delete, update
 
 from aggregator.config import Config
-from aggregator.publish.archive import article_path, page_number, paginate
+from aggregator.publish.archive import article_path, paginate
 from aggregator.publish.archive_pages import relative_href
-from aggregator.publish.archive_routes import archive_path
+from aggregator.publish.archive_routes import archive_path, page_number
 from aggregator.publish.names import slugify_tag
 from aggregator.publish.routes import BadRequestError
 from aggregator.publish.select import PublishPolicy

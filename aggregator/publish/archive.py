@@ -61,8 +61,6 @@ from aggregator.sanitize import SANITIZER_VERSION
 from aggregator.storage import Session, published
 from aggregator.storage.article_feeds import SOURCE, TAG
 
-# Where the archive's files live: what a build with the archive off no longer writes.
-ROOTS = ("articles", "sources", "tags", "archive")
 NAV = (("Sources", SOURCES_INDEX), ("Tags", TAGS_INDEX), ("Months", MONTHS_INDEX))
 _MONTH_NAMES = (
     "January",
@@ -131,14 +129,6 @@ def paginate(folder: str, ids: Sequence[int], size: int) -> list[ListingPage]:
         )
         for number in range(1, pages + 1)
     ]
-
-
-def page_number(name: str) -> int | None:
-    """``7`` for ``7.html``; None for anything else (``07.html``, ``0.html``, ``x.html``)."""
-    stem = name.removesuffix(".html")
-    if stem == name or not stem.isascii() or not stem.isdigit() or stem.startswith("0"):
-        return None
-    return int(stem) if len(stem) <= 9 else None
 
 
 @dataclass
@@ -269,7 +259,8 @@ def render_archive_file(session: Session, site: Site, path: str) -> bytes | None
 
     root, _, rest = path.partition("/")
     if root == "articles":
-        article_id = int(rest.removesuffix(".html")) if rest.endswith(".html") else 0
+        stem = rest.removesuffix(".html")
+        article_id = int(stem) if stem.isascii() and stem.isdigit() else 0
         if article_id in set(index.ids):
             return _article_renderer(site, index, article_id, entries)()
         return None

@@ -20,6 +20,11 @@ _MONTH = re.compile(r"[0-9]{4}/(0[1-9]|1[0-2])")
 _PAGE = re.compile(r"[1-9][0-9]{0,8}\.html")
 
 
+def page_number(name: str) -> int | None:
+    """``7`` for ``7.html``; None for anything else (``07.html``, ``0.html``, ``x.html``)."""
+    return int(name.removesuffix(".html")) if _PAGE.fullmatch(name) else None
+
+
 def archive_path(path: str) -> str | None:
     """The archive file ``path`` names (``sources/blog/`` -> ``sources/blog/index.html``), or
     None when it names none; raises ``BadRequestError`` for a page number that cannot be one."""
@@ -37,7 +42,7 @@ def archive_path(path: str) -> str | None:
     )
     if not known:
         return None
-    if page == INDEX or _PAGE.fullmatch(page):
+    if page == INDEX or page_number(page) is not None:
         return name
     if page.endswith(".html"):
         raise BadRequestError("a page number is a whole number from 1 (1.html, 2.html, ...)")
