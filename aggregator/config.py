@@ -147,10 +147,16 @@ class ArchiveConfig(_Strict):
     page_size: int = Field(gt=0, le=1000)
 
 
+# How much of a source's articles the outputs carry (README, Republication).
+RepublishMode = Literal["full", "excerpt", "link", "auto"]
+
+
 class OutputConfig(_Strict):
     dir: Folder
     title: str = Field(min_length=1)
     items: int = Field(gt=0, le=10_000)
+    # What a source without ``republish`` of its own publishes.
+    republish: RepublishMode
     # Where the output is served from; absolute self links need it. None: relative links.
     base_url: HttpUrl | None
     # The domain (or e-mail address) in every entry's tag: URI id; set once, never change.
@@ -382,6 +388,9 @@ class SourceConfig(_Strict):
     relevance: Literal["keep_all", "score"] = "score"
     poll_interval: Duration | None = None
     enabled: bool = True
+    # Unset: ``output.republish``. ``opt_out``: none of its articles in any output.
+    republish: RepublishMode | None = None
+    opt_out: bool = False
     # Fetch each entry's page even when the feed carries the full text.
     always_fetch_page: bool = False
     rules: RulesConfig = RulesConfig()
@@ -431,6 +440,9 @@ class Config(_Strict):
 
     def poll_interval(self, name: str) -> timedelta:
         return self.sources[name].poll_interval or self.schedule.poll_interval
+
+    def republish(self, name: str) -> RepublishMode:
+        return self.sources[name].republish or self.output.republish
 
 
 def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:

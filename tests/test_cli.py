@@ -63,6 +63,8 @@ def test_sources_list_json(run_cli, write_config) -> None:
     assert listed["alpha"]["poll_interval"] == 3600
     assert listed["beta"]["poll_interval"] == 600
     assert listed["beta"]["listings"] == ["https://beta.example/essays/"]
+    # Each source's terms, its own or output.republish's.
+    assert (listed["alpha"]["republish"], listed["alpha"]["opt_out"]) == ("full", False)
 
 
 def test_sources_list_table(run_cli, write_config) -> None:

@@ -363,3 +363,20 @@ def test_every_published_walks_each_feed_whole(site: tuple[Database, Config]) ->
 def test_links_are_relative_paths_as_relpath_makes_them(target: str, folder: str) -> None:
     expected = posixpath.relpath(target, folder or ".")
     assert unquote(relative_href(target, folder)) == expected
+
+
+def test_a_source_that_opts_out_leaves_the_archive(site: tuple[Database, Config]) -> None:
+    database, config = site
+    folder = config.output.dir
+    write_site(database, config)
+    sources = {**SOURCES, "news": {**SOURCES["news"], "opt_out": True}}
+    opted = publish_config(folder.parent, database.url, sources, archive={"page_size": PAGE_SIZE})
+    report = write_site(database, opted)
+    files = built_files(folder)
+    assert {article_path(n) for n in (1, 3, 5)} <= set(report.removed)  # news's own articles
+    assert not any(
+        name.startswith(("sources/news/", "articles/1.", "articles/3.")) for name in files
+    )
+    listed = (folder / "sources/index.html").read_text(encoding="utf-8")
+    assert "news" not in listed.casefold()
+    assert dangling_links(folder) == []

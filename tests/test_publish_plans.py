@@ -95,6 +95,19 @@ def test_the_archive_reads_through_an_index(database: Database) -> None:
     _assert_indexed(database, statements)
 
 
+def test_selections_with_a_source_opted_out_read_through_an_index(database: Database) -> None:
+    """Each walked row's primary source is one probe of the articles' primary key."""
+    policy = PublishPolicy(6.0, frozenset({"keep"}), "example.org", opted_out=frozenset({"other"}))
+    with database.session() as session, captured_statements(session) as statements:
+        assert published_ids(session, policy, 5)
+        assert published_ids(session, policy, 5, source="scored")
+        assert published_ids(session, policy, 5, source="keep")
+        assert published_ids(session, policy, 5, tag="mutual-aid")
+        assert group_by_tag(session, policy, 5)
+        assert sources_with_published(session, policy)
+    _assert_indexed(database, statements)
+
+
 def test_a_build_reads_through_indexes(database: Database, tmp_path: Path) -> None:
     sources = {
         "scored": {"homepage": "https://scored.example/"},

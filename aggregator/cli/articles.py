@@ -155,6 +155,7 @@ def _explanation(report: ArticleReport) -> list[str]:
     ]
     if report.tags:
         lines.append(f"  tags: {', '.join(report.tags)}")
+    lines.append(f"  {_licence_line(report)}")
     verdict = "published" if line.published else "held back"
     lines += ["", f"{verdict}: {line.reason}"]
     lines += _relevance_lines(report)
@@ -168,6 +169,15 @@ def _explanation(report: ArticleReport) -> list[str]:
         lines.append(f"    {seen.url}")
     lines.append(f"stored {ago(report.first_seen_at)}, last changed {ago(report.last_changed_at)}")
     return lines
+
+
+def _licence_line(report: ArticleReport) -> str:
+    """The licence the page declares, and how the source's terms publish the article."""
+    if report.licence is None:
+        licence = "licence: none declared"
+    else:
+        licence = f"licence: {report.licence} ({_cut(report.licence_declared or '', 70)})"
+    return f"{licence} · republished: {report.republished}"
 
 
 def _relevance_lines(report: ArticleReport) -> list[str]:

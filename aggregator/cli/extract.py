@@ -138,6 +138,8 @@ def _as_record(article: Extracted) -> dict[str, Any]:
         "language": article.language,
         "canonical_url": article.canonical_url,
         "tags": list(article.tags),
+        "licence": article.licence.id if article.licence else None,
+        "licence_declared": article.licence.declared if article.licence else None,
         "words": article.word_count,
         "text": article.text,
         "html": article.html,

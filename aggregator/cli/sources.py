@@ -52,7 +52,12 @@ def list_sources(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json(
             [
-                {"name": name, **source.model_dump(), "poll_interval": config.poll_interval(name)}
+                {
+                    "name": name,
+                    **source.model_dump(),
+                    "poll_interval": config.poll_interval(name),
+                    "republish": config.republish(name),
+                }
                 for name, source in config.sources.items()
             ]
         )

@@ -4,7 +4,7 @@ The page is parsed once. The body is extracted (``body.py``) from what the site'
 the page, or from the whole page when they leave too little; then the page is judged one article
 or a listing (``listing.py``), blocks the source has learned to be boilerplate are dropped, and
 only then, for pages that are articles, is the metadata (title, author, date, language, canonical
-URL) read from the whole page. Text and HTML are rendered from the same extracted tree.
+URL, licence) read from the whole page. Text and HTML are rendered from the same extracted tree.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from lxml.html import HtmlElement
 
 from aggregator.errors import NotAnArticleError
 from aggregator.extract.body import Body, Favor, PassSettings, extract_body
+from aggregator.extract.licence import detect_licence
 from aggregator.extract.limits import DEFAULT_LIMITS, HtmlLimits, markup_problem, tree_problem
 from aggregator.extract.listing import listing_reason
 from aggregator.extract.rules import NO_RULES, SiteRules, apply_rules, keep_bios_in_body
 from aggregator.fingerprints import text_for_hashing
+from aggregator.licences import Licence
 from aggregator.normalize import clean_inline, clean_text, resolve_links
 from aggregator.sanitize import sanitize_html
 
@@ -89,6 +91,7 @@ class Extracted:
     # each), and the fingerprints of learned boilerplate blocks dropped.
     rules_applied: tuple[str, ...] = ()
     learned_removed: tuple[str, ...] = ()
+    licence: Licence | None = None  # what the page declares (``extract.licence``)
 
     @property
     def word_count(self) -> int:
@@ -131,6 +134,7 @@ def extract_article(
     """
     tree = _parsed(html, url, options.limits)
     keep_bios_in_body(tree)
+    licence = detect_licence(tree)  # before a feed's fragment gives its elements to the body
     rules_applied: list[str] = []
     body = _extract_body(tree, url, rules, options, rules_applied)
     if fragment:
@@ -162,6 +166,7 @@ def extract_article(
         blocks=blocks,
         rules_applied=tuple(rules_applied),
         learned_removed=tuple(learned_removed),
+        licence=licence,
     )
 
 

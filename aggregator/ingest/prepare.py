@@ -18,6 +18,7 @@ from aggregator.extract import NO_RULES, Block, ExtractOptions, SiteRules, extra
 from aggregator.extract.article import Extracted, strip_blocks
 from aggregator.ingest.fields import TextFields, derive_text_fields
 from aggregator.items import FetchedItem, Origin
+from aggregator.licences import Licence
 from aggregator.normalize import canonical_url, clean_inline
 from aggregator.relevance import Relevance, TopicProfile
 
@@ -60,6 +61,8 @@ class Candidate:
     blocks: tuple[Block, ...]  # short, learnable blocks, for boilerplate learning
     # What extraction took out, as stored for ``articles show`` (see ``extraction_notes``).
     extraction: dict[str, Any] = field(default_factory=dict)
+    # The licence the page (or a feed's content) declares, if any.
+    licence: Licence | None = None
 
     @property
     def text(self) -> str:
@@ -127,6 +130,7 @@ def prepare_item(item: FetchedItem, context: SourceContext) -> Candidate:
         tags=tags,
         blocks=_learnable(extracted.blocks),
         extraction=extraction_notes(item, extracted),
+        licence=extracted.licence,
     )
 
 

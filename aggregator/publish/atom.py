@@ -57,5 +57,8 @@ def _entry(entry: Entry) -> str:
     parts += [f'<category term="{attribute(tag)}"/>' for tag in entry.tags]
     if entry.summary:
         parts.append(f"<summary>{text(entry.summary)}</summary>")
-    parts.append(f'<content type="html">{text(entry.content_html)}</content></entry>')
+    # An entry published as a link only has no content: its alternate link stands for it.
+    if entry.content_html or not entry.url:
+        parts.append(f'<content type="html">{text(entry.content_html)}</content>')
+    parts.append("</entry>")
     return "".join(parts)

@@ -171,6 +171,9 @@ def _site_signature(site: Site, sources: Sequence[tuple[int, str, str | None]]) 
         policy.threshold,
         sorted(policy.keep_all),
         policy.id_domain,
+        policy.republish,  # each source's terms shape its entries, and so every output
+        policy.default_republish,
+        sorted(policy.opted_out),
         sorted(sources),
     )
 

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 
 import nh3
 
+from aggregator.publish.republish import Shape, excerpt_words, shape_for
 from aggregator.sanitize import DROPPED_WITH_CONTENT, SANITIZER_VERSION, sanitize_html
-from aggregator.storage.published import ArticleRow, SightingRow
+from aggregator.storage.published import ArticleRow, PublishPolicy, SightingRow
 from aggregator.textclean import CONTROL_CHARACTERS, without_controls, without_surrogates
 
 SUMMARY_CHARS = 280
@@ -62,7 +63,10 @@ class Entry:
     ``id`` never changes: it is made of the database id and the day the article was first
     seen, neither of which an update touches (the canonical URL can change, when an older copy
     turns up elsewhere). ``changed`` is when this entry's output last changed (text or
-    sightings); HTTP Last-Modified is made from it.
+    sightings); HTTP Last-Modified is made from it. ``republished`` is the shape its source's
+    terms gave it (``publish.republish``): ``full``; ``excerpt``, where ``content_html`` is the
+    first words and a link to the original; ``link``, where ``content_html`` and ``summary``
+    are empty. ``licence`` is what the page declares (``aggregator.licences``), if known.
     """
 
     id: str
@@ -79,6 +83,8 @@ class Entry:
     language: str | None
     original: Sighted
     also_seen: tuple[Sighted, ...]
+    licence: str | None = None
+    republished: Shape = "full"
 
 
 def build_entry(
@@ -86,20 +92,27 @@ def build_entry(
     sightings: Iterable[SightingRow],
     sources: dict[int, SourceRef],
     id_domain: str,
+    policy: PublishPolicy | None = None,
 ) -> Entry:
-    """Turn one stored article and its sightings into an entry."""
+    """Turn one stored article and its sightings into an entry, shaped by ``policy``: the
+    republish mode of its primary source, and no attribution to a source that opted out
+    (``None``: in full, every source named)."""
     primary = sources.get(row.primary_source_id) or SourceRef("unknown", "unknown source")
+    opted_out = policy.opted_out if policy else frozenset()
     url = safe_url(row.canonical_url)
     seen = sorted(sightings, key=_sighting_order)
     original = Sighted(primary, url or "")
     also_seen = tuple(
         Sighted(sources[sighting.source_id], safe_url(sighting.url) or "")
         for sighting in seen
-        if sighting.source_id != row.primary_source_id and sighting.source_id in sources
+        if sighting.source_id != row.primary_source_id
+        and sighting.source_id in sources
+        and sources[sighting.source_id].name not in opted_out
     )
     published = row.published_at or row.first_seen_at
     changed = max([row.last_changed_at, *(sighting.first_seen_at for sighting in seen)])
-    body = published_body(row.html, row.sanitized_with) + attribution_html(original, also_seen)
+    shape = shape_for(policy.republish_mode(primary.name), row.licence) if policy else "full"
+    summary, body = _shaped(shape, row, original, also_seen)
     return Entry(
         id=entry_id(id_domain, row.id, row.first_seen_at),
         article_id=row.id,
@@ -109,13 +122,29 @@ def build_entry(
         published=published,
         updated=max(published, row.updated_at or published),
         changed=changed,
-        summary=summarize(row.text),
+        summary=summary,
         content_html=body,
         tags=clean_tags(row.tags),
         language=row.language if row.language and _LANGUAGE.fullmatch(row.language) else None,
         original=original,
         also_seen=also_seen,
+        licence=row.licence,
+        republished=shape,
     )
+
+
+def _shaped(
+    shape: Shape, row: ArticleRow, original: Sighted, also_seen: Sequence[Sighted]
+) -> tuple[str, str]:
+    """(summary, body) of an article in ``shape``."""
+    if shape == "link":
+        return "", ""
+    if shape == "excerpt":
+        excerpt = plain_text(excerpt_words(row.text))
+        lead = f"<p>{html.escape(excerpt, quote=False)}</p>" if excerpt else ""
+        return summarize(excerpt), lead + attribution_html(original, also_seen, "Read it at")
+    body = published_body(row.html, row.sanitized_with) + attribution_html(original, also_seen)
+    return summarize(row.text), body
 
 
 def _sighting_order(sighting: SightingRow) -> tuple[datetime, str]:
@@ -223,13 +252,16 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def attribution_html(original: Sighted, also_seen: Sequence[Sighted]) -> str:
-    """ "Originally published at <a>Source</a>; also seen at <a>X</a>, <a>Y</a>." as HTML.
+def attribution_html(
+    original: Sighted, also_seen: Sequence[Sighted], lead: str = "Originally published at"
+) -> str:
+    """ "Originally published at <a>Source</a>; also seen at <a>X</a>, <a>Y</a>." as HTML
+    (an excerpt's reads "Read it at <a>Source</a>; ...").
 
     Every name and URL is escaped (the URLs are http(s) only), so this fragment needs no
     sanitising of its own.
     """
-    text = f"Originally published at {_source_link(original)}"
+    text = f"{lead} {_source_link(original)}"
     if also_seen:
         text += "; also seen at " + ", ".join(_source_link(sighted) for sighted in also_seen)
     return f"<p><em>{text}.</em></p>"

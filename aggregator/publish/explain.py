@@ -2,7 +2,7 @@
 
 Reads only (``storage.inspect``). An article is published by the same rule as the feeds
 (``storage.published.published_filter``); the reason given is the one that decided it: its score
-against the threshold, or a source that keeps everything.
+against the threshold, a source that keeps everything, or a source that opted out.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from aggregator.publish.republish import shape_for
 from aggregator.relevance import TopicProfile
 from aggregator.storage import Session, inspect
 from aggregator.storage.inspect import ArticleQuery, LineRow, State, find_article
@@ -69,6 +70,11 @@ class ArticleReport:
     keep_all: bool
     terms: list[TermMatch]
     sightings: list[SightingLine] = field(default_factory=list)
+    # What the page declares (``aggregator.licences``), and how its source's terms publish it:
+    # ``full``, ``excerpt`` or ``link`` (``publish.republish``).
+    licence: str | None = None
+    licence_declared: str | None = None
+    republished: str = "full"
 
 
 def list_articles(
@@ -105,11 +111,19 @@ def explain_article(
         keep_all=line.published and not _scored_in(line.score, policy),
         terms=_terms(article.matched_terms or {}, profile),
         sightings=_sightings(session, article_id),
+        licence=article.licence,
+        licence_declared=article.licence_declared,
+        republished=shape_for(policy.republish_mode(line.source), article.licence),
     )
 
 
 def _line(row: LineRow, policy: PublishPolicy) -> ArticleLine:
+    if row.source in policy.opted_out:
+        return ArticleLine(**dataclasses.asdict(row), reason=OPTED_OUT)
     return ArticleLine(**dataclasses.asdict(row), reason=_reason(row.score, row.published, policy))
+
+
+OPTED_OUT = "its source opted out (opt_out: true)"
 
 
 def _scored_in(score: float | None, policy: PublishPolicy) -> bool:

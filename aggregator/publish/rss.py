@@ -55,8 +55,8 @@ def _item(entry: Entry) -> str:
     parts += [f"<category>{text(tag)}</category>" for tag in entry.tags]
     # description is HTML by custom: the plain summary, escaped so it shows as written.
     summary = f"<p>{html.escape(entry.summary)}</p>" if entry.summary else ""
-    parts.append(
-        f"<description>{text(summary)}</description>"
-        f"<content:encoded>{text(entry.content_html)}</content:encoded></item>"
-    )
+    parts.append(f"<description>{text(summary)}</description>")
+    if entry.content_html:  # none for an entry published as a link only
+        parts.append(f"<content:encoded>{text(entry.content_html)}</content:encoded>")
+    parts.append("</item>")
     return "".join(parts)

@@ -97,7 +97,7 @@ def _build_entries(
     sources = load_sources(session)
     sightings = published.sightings_of(session, [row.id for row in rows])
     for row in rows:
-        made[row.id] = build_entry(row, sightings[row.id], sources, policy.id_domain)
+        made[row.id] = build_entry(row, sightings[row.id], sources, policy.id_domain, policy)
 
 
 def load_sources(session: Session) -> dict[int, SourceRef]:

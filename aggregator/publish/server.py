@@ -140,7 +140,7 @@ class PublishApp:
             source = None
             if selection.source:
                 source = source_named(session, selection.source)
-                if source is None:
+                if source is None or source.name in self.site.policy.opted_out:
                     raise NotFoundError(f"no source named {selection.source!r}")
             entries = select_entries(
                 session, self.site.policy, query.limit, selection.source, selection.tag

@@ -5,7 +5,7 @@ primary source included), ``tag`` rows for each tag slug. Each row carries the a
 ``published_at`` and ``relevance``, so a feed's newest published articles are read by walking
 one index backwards (``storage.published``) instead of every article of the archive.
 
-Nothing that depends on the config is stored (the threshold and the keep_all sources are
+Nothing that depends on the config is stored (the threshold, the keep_all sources and opt-outs are
 applied when reading), so a config change needs no rewrite. The rows follow the articles:
 ingest calls ``refresh`` for every article a batch inserted, updated or saw again, a purged
 article's rows go with it (``ON DELETE CASCADE``), and migration 0012 filled the table for the

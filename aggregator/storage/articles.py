@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, text, union
+from sqlalchemy import Table, and_, delete, insert, or_, select, text, union, update
 from sqlalchemy.orm import Session
 
 from aggregator.fingerprints import (
@@ -237,6 +237,8 @@ def _apply(
         update_text(session, writes, article_id, candidate, now, take_date=decision.takes_date)
     elif decision.intent is Intent.SIGHTING and decision.becomes_primary:
         make_primary(session, article_id, candidate, source_id)
+    elif decision.intent is Intent.UNCHANGED:
+        record_licence(session, article_id, candidate)
     return decision
 
 
@@ -450,7 +452,7 @@ def update_text(
 ) -> None:
     """The same item with new text: update it in place, fingerprints included."""
     article = session.get_one(Article, article_id)
-    for name, value in _content_fields(candidate).items():
+    for name, value in _updated_fields(candidate).items():
         setattr(article, name, value)
     article.updated_at = candidate.updated_at or now
     article.last_changed_at = now
@@ -482,7 +484,48 @@ def _content_fields(candidate: Candidate) -> dict[str, Any]:
         "language": candidate.language,
         "tags": list(candidate.tags),
         "extraction": dict(candidate.extraction),
+        **licence_fields(candidate),
     }
+
+
+def _updated_fields(candidate: Candidate) -> dict[str, Any]:
+    """What an update writes: the content fields, but the licence only when one was found,
+    since a feed's content rarely carries the licence its page declares."""
+    fields = _content_fields(candidate)
+    if candidate.licence is None:
+        del fields["licence"], fields["licence_declared"]
+    return fields
+
+
+def licence_fields(candidate: Candidate) -> dict[str, str | None]:
+    """The licence columns: what the candidate's page declares, None for both when nothing."""
+    licence = candidate.licence
+    return {
+        "licence": licence.id if licence else None,
+        "licence_declared": licence.declared if licence else None,
+    }
+
+
+def record_licence(session: Session, article_id: int, candidate: Candidate) -> None:
+    """An unchanged text whose page now declares another licence (or one, where articles stored
+    before licences were read have none): the licence follows the page. Writes nothing when it
+    is the same, or when the page declares none (the last known is kept, as ``update_text``)."""
+    fields = licence_fields(candidate)
+    if fields["licence"] is None:
+        return
+    session.execute(
+        update(ARTICLES)
+        .where(ARTICLES.c.id == article_id)
+        .where(
+            or_(
+                ARTICLES.c.licence.is_(None),
+                ARTICLES.c.licence != fields["licence"],
+                ARTICLES.c.licence_declared.is_(None),
+                ARTICLES.c.licence_declared != fields["licence_declared"],
+            )
+        )
+        .values(fields)
+    )
 
 
 def _add_fingerprints(

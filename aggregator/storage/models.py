@@ -36,6 +36,7 @@ NAMING_CONVENTION = {
 }
 
 URL_LENGTH = 2048
+LICENCE_LENGTH = 64
 
 
 class Base(DeclarativeBase):
@@ -148,6 +149,10 @@ class Article(Base):
     # What extraction did to the page, for ``articles show``: the site rules that removed
     # something, and the fingerprints of learned boilerplate blocks dropped from it.
     extraction: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # The licence the page declares (``aggregator.licences``: ``CC-BY-SA-4.0``, ``CC0-1.0``,
+    # ``all-rights-reserved``, ``other``) and the URL or text that declared it; None: none found.
+    licence: Mapped[str | None] = mapped_column(String(LICENCE_LENGTH))
+    licence_declared: Mapped[str | None] = mapped_column(Text)
 
     sightings: Mapped[list[Sighting]] = relationship(
         back_populates="article", cascade="all, delete-orphan"

@@ -1,14 +1,15 @@
 """The queries behind every output: which articles are published, newest first, and their rows.
 
 Published: a relevance score at least the topic threshold, or seen at a source configured with
-``relevance: keep_all`` (as the original or as any other sighting). Newest first: by
+``relevance: keep_all`` (as the original or as any other sighting); and in either case, the
+article's primary source has not opted out (``opt_out: true``). Newest first: by
 ``published_at``, then by id, undated articles last. Reads only.
 
 Every selection reads only what it publishes: the combined feed walks the articles index on
 ``(published_at, id, relevance)`` backwards, and each keep_all source's rows; a source's or a
 tag's feed walks its rows of ``article_feeds`` (``storage.article_feeds``) the same way. Each
 walk stops after ``limit`` published rows, so the cost follows ``output.items``, not the
-archive. The threshold and keep_all sources are applied as the walks read, never stored.
+archive. The threshold, keep_all sources and opt-outs are applied as the walks read, never stored.
 Plain column reads go through Core on the session's connection, without the ORM's row
 machinery.
 
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     bindparam,
     cast,
     exists,
@@ -52,18 +54,41 @@ _CHUNK = 500
 
 @dataclass(frozen=True)
 class PublishPolicy:
-    """What makes an article published, and how entries are named."""
+    """What makes an article published, how much of it the outputs carry, and how entries are
+    named.
+
+    ``republish`` holds each configured source's mode (``full``, ``excerpt``, ``link`` or
+    ``auto``); a source not listed (stored, no longer configured) has ``default_republish``.
+    The articles of ``opted_out`` sources are in no output, and those sources are named in no
+    attribution; a source that opted out no longer keeps all either.
+    """
 
     threshold: float
     keep_all: frozenset[str] = frozenset()
     id_domain: str = UNSET_ID_DOMAIN
+    republish: tuple[tuple[str, str], ...] = ()
+    default_republish: str = "full"
+    opted_out: frozenset[str] = frozenset()
 
     @classmethod
     def from_config(cls, config: Config) -> PublishPolicy:
+        opted_out = {name for name, source in config.sources.items() if source.opt_out}
         keep_all = {
             name for name, source in config.sources.items() if source.relevance == "keep_all"
         }
-        return cls(config.topic.threshold, frozenset(keep_all), config.output.id_domain)
+        modes = tuple(sorted((name, config.republish(name)) for name in config.sources))
+        return cls(
+            config.topic.threshold,
+            frozenset(keep_all - opted_out),
+            config.output.id_domain,
+            modes,
+            config.output.republish,
+            frozenset(opted_out),
+        )
+
+    def republish_mode(self, source: str) -> str:
+        """The republish mode of the source named ``source``."""
+        return dict(self.republish).get(source, self.default_republish)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +116,7 @@ class ArticleRow:
     sanitized_with: int | None  # the SANITIZER_VERSION that produced ``html``, if known
     language: str | None
     tags: Sequence[str]
+    licence: str | None = None  # ``aggregator.licences``: what the page declares, if known
 
 
 def published_filter(policy: PublishPolicy) -> ColumnElement[bool]:
@@ -101,7 +127,15 @@ def published_filter(policy: PublishPolicy) -> ColumnElement[bool]:
         conditions.append(Article.primary_source_id.in_(keep))
         seen = aliased(Sighting)  # the outer query may itself read sightings
         conditions.append(exists().where(seen.article_id == Article.id, seen.source_id.in_(keep)))
-    return or_(*conditions)
+    return _not_opted_out(or_(*conditions), policy)
+
+
+def _not_opted_out(published: ColumnElement[bool], policy: PublishPolicy) -> ColumnElement[bool]:
+    """``published``, and the article's primary source has not opted out (``opt_out``)."""
+    if not policy.opted_out:
+        return published
+    opted = select(Source.id).where(Source.name.in_(sorted(policy.opted_out)))
+    return and_(published, Article.primary_source_id.not_in(opted))
 
 
 def newest_ids(
@@ -180,8 +214,8 @@ _DISTINCT_KEYS = text(
 
 def change_marks(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
     """For each of ``article_ids``, a short text that changes whenever its published entry can:
-    its last text change and text hash, its original (source, URL, date) and its sightings (how
-    many, the latest). Read by id: the cost follows the ids, not the archive."""
+    its last text change and text hash, its original (source, URL, date), its licence and its
+    sightings (how many, the latest). Read by id: the cost follows the ids, not the archive."""
     marks: dict[int, str] = {}
     connection = session.connection()
     for chunk in _chunks(sorted(set(article_ids))):
@@ -204,6 +238,7 @@ def change_marks(session: Session, article_ids: Sequence[int]) -> dict[int, str]
             Article.primary_source_id,
             Article.canonical_url,
             Article.published_at,
+            Article.licence,  # under ``republish: auto`` it decides the entry's shape
         ).where(Article.id.in_(chunk))
         for article_id, *columns in connection.execute(query):
             parts = [*columns, *seen.get(article_id, (0, None))]
@@ -243,13 +278,17 @@ def sources_with_published(session: Session, policy: PublishPolicy) -> list[tupl
     """(name, title) of the sources where a published article was seen, by name: per source,
     its feed rows newest first until one is published, in one statement."""
     keep = _keep_all_keys(session, policy)
+    opted = _opted_out_keys(session, policy)
     rows = ArticleFeed
     has_published = _probe(
         rows.kind == SOURCE,
         rows.key == cast(Source.id, String),
         _published_row(policy.threshold, keep, rows),
+        *([_not_from(opted, rows)] if opted else []),
     )
     query = select(Source.name, Source.title).where(has_published)
+    if policy.opted_out:
+        query = query.where(Source.name.not_in(sorted(policy.opted_out)))
     # Sorted here as the build sorts them: a PostgreSQL collation would order '-' and '_' apart.
     return sorted(((name, title) for name, title in session.execute(query)), key=lambda row: row[0])
 
@@ -270,7 +309,8 @@ class _Walker:
     def __init__(self, session: Session, policy: PublishPolicy) -> None:
         self.session = session
         self.keep = _keep_all_keys(session, policy)
-        statements = _walks(policy.threshold, tuple(self.keep))
+        self.opted = _opted_out_keys(session, policy)
+        statements = _walks(policy.threshold, tuple(self.keep), tuple(self.opted))
         self._every, self._published, self._seen, self._scored = statements
 
     def combined(self, limit: int) -> list[int]:
@@ -286,6 +326,8 @@ class _Walker:
     def walk(self, feed: tuple[str, str], limit: int, seen_at: str | None = None) -> list[Mark]:
         """The newest ``limit`` published rows of one feed (and seen at source ``seen_at``)."""
         kind, key = feed
+        if (kind == SOURCE and key in self.opted) or seen_at in self.opted:
+            return []  # a source that opted out has no feed
         parameters = {"kind": kind, "key": key}
         if seen_at is not None:
             return self._seen.run(self.session, limit, {**parameters, "seen_at": seen_at})
@@ -295,13 +337,16 @@ class _Walker:
 
 
 @lru_cache(maxsize=16)
-def _walks(threshold: float, keep: tuple[str, ...]) -> tuple[_Ordered, ...]:
+def _walks(threshold: float, keep: tuple[str, ...], opted: tuple[str, ...]) -> tuple[_Ordered, ...]:
     """The walks of a policy (every row, published rows, published and seen at a source, and
-    the articles over the threshold), built once per process and policy."""
+    the articles over the threshold), built once per process and policy. ``opted`` are the
+    keys (source ids) of the sources that opted out: their articles are in no walk."""
     rows = ArticleFeed
     every = select(rows.published_at, rows.article_id, rows.label).where(
         rows.kind == bindparam("kind"), rows.key == bindparam("key")
     )
+    if opted:
+        every = every.where(_not_from(opted, rows))
     published = every.where(_published_row(threshold, list(keep), rows))
     there = aliased(ArticleFeed)
     seen = published.where(
@@ -313,6 +358,8 @@ def _walks(threshold: float, keep: tuple[str, ...]) -> tuple[_Ordered, ...]:
     )
     moment, ident = rows.published_at, rows.article_id
     scored = select(Article.published_at, Article.id, null()).where(Article.relevance >= threshold)
+    if opted:
+        scored = scored.where(Article.primary_source_id.not_in([int(key) for key in opted]))
     return (
         _Ordered(every, moment, ident),
         _Ordered(published, moment, ident),
@@ -359,6 +406,18 @@ def _published_row(
     )
 
 
+def _not_from(opted: Sequence[str], rows: type[ArticleFeed] | Any) -> ColumnElement[bool]:
+    """A feed row's article does not have one of the ``opted`` sources as its primary: one
+    primary-key probe of ``articles`` per row read."""
+    sources = [int(key) for key in opted]
+    primary = (
+        select(literal(1))
+        .where(Article.id == rows.article_id, Article.primary_source_id.in_(sources))
+        .offset(0)
+    )
+    return ~primary.exists()
+
+
 def _probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """EXISTS (a row of ``article_feeds`` meeting ``conditions``), looked up per outer row.
 
@@ -377,10 +436,19 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _keep_all_keys(session: Session, policy: PublishPolicy) -> list[str]:
-    """The feed keys (source ids) of the keep_all sources that are stored."""
-    if not policy.keep_all:
+    """The feed keys (source ids) of the keep_all sources that are stored (and not opted out)."""
+    return _keys_of(session, policy.keep_all - policy.opted_out)
+
+
+def _opted_out_keys(session: Session, policy: PublishPolicy) -> list[str]:
+    """The feed keys (source ids) of the stored sources that opted out."""
+    return _keys_of(session, policy.opted_out)
+
+
+def _keys_of(session: Session, names: frozenset[str]) -> list[str]:
+    if not names:
         return []
-    query = select(Source.id).where(Source.name.in_(sorted(policy.keep_all))).order_by(Source.id)
+    query = select(Source.id).where(Source.name.in_(sorted(names))).order_by(Source.id)
     return [str(source_id) for source_id in session.scalars(query)]
 
 
@@ -400,6 +468,7 @@ def _article_columns() -> Select[Any]:
         Article.sanitized_with,
         Article.language,
         Article.tags,
+        Article.licence,
     )
 
 
