@@ -135,8 +135,10 @@ def _unchanged(folder: Path, output: Output, last: Built | None) -> Written | No
     signature (judged by the manifest and the file's size); None when it must be rendered."""
     if last is None or not output.signature or last.signature != output.signature:
         return None
+    _check_plain(output.path)  # refuses a path that could leave the folder
     try:
-        size = resolve_inside(folder, output.path).stat().st_size
+        # os.path, not pathlib: a build with the archive asks this of every page it has
+        size = os.stat(os.path.join(folder, output.path)).st_size  # noqa: PTH116, PTH118
     except OSError:
         return None
     return Written(output.path, size, changed=False) if size == last.size else None
@@ -175,10 +177,14 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def resolve_inside(folder: Path, relative: str) -> Path:
     """``folder/relative``, refusing any path that could leave ``folder`` or is not plain."""
+    _check_plain(relative)
+    return folder.joinpath(*relative.split("/"))
+
+
+def _check_plain(relative: str) -> None:
     parts = relative.split("/")
     if any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts):
         raise PublishError(f"refusing to write outside the output folder: {relative!r}")
-    return folder.joinpath(*parts)
 
 
 def prune_stale(folder: Path, kept: set[str]) -> list[str]:
