@@ -139,6 +139,14 @@ class DatabaseConfig(_Strict):
         return value
 
 
+class ArchiveConfig(_Strict):
+    """The archive ``feed build`` writes beside the feeds (``publish.archive``)."""
+
+    enabled: bool
+    # Articles per listing page (a source's, a tag's, a month's).
+    page_size: int = Field(gt=0, le=1000)
+
+
 # How much of a source's articles the outputs carry (README, Republication).
 RepublishMode = Literal["full", "excerpt", "link", "auto"]
 
@@ -153,6 +161,7 @@ class OutputConfig(_Strict):
     base_url: HttpUrl | None
     # The domain (or e-mail address) in every entry's tag: URI id; set once, never change.
     id_domain: str
+    archive: ArchiveConfig
 
     @field_validator("base_url")
     @classmethod

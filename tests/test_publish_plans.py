@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 
 from aggregator.publish.select import (
     PublishPolicy,
+    change_marks,
     group_by_tag,
     load_entries,
     published_ids,
     sources_with_published,
 )
 from aggregator.publish.write import write_site
-from aggregator.storage import Database, open_database
+from aggregator.storage import Database, open_database, published
 from tests.plans import Statement, assert_no_table_scans, captured_statements, plan_problems
 from tests.publish_data import NOW, Row, add_sources, insert_rows, publish_config
 
@@ -78,6 +79,19 @@ def test_every_selection_reads_through_an_index(database: Database) -> None:
         assert group_by_tag(session, POLICY, 5)
         assert sources_with_published(session, POLICY)
         assert load_entries(session, POLICY, [1, 2, 3])
+    _assert_indexed(database, statements)
+
+
+def test_the_archive_reads_through_an_index(database: Database) -> None:
+    """The archive's reads: every published article of every feed (one walk per feed), and
+    their change marks and dates by id."""
+    with database.session() as session, captured_statements(session) as statements:
+        feeds = published.every_published(session, POLICY)
+        ids = sorted({mark[1] for _, _, marks in feeds for mark in marks})
+        assert len(ids) > 5
+        assert published.listing_dates(session, ids)
+        assert change_marks(session, ids)
+        assert published.source_details(session)
     _assert_indexed(database, statements)
 
 

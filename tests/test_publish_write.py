@@ -128,6 +128,7 @@ def test_feed_build_writes_the_files_and_says_so(tmp_path: Path, run_cli) -> Non
         tmp_path,
         f"sqlite:///{tmp_path / 'db.sqlite'}",
         {"blog": {"homepage": "https://blog.example/", "relevance": "keep_all"}},
+        archive={"enabled": False},  # the archive's files: tests/test_publish_archive.py
     )
     database = open_database(config.database.url)
     add_sources(database, "blog")

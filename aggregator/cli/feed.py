@@ -28,9 +28,10 @@ def build(app: AppContext, as_json: bool) -> None:
     """Write the feeds and the page into output.dir.
 
     The combined feed as feed.atom, feed.rss and feed.json; feeds/source/NAME.atom and
-    feeds/tag/TAG.atom; index.html and style.css. Each file is written atomically; files whose
-    content did not change are left untouched, and feeds of sources or tags that no longer
-    have published articles are removed.
+    feeds/tag/TAG.atom; index.html and style.css; with output.archive.enabled, the archive
+    (articles/ID.html, sources/, tags/, archive/YYYY/MM/, sources.opml). Each file is written
+    atomically; files whose content did not change are left untouched, and files the last
+    build wrote that this one no longer makes are removed.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

@@ -22,7 +22,8 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
 
     Paths mirror `feed build`'s files (/feed.atom, /feed.rss, /feed.json, /index.html,
     /feeds/source/NAME.atom, /feeds/tag/TAG.atom; every feed also as .rss and .json), and take
-    ?limit=N, ?source=NAME and ?tag=TAG.
+    ?limit=N, ?source=NAME and ?tag=TAG. With output.archive.enabled, the archive's pages too
+    (/articles/ID.html, /sources/NAME/, /tags/SLUG/, /archive/YYYY/MM/, /sources.opml).
     """
     settings = app.config.serve
     database = app.open_database()

@@ -55,12 +55,19 @@ class Site:
     items: int
     base_url: str | None
     policy: PublishPolicy
+    # The archive's page size (``publish.archive``); 0: no archive.
+    archive: int = 0
 
     @classmethod
     def from_config(cls, config: Config) -> Site:
         title = plain_text(config.output.title) or "mutualaid"
+        archive = config.output.archive
         return cls(
-            title, config.output.items, config.output.base_url, PublishPolicy.from_config(config)
+            title,
+            config.output.items,
+            config.output.base_url,
+            PublishPolicy.from_config(config),
+            archive.page_size if archive.enabled else 0,
         )
 
 
@@ -122,7 +129,12 @@ def plan_outputs(session: Session, site: Site) -> list[Output]:
         Output(
             INDEX,
             lambda: render_index(site, combined_entries(), source_refs),
-            sign(INDEX, combined_marks, [(ref.name, ref.title) for ref in source_refs]),
+            sign(
+                INDEX,
+                combined_marks,
+                [(ref.name, ref.title) for ref in source_refs],
+                bool(site.archive),
+            ),
         )
     )
     outputs.append(Output(STYLESHEET, stylesheet, sign(STYLESHEET)))
@@ -133,6 +145,10 @@ def plan_outputs(session: Session, site: Site) -> list[Output]:
         )
         label = planned.source.title if planned.source else planned.tag_label
         outputs.append(Output(path, render, sign(path, label, _marks(planned, changed))))
+    if site.archive:
+        from aggregator.publish.archive import plan_archive  # it builds on this module
+
+        outputs += plan_archive(session, site, made, changed)
     return outputs
 
 
@@ -242,7 +258,12 @@ def render_index(
         FeedLink(source.title, FORMATS["atom"], Selection(source=source.name).path())
         for source in sources
     ]
-    return render_page(site.title, entries, feeds, source_feeds, heading)
+    archive = None
+    if site.archive:
+        from aggregator.publish.archive import archive_links
+
+        archive = archive_links()
+    return render_page(site.title, entries, feeds, source_feeds, heading, archive)
 
 
 def _feed_renderer(

@@ -7,10 +7,11 @@ works under ``Content-Security-Policy: default-src 'none'; style-src 'self'``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from urllib.parse import quote
 
 import lxml.html
 from lxml.html import builder
@@ -33,14 +34,24 @@ def stylesheet() -> bytes:
     return resources.files("aggregator.publish").joinpath(STYLESHEET).read_bytes()
 
 
+@dataclass(frozen=True)
+class ArchiveLinks:
+    """The archive's pages the river links to, when the archive is built (``archive.py``)."""
+
+    article: Callable[[Entry], str | None]  # an entry's own page, if it has one
+    nav: Sequence[tuple[str, str]]  # (label, path) of the lists
+
+
 def render_page(
     title: str,
     entries: Sequence[Entry],
     feeds: Sequence[FeedLink],
     source_feeds: Sequence[FeedLink] = (),
     heading: str | None = None,
+    archive: ArchiveLinks | None = None,
 ) -> bytes:
-    """The page as UTF-8 HTML5."""
+    """The page as UTF-8 HTML5; with ``archive``, titles lead to each article's own page (the
+    original stays linked beside the date) and the header links to the lists."""
     head = builder.HEAD(
         builder.META(charset="utf-8"),
         builder.META(name="viewport", content="width=device-width, initial-scale=1"),
@@ -53,8 +64,8 @@ def render_page(
         ),
     )
     body = builder.BODY(
-        builder.HEADER(builder.H1(heading or title), _subscribe(feeds)),
-        builder.MAIN(*([_article(entry) for entry in entries] or [_empty()])),
+        builder.HEADER(builder.H1(heading or title), _subscribe(feeds), *_archive_nav(archive)),
+        builder.MAIN(*([_article(entry, archive) for entry in entries] or [_empty()])),
         _footer(title, source_feeds),
     )
     document = builder.HTML(head, body, lang="en")
@@ -65,20 +76,37 @@ def _subscribe(feeds: Sequence[FeedLink]) -> lxml.html.HtmlElement:
     paragraph = builder.P(builder.CLASS("subscribe"), "Subscribe: ")
     for position, feed in enumerate(feeds):
         if position:
-            _append_text(paragraph, " · ")
+            append_text(paragraph, " · ")
         paragraph.append(builder.A(feed.label, href=feed.href))
     return paragraph
 
 
-def _article(entry: Entry) -> lxml.html.HtmlElement:
+def _archive_nav(archive: ArchiveLinks | None) -> list[lxml.html.HtmlElement]:
+    if archive is None:
+        return []
+    paragraph = builder.P(builder.CLASS("subscribe"), "Archive: ")
+    for position, (label, path) in enumerate(archive.nav):
+        if position:
+            append_text(paragraph, " · ")
+        paragraph.append(builder.A(label, href=quote(path, safe="/")))
+    return [paragraph]
+
+
+def _article(entry: Entry, archive: ArchiveLinks | None = None) -> lxml.html.HtmlElement:
     title: object = entry.title
-    if entry.url:
+    own = archive.article(entry) if archive else None
+    if own:
+        title = builder.A(entry.title, href=quote(own, safe="/"))
+    elif entry.url:
         title = builder.A(entry.title, href=entry.url, rel=LINK_REL)
     meta = builder.P(builder.CLASS("meta"), builder.SPAN(entry.original.source.title))
-    _append_text(meta, " · ")
-    meta.append(builder.TIME(_human_date(entry.published), datetime=rfc3339(entry.published)))
+    append_text(meta, " · ")
+    meta.append(builder.TIME(human_date(entry.published), datetime=rfc3339(entry.published)))
     if entry.author:
-        _append_text(meta, f" · by {entry.author}")
+        append_text(meta, f" · by {entry.author}")
+    if own and entry.url:
+        append_text(meta, " · ")
+        meta.append(builder.A("original", href=entry.url, rel=LINK_REL))
     parts = [builder.H2(title), meta]
     if entry.summary:
         parts.append(builder.P(builder.CLASS("excerpt"), entry.summary))
@@ -95,7 +123,7 @@ def _also_seen(sightings: Sequence[Sighted]) -> lxml.html.HtmlElement:
     paragraph = builder.P(builder.CLASS("seen"), "Also seen at ")
     for position, sighted in enumerate(sightings):
         if position:
-            _append_text(paragraph, ", ")
+            append_text(paragraph, ", ")
         paragraph.append(builder.A(sighted.source.title, href=sighted.url, rel=LINK_REL))
     return paragraph
 
@@ -113,7 +141,7 @@ def _empty() -> lxml.html.HtmlElement:
     return builder.P(builder.CLASS("empty"), "No articles yet.")
 
 
-def _append_text(parent: lxml.html.HtmlElement, text: str) -> None:
+def append_text(parent: lxml.html.HtmlElement, text: str) -> None:
     """Add ``text`` after ``parent``'s last child (lxml keeps such text as that child's tail)."""
     if len(parent):
         parent[-1].tail = (parent[-1].tail or "") + text
@@ -121,5 +149,5 @@ def _append_text(parent: lxml.html.HtmlElement, text: str) -> None:
         parent.text = (parent.text or "") + text
 
 
-def _human_date(moment: datetime) -> str:
+def human_date(moment: datetime) -> str:
     return f"{moment.day} {moment:%b %Y}"

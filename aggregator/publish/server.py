@@ -2,7 +2,8 @@
 
 A small WSGI application, served by waitress within bounds (``httpd``). Routes mirror the
 written files (``/feed.atom``, ``/feeds/source/NAME.atom``, ``/feeds/tag/SLUG.atom``,
-``/index.html``, ``/style.css``; every feed also as ``.rss`` and ``.json``), plus ``/healthz``.
+``/index.html``, ``/style.css``; every feed also as ``.rss`` and ``.json``), plus ``/healthz``,
+and the archive's pages when it is on (``archive.py``; the same bytes as the built files).
 Query parameters ``limit``, ``source`` and ``tag`` narrow any feed or the page. Every failure is
 a short text answer; tracebacks go to the log only.
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aggregator.config import Config, ServeConfig
+from aggregator.publish.archive_pages import OPML
 from aggregator.publish.build import Site, make_feed, render_feed, render_index
 from aggregator.publish.caching import (
     Representation,
@@ -40,6 +42,7 @@ from aggregator.storage import Database
 
 log = logging.getLogger(__name__)
 
+OPML_TYPE = "text/x-opml"
 # The most entries one request may ask for; larger limits are clamped to it.
 MAX_LIMIT = 500
 _REASONS = {
@@ -85,6 +88,8 @@ class PublishApp:
             response.headers.append(("Allow", "GET, HEAD"))
             return response
         route = match_route(path)
+        if route is None and self.site.archive:
+            return self._archive(path, environ)
         if route is None:
             return plain_response(404, "not found", cache_control=self._cache_control())
         if route.kind == "health":
@@ -96,6 +101,30 @@ class PublishApp:
             return plain_response(400, str(exc))
         except NotFoundError as exc:
             return plain_response(404, str(exc), cache_control=self._cache_control())
+        return conditional_response(
+            representation,
+            if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+            if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE"),
+            accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
+        )
+
+    def _archive(self, path: str, environ: dict[str, Any]) -> Response:
+        """An archive page, as ``feed build`` writes it (``archive.py``); the query is ignored."""
+        from aggregator.publish.archive import render_archive_file
+        from aggregator.publish.archive_routes import archive_path
+
+        try:
+            name = archive_path(path)
+        except BadRequestError as exc:
+            return plain_response(400, str(exc))
+        body = None
+        if name is not None:
+            with self.database.session() as session:
+                body = render_archive_file(session, self.site, name)
+        if body is None:
+            return plain_response(404, "not found", cache_control=self._cache_control())
+        kind = OPML_TYPE if name == OPML else "text/html"
+        representation = Representation(body, f"{kind}; charset=utf-8", self._cache_control())
         return conditional_response(
             representation,
             if_none_match=environ.get("HTTP_IF_NONE_MATCH"),

@@ -90,6 +90,7 @@ def write_site(
             if on_file:
                 on_file(written)
     report.removed = prune_stale(folder, set(after))
+    report.removed += prune_unplanned(folder, set(before) - set(after) - set(report.removed))
     write_manifest(folder, after)
     return report
 
@@ -134,8 +135,10 @@ def _unchanged(folder: Path, output: Output, last: Built | None) -> Written | No
     signature (judged by the manifest and the file's size); None when it must be rendered."""
     if last is None or not output.signature or last.signature != output.signature:
         return None
+    _check_plain(output.path)  # refuses a path that could leave the folder
     try:
-        size = resolve_inside(folder, output.path).stat().st_size
+        # os.path, not pathlib: a build with the archive asks this of every page it has
+        size = os.stat(os.path.join(folder, output.path)).st_size  # noqa: PTH116, PTH118
     except OSError:
         return None
     return Written(output.path, size, changed=False) if size == last.size else None
@@ -174,10 +177,14 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def resolve_inside(folder: Path, relative: str) -> Path:
     """``folder/relative``, refusing any path that could leave ``folder`` or is not plain."""
+    _check_plain(relative)
+    return folder.joinpath(*relative.split("/"))
+
+
+def _check_plain(relative: str) -> None:
     parts = relative.split("/")
     if any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts):
         raise PublishError(f"refusing to write outside the output folder: {relative!r}")
-    return folder.joinpath(*parts)
 
 
 def prune_stale(folder: Path, kept: set[str]) -> list[str]:
@@ -191,6 +198,35 @@ def prune_stale(folder: Path, kept: set[str]) -> list[str]:
                 log.info("removed stale feed %s", relative)
                 removed.append(relative)
     return removed
+
+
+def prune_unplanned(folder: Path, paths: set[str]) -> list[str]:
+    """Remove files the last build wrote (its manifest says so) that this one did not plan: an
+    archive page of an article that was purged, held or opted out, a listing page that is no
+    longer there, or the whole archive once it is turned off. Folders left empty go too."""
+    removed: list[str] = []
+    for relative in sorted(paths):
+        try:
+            path = resolve_inside(folder, relative)
+        except PublishError:  # a damaged manifest: never leave the folder
+            continue
+        if path.is_file():
+            path.unlink()
+            removed.append(relative)
+            _remove_empty_parents(folder, path.parent)
+    if removed:
+        log.info("removed %d files no longer built", len(removed))
+    return removed
+
+
+def _remove_empty_parents(folder: Path, start: Path) -> None:
+    current = start
+    while current != folder and folder in current.parents:
+        try:
+            current.rmdir()  # only when empty
+        except OSError:
+            return
+        current = current.parent
 
 
 def remove_orphans(folder: Path) -> list[str]:

@@ -493,3 +493,55 @@ def _article_columns() -> Select[Any]:
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), _CHUNK):
         yield ids[start : start + _CHUNK]
+
+
+# --- the archive: every published article of a feed, and what its pages need ----------------
+
+# A walk's limit when the archive asks for all of a feed: larger than any archive.
+_EVERY_ROW = 2**31 - 1
+
+
+def every_published(
+    session: Session, policy: PublishPolicy, kinds: Sequence[str] = (SOURCE, TAG)
+) -> list[tuple[str, str, list[Mark]]]:
+    """(kind, key, marks newest first) of every feed of ``kinds`` with published articles: all
+    of them, not the newest few. One loose index scan for the keys of each kind, then one
+    ordered walk of the feed index per key; the cost follows the published articles."""
+    walker = _Walker(session, policy)
+    feeds = []
+    for kind in kinds:
+        for key in feed_keys(session, kind):
+            marks = walker.walk((kind, key), _EVERY_ROW)
+            if marks:
+                feeds.append((kind, key, marks))
+    return feeds
+
+
+def listing_dates(session: Session, article_ids: Sequence[int]) -> dict[int, datetime]:
+    """Each article's date as published entries show it (``published_at``, else when it was
+    first seen): what files it under a month. Read by id."""
+    dates: dict[int, datetime] = {}
+    connection = session.connection()
+    for chunk in _chunks(sorted(set(article_ids))):
+        query = select(Article.id, Article.published_at, Article.first_seen_at).where(
+            Article.id.in_(chunk)
+        )
+        for article_id, published_at, first_seen_at in connection.execute(query):
+            dates[article_id] = published_at or first_seen_at
+    return dates
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDetails:
+    id: int
+    name: str
+    title: str | None
+    homepage: str
+    feed_url: str | None
+
+
+def source_details(session: Session) -> list[SourceDetails]:
+    """Every stored source with its homepage and feed, by name (the sources table is small)."""
+    query = select(Source.id, Source.name, Source.title, Source.homepage, Source.feed_url)
+    rows = [SourceDetails(*row) for row in session.execute(query)]
+    return sorted(rows, key=lambda row: row.name)

@@ -1,0 +1,442 @@
+"""The archive's files: which pages a build has, what each shows, and what its bytes depend on.
+
+``plan_archive`` reads ids only: every published article of every source and tag feed (one
+ordered index walk per feed, ``storage.published.every_published``), each article's change mark
+and date (read by id). From those it lists every page with a signature of what its bytes depend
+on (its articles' change marks, the settings that shape it, the renderer's code), and renders
+nothing: a page whose signature the last build wrote is left alone (``write.py``).
+
+Pages:
+
+- ``articles/ID.html``, one per published article, named by its database id (never by its URL,
+  which can change);
+- ``sources/NAME/``, ``tags/SLUG/`` and ``archive/YYYY/MM/``: the articles of a source, a tag and
+  a month, newest first, ``page_size`` a page. Pages are numbered from the oldest: page 1 holds
+  the oldest articles and keeps them, so a new article changes only the newest page, which is
+  ``index.html`` (the numbered files are the full, older pages: ``1.html`` .. ``N-1.html``). When
+  the newest page fills, it becomes ``N.html`` and a new ``index.html`` starts. An article
+  dated earlier than others (found late) or one that leaves shifts the pages after its place;
+- ``sources/index.html`` (every source with published articles), ``tags/index.html``,
+  ``archive/index.html`` (the months) and ``sources.opml``.
+
+So a new article writes its own page, the newest page of its sources, tags and month, and the
+lists (their counts change); a build with nothing new writes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import posixpath
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aggregator import __version__
+from aggregator.publish.archive_pages import (
+    MONTHS_INDEX,
+    OPML,
+    SOURCES_INDEX,
+    TAGS_INDEX,
+    ArticleLinks,
+    CountLine,
+    ListedEntry,
+    ListingView,
+    SourceLine,
+    TagLink,
+    render_article,
+    render_counts,
+    render_listing,
+    render_opml,
+    render_sources,
+)
+from aggregator.publish.build import Output, Site, renderer_digest
+from aggregator.publish.entries import Entry, plain_text, safe_url
+from aggregator.publish.feed import INDEX, Selection
+from aggregator.publish.names import is_source_name, slugify_tag
+from aggregator.publish.page import ArchiveLinks
+from aggregator.publish.select import change_marks, load_entries
+from aggregator.sanitize import SANITIZER_VERSION
+from aggregator.storage import Session, published
+from aggregator.storage.article_feeds import SOURCE, TAG
+
+NAV = (("Sources", SOURCES_INDEX), ("Tags", TAGS_INDEX), ("Months", MONTHS_INDEX))
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def article_path(article_id: int) -> str:
+    return f"articles/{article_id}.html"
+
+
+def archive_links() -> ArchiveLinks:
+    """What the river links to when the archive is built."""
+    return ArchiveLinks(lambda entry: article_path(entry.article_id), NAV)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A source's, a tag's or a month's published articles, newest first."""
+
+    folder: str
+    heading: str
+    description: str
+    ids: tuple[int, ...]
+    feed: str | None = None
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """Page ``number`` of ``pages`` of a listing: where it goes and its ids (newest first)."""
+
+    path: str
+    number: int
+    pages: int
+    ids: tuple[int, ...]
+    older: str | None
+    newer: str | None
+
+
+def paginate(folder: str, ids: Sequence[int], size: int) -> list[ListingPage]:
+    """The pages of ``ids`` (newest first), numbered from the oldest; the newest is the index."""
+    oldest_first = list(reversed(ids))
+    pages = max(1, -(-len(oldest_first) // size))
+
+    def path(number: int) -> str:
+        return f"{folder}/{INDEX}" if number == pages else f"{folder}/{number}.html"
+
+    return [
+        ListingPage(
+            path(number),
+            number,
+            pages,
+            tuple(reversed(oldest_first[(number - 1) * size : number * size])),
+            path(number - 1) if number > 1 else None,
+            path(number + 1) if number < pages else None,
+        )
+        for number in range(1, pages + 1)
+    ]
+
+
+@dataclass
+class ArchiveIndex:
+    """What planning read: every listing, and per article its mark and the pages it links to."""
+
+    sources: list[tuple[published.SourceDetails, Listing]] = field(default_factory=list)
+    tags: list[tuple[str, Listing]] = field(default_factory=list)
+    months: list[tuple[str, Listing]] = field(default_factory=list)
+    marks: dict[int, str] = field(default_factory=dict)
+    month_of: dict[int, str] = field(default_factory=dict)
+    tags_of: dict[int, list[str]] = field(default_factory=dict)
+
+    source_paths: dict[str, str] = field(default_factory=dict)  # by name: its listing
+    tag_paths: dict[str, str] = field(default_factory=dict)  # by slug: its listing
+
+    ids: list[int] = field(default_factory=list)  # every published article, by id
+
+
+def read_archive(
+    session: Session,
+    site: Site,
+    with_marks: bool = True,
+    known_marks: dict[int, str] | None = None,
+) -> ArchiveIndex:
+    """Every published article's listings, dates and (``with_marks``) change marks: ids,
+    dates and marks only, never an article's text."""
+    index = ArchiveIndex()
+    details = {str(row.id): row for row in published.source_details(session)}
+    for kind, key, marks in published.every_published(session, site.policy):
+        ids = tuple(mark[1] for mark in marks)
+        if kind == SOURCE:
+            source = details.get(key)
+            if source is None or not is_source_name(source.name):
+                continue
+            title = plain_text(source.title or "") or source.name
+            folder = f"sources/{source.name}"
+            feed = Selection(source=source.name).path()
+            listing = Listing(folder, title, f"Articles seen at {title}.", ids, feed)
+            index.sources.append((source, listing))
+        elif kind == TAG:
+            label = marks[0][2] or key
+            feed = Selection(tag=key).path()
+            listing = Listing(f"tags/{key}", label, f"Articles tagged “{label}”.", ids, feed)
+            index.tags.append((key, listing))
+            for article_id in ids:
+                index.tags_of.setdefault(article_id, []).append(key)
+    index.sources.sort(key=lambda pair: pair[0].name)
+    every = sorted({article_id for _, listing in index.sources for article_id in listing.ids})
+    index.ids = every
+    if with_marks:
+        known = known_marks or {}
+        index.marks = {article_id: known[article_id] for article_id in every if article_id in known}
+        missing = [article_id for article_id in every if article_id not in index.marks]
+        index.marks.update(change_marks(session, missing))
+    dates = published.listing_dates(session, every)
+    by_month: dict[str, list[tuple[datetime, int]]] = {}
+    for article_id, moment in dates.items():
+        month = moment.astimezone(UTC).strftime("%Y/%m")
+        index.month_of[article_id] = month
+        by_month.setdefault(month, []).append((moment, article_id))
+    for month in sorted(by_month, reverse=True):
+        ids = tuple(article_id for _, article_id in sorted(by_month[month], reverse=True))
+        heading = _month_name(month)
+        listing = Listing(f"archive/{month}", heading, f"Articles from {heading}.", ids)
+        index.months.append((month, listing))
+    index.source_paths = {row.name: f"{listing.folder}/{INDEX}" for row, listing in index.sources}
+    index.tag_paths = {slug: f"{listing.folder}/{INDEX}" for slug, listing in index.tags}
+    return index
+
+
+def plan_archive(
+    session: Session,
+    site: Site,
+    made: dict[int, Entry] | None = None,
+    known_marks: dict[int, str] | None = None,
+) -> list[Output]:
+    """Every file of the archive, unrendered, each with its signature. ``made`` and
+    ``known_marks`` are what the feeds' planning already read (entries, change marks)."""
+    index = read_archive(session, site, known_marks=known_marks or {})
+    made = {} if made is None else made
+    shared = archive_signature(site, index)
+
+    def entries(ids: Sequence[int]) -> list[Entry]:
+        return load_entries(session, site.policy, ids, made)
+
+    outputs = [
+        Output(
+            article_path(article_id),
+            _article_renderer(site, index, article_id, entries),
+            _digest(
+                shared,
+                article_id,
+                index.marks.get(article_id),
+                *_article_context(index, article_id),
+            ),
+        )
+        for article_id in index.ids
+    ]
+    for listing in _listings(index):
+        for page in paginate(listing.folder, listing.ids, site.archive):
+            marks = [(article_id, index.marks.get(article_id)) for article_id in page.ids]
+            outputs.append(
+                Output(
+                    page.path,
+                    _listing_renderer(site, index, listing, page, entries),
+                    _digest(shared, _page_parts(page), listing.heading, listing.feed, marks),
+                )
+            )
+    outputs += _lists(site, index, shared)
+    return outputs
+
+
+def _page_parts(page: ListingPage) -> tuple[object, ...]:
+    """What a page shows of its place: not how many pages follow it, so that a listing growing
+    by a page rewrites only the page before the new one (its "newer" link)."""
+    return page.path, page.number, page.number == page.pages, page.older, page.newer
+
+
+def render_archive_file(session: Session, site: Site, path: str) -> bytes | None:
+    """The bytes a build writes to ``path`` (an archive file), or None when it writes none:
+    what ``serve`` answers. The same index and renderers as the build, without the change
+    marks and signatures a build needs to skip files."""
+    index = read_archive(session, site, with_marks=False)
+
+    def entries(ids: Sequence[int]) -> list[Entry]:
+        return load_entries(session, site.policy, ids)
+
+    root, _, rest = path.partition("/")
+    if root == "articles":
+        stem = rest.removesuffix(".html")
+        article_id = int(stem) if stem.isascii() and stem.isdigit() else 0
+        if article_id in set(index.ids):
+            return _article_renderer(site, index, article_id, entries)()
+        return None
+    folder = posixpath.dirname(path)
+    for listing in _listings(index):
+        if listing.folder == folder:
+            for page in paginate(listing.folder, listing.ids, site.archive):
+                if page.path == path:
+                    return _listing_renderer(site, index, listing, page, entries)()
+            return None
+    for output in _lists(site, index, ""):
+        if output.path == path:
+            return output.render()
+    return None
+
+
+def _listings(index: ArchiveIndex) -> list[Listing]:
+    return [
+        *(listing for _, listing in index.sources),
+        *(listing for _, listing in index.tags),
+        *(listing for _, listing in index.months),
+    ]
+
+
+def archive_signature(site: Site, index: ArchiveIndex) -> str:
+    """What every archive page depends on besides its own articles: the rendering code, the
+    settings that shape a page, and the names (and links) of the sources and tags."""
+    return _digest(
+        renderer_digest(),
+        __version__,
+        SANITIZER_VERSION,
+        site.title,
+        site.archive,
+        _policy_parts(site.policy),
+        [(details.id, details.name, details.title) for details, _ in index.sources],
+    )
+
+
+def _article_context(index: ArchiveIndex, article_id: int) -> tuple[object, ...]:
+    """What an article's page links to besides its entry: its month and tags' pages."""
+    return index.month_of.get(article_id), sorted(index.tags_of.get(article_id, []))
+
+
+def _article_renderer(
+    site: Site,
+    index: ArchiveIndex,
+    article_id: int,
+    entries: Callable[[Sequence[int]], list[Entry]],
+) -> Callable[[], bytes]:
+    def render() -> bytes:
+        (entry,) = entries([article_id])
+        return render_article_page(site, index, entry)
+
+    return render
+
+
+def render_article_page(site: Site, index: ArchiveIndex, entry: Entry) -> bytes:
+    sources, tags = index.source_paths, index.tag_paths
+    month = index.month_of.get(entry.article_id)
+    links = ArticleLinks(
+        source=sources.get(entry.original.source.name),
+        month=f"archive/{month}/{INDEX}" if month else None,
+        tags=tuple(TagLink(label, tags.get(slugify_tag(label))) for label in entry.tags),
+        also_seen=tuple(sources.get(sighted.source.name) for sighted in entry.also_seen),
+    )
+    return render_article(site.title, article_path(entry.article_id), entry, links)
+
+
+def _listing_renderer(
+    site: Site,
+    index: ArchiveIndex,
+    listing: Listing,
+    page: ListingPage,
+    entries: Callable[[Sequence[int]], list[Entry]],
+) -> Callable[[], bytes]:
+    def render() -> bytes:
+        sources = index.source_paths
+        listed = tuple(
+            ListedEntry(
+                entry, article_path(entry.article_id), sources.get(entry.original.source.name)
+            )
+            for entry in entries(page.ids)
+        )
+        view = ListingView(
+            listing.heading,
+            listing.description,
+            listed,
+            page.number,
+            page.number == page.pages,
+            page.older,
+            page.newer,
+            listing.feed,
+        )
+        return render_listing(site.title, page.path, view)
+
+    return render
+
+
+def source_lines(index: ArchiveIndex) -> list[SourceLine]:
+    return [
+        SourceLine(
+            details.name,
+            listing.heading,
+            safe_url(details.homepage),
+            safe_url(details.feed_url),
+            Selection(source=details.name).path(),
+            f"{listing.folder}/{INDEX}",
+            len(listing.ids),
+        )
+        for details, listing in index.sources
+    ]
+
+
+def _lists(site: Site, index: ArchiveIndex, shared: str) -> list[Output]:
+    sources = source_lines(index)
+    tags = _count_lines(listing for _, listing in sorted(index.tags, key=_by_label))
+    months = _count_lines(listing for _, listing in index.months)
+    title = site.title
+    return [
+        Output(
+            SOURCES_INDEX,
+            lambda: render_sources(title, SOURCES_INDEX, sources),
+            _digest(shared, SOURCES_INDEX, sources),
+        ),
+        Output(
+            OPML,
+            lambda: render_opml(title, sources, site.base_url),
+            _digest(
+                shared,
+                OPML,
+                site.base_url,
+                [dataclasses.replace(line, count=0) for line in sources],
+            ),
+        ),
+        Output(
+            TAGS_INDEX,
+            lambda: render_counts(title, TAGS_INDEX, "Tags", tags),
+            _digest(shared, TAGS_INDEX, tags),
+        ),
+        Output(
+            MONTHS_INDEX,
+            lambda: render_counts(title, MONTHS_INDEX, "Months", months),
+            _digest(shared, MONTHS_INDEX, months),
+        ),
+    ]
+
+
+def _by_label(pair: tuple[str, Listing]) -> tuple[str, str]:
+    return pair[1].heading.casefold(), pair[0]
+
+
+def _count_lines(listings: Iterable[Listing]) -> list[CountLine]:
+    return [
+        CountLine(listing.heading, f"{listing.folder}/{INDEX}", len(listing.ids))
+        for listing in listings
+    ]
+
+
+def _month_name(month: str) -> str:
+    year, number = month.split("/")
+    return f"{_MONTH_NAMES[int(number) - 1]} {year}"
+
+
+def _policy_parts(policy: object) -> list[object]:
+    """The publishing policy's fields in a stable order (sets sorted: their order is not)."""
+    parts: list[object] = []
+    for item in dataclasses.fields(policy):  # type: ignore[arg-type]
+        value = getattr(policy, item.name)
+        if isinstance(value, (set, frozenset)):
+            value = sorted(map(str, value))
+        elif isinstance(value, dict):
+            value = sorted((str(key), str(item)) for key, item in value.items())
+        parts.append((item.name, value))
+    return parts
+
+
+def _digest(*parts: object) -> str:
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
