@@ -28,7 +28,7 @@ from aggregator.publish.archive_routes import archive_path, page_number
 from aggregator.publish.names import slugify_tag
 from aggregator.publish.routes import BadRequestError
 from aggregator.publish.select import PublishPolicy
-from aggregator.publish.server import PublishApp
+from aggregator.publish.server import Kept, PublishApp
 from aggregator.publish.write import MANIFEST, write_site
 from aggregator.storage import Database, article_feeds, open_database, published
 from aggregator.storage.models import Article, Source
@@ -380,3 +380,37 @@ def test_a_source_that_opts_out_leaves_the_archive(site: tuple[Database, Config]
     listed = (folder / "sources/index.html").read_text(encoding="utf-8")
     assert "news" not in listed.casefold()
     assert dangling_links(folder) == []
+
+
+def test_an_article_page_is_served_without_reading_every_published_id(
+    site: tuple[Database, Config],
+) -> None:
+    database, config = site
+    app = PublishApp(database, config)
+    with serving(app) as served:
+        assert served.get("/articles/1.html").status == 200
+        assert served.get("/articles/7.html").status == 404  # below the threshold
+        assert app.archive_index._kept is None  # no listing asked for: the index was not read
+        assert served.get("/sources/blog/").status == 200
+        kept = app.archive_index._kept
+        assert kept is not None
+        assert served.get("/tags/mutual-aid/").status == 200
+        assert app.archive_index._kept is kept  # read once per serve.max_age, not per request
+
+
+def test_kept_values_are_read_again_once_older_than_their_time() -> None:
+    now = [100.0]
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(len(reads))
+        return len(reads)
+
+    kept: Kept[int] = Kept(60, clock=lambda: now[0])
+    assert [kept.get(read), kept.get(read)] == [1, 1]
+    now[0] += 59.9
+    assert kept.get(read) == 1
+    now[0] += 0.1
+    assert kept.get(read) == 2
+    every_time: Kept[int] = Kept(0, clock=lambda: now[0])
+    assert [every_time.get(read), every_time.get(read)] == [3, 4]

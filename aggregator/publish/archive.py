@@ -207,18 +207,22 @@ def plan_archive(
     known_marks: dict[int, str] | None = None,
 ) -> list[Output]:
     """Every file of the archive, unrendered, each with its signature. ``made`` and
-    ``known_marks`` are what the feeds' planning already read (entries, change marks)."""
+    ``known_marks`` are what the feeds' planning already read (entries, change marks); the
+    archive reads from ``made`` but keeps nothing in it, so a build of the whole archive never
+    holds more than a window of its entries."""
     index = read_archive(session, site, known_marks=known_marks or {})
     made = {} if made is None else made
     shared = archive_signature(site, index)
 
     def entries(ids: Sequence[int]) -> list[Entry]:
-        return load_entries(session, site.policy, ids, made)
+        found = {article_id: made[article_id] for article_id in ids if article_id in made}
+        return load_entries(session, site.policy, ids, found)
 
+    window = EntryWindow(entries, index.ids)
     outputs = [
         Output(
             article_path(article_id),
-            _article_renderer(site, index, article_id, entries),
+            _article_renderer(site, article_id, window.entries),
             _digest(
                 shared,
                 article_id,
@@ -242,17 +246,42 @@ def plan_archive(
     return outputs
 
 
+class EntryWindow:
+    """Entries of consecutive article pages, read ``size`` at a time: a first build renders a
+    page per article, in ``order``, and should neither read them one by one nor hold them all.
+    """
+
+    def __init__(
+        self, load: Callable[[Sequence[int]], list[Entry]], order: Sequence[int], size: int = 200
+    ) -> None:
+        self.load = load
+        self.order = order
+        self.size = size
+        self.position = {article_id: place for place, article_id in enumerate(order)}
+        self.held: dict[int, Entry] = {}
+
+    def entries(self, ids: Sequence[int]) -> list[Entry]:
+        if any(article_id not in self.held for article_id in ids):
+            start = min(self.position.get(article_id, 0) for article_id in ids)
+            ahead = self.order[start : start + self.size]
+            wanted = list(dict.fromkeys([*ids, *ahead]))
+            self.held = {entry.article_id: entry for entry in self.load(wanted)}
+        return [self.held[article_id] for article_id in ids if article_id in self.held]
+
+
 def _page_parts(page: ListingPage) -> tuple[object, ...]:
     """What a page shows of its place: not how many pages follow it, so that a listing growing
     by a page rewrites only the page before the new one (its "newer" link)."""
     return page.path, page.number, page.number == page.pages, page.older, page.newer
 
 
-def render_archive_file(session: Session, site: Site, path: str) -> bytes | None:
+def render_archive_file(
+    session: Session, site: Site, path: str, index: Callable[[], ArchiveIndex]
+) -> bytes | None:
     """The bytes a build writes to ``path`` (an archive file), or None when it writes none:
-    what ``serve`` answers. The same index and renderers as the build, without the change
-    marks and signatures a build needs to skip files."""
-    index = read_archive(session, site, with_marks=False)
+    what ``serve`` answers. An article's page reads only that article (is it published, its
+    entry); a listing or a list reads ``index()``, every published id (``serve`` keeps it for
+    a while: see ``ArchiveIndexCache``)."""
 
     def entries(ids: Sequence[int]) -> list[Entry]:
         return load_entries(session, site.policy, ids)
@@ -261,17 +290,19 @@ def render_archive_file(session: Session, site: Site, path: str) -> bytes | None
     if root == "articles":
         stem = rest.removesuffix(".html")
         article_id = int(stem) if stem.isascii() and stem.isdigit() else 0
-        if article_id in set(index.ids):
-            return _article_renderer(site, index, article_id, entries)()
-        return None
+        if not published.is_published(session, site.policy, article_id):
+            return None
+        found = entries([article_id])
+        return render_article_page(site, found[0]) if found else None
+    every = index()
     folder = posixpath.dirname(path)
-    for listing in _listings(index):
+    for listing in _listings(every):
         if listing.folder == folder:
             for page in paginate(listing.folder, listing.ids, site.archive):
                 if page.path == path:
-                    return _listing_renderer(site, index, listing, page, entries)()
+                    return _listing_renderer(site, every, listing, page, entries)()
             return None
-    for output in _lists(site, index, ""):
+    for output in _lists(site, every, ""):
         if output.path == path:
             return output.render()
     return None
@@ -305,28 +336,39 @@ def _article_context(index: ArchiveIndex, article_id: int) -> tuple[object, ...]
 
 
 def _article_renderer(
-    site: Site,
-    index: ArchiveIndex,
-    article_id: int,
-    entries: Callable[[Sequence[int]], list[Entry]],
+    site: Site, article_id: int, entries: Callable[[Sequence[int]], list[Entry]]
 ) -> Callable[[], bytes]:
     def render() -> bytes:
         (entry,) = entries([article_id])
-        return render_article_page(site, index, entry)
+        return render_article_page(site, entry)
 
     return render
 
 
-def render_article_page(site: Site, index: ArchiveIndex, entry: Entry) -> bytes:
-    sources, tags = index.source_paths, index.tag_paths
-    month = index.month_of.get(entry.article_id)
-    links = ArticleLinks(
-        source=sources.get(entry.original.source.name),
-        month=f"archive/{month}/{INDEX}" if month else None,
-        tags=tuple(TagLink(label, tags.get(slugify_tag(label))) for label in entry.tags),
-        also_seen=tuple(sources.get(sighted.source.name) for sighted in entry.also_seen),
+def render_article_page(site: Site, entry: Entry) -> bytes:
+    return render_article(site.title, article_path(entry.article_id), entry, article_links(entry))
+
+
+def article_links(entry: Entry) -> ArticleLinks:
+    """The listings an article's page links to, from the entry alone: a published article is
+    in the listing of its month, of each source it was seen at (those the entry names: none
+    opted out) and of each of its tags, so each exists whenever the article's page does."""
+    month = entry.published.astimezone(UTC).strftime("%Y/%m")
+    return ArticleLinks(
+        source=_source_listing(entry.original.source.name),
+        month=f"archive/{month}/{INDEX}",
+        tags=tuple(TagLink(label, _tag_listing(label)) for label in entry.tags),
+        also_seen=tuple(_source_listing(sighted.source.name) for sighted in entry.also_seen),
     )
-    return render_article(site.title, article_path(entry.article_id), entry, links)
+
+
+def _source_listing(name: str) -> str | None:
+    return f"sources/{name}/{INDEX}" if is_source_name(name) else None
+
+
+def _tag_listing(label: str) -> str | None:
+    slug = slugify_tag(label)
+    return f"tags/{slug}/{INDEX}" if slug else None
 
 
 def _listing_renderer(

@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aggregator.config import Config, ServeConfig
 from aggregator.publish.archive_pages import OPML
@@ -56,6 +58,29 @@ _REASONS = {
 }
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_Value = TypeVar("_Value")
+
+
+class Kept(Generic[_Value]):
+    """A value read again once it is older than ``seconds``, by one thread at a time.
+
+    The archive's listings need every published id; ``serve`` reads them at most once per
+    ``serve.max_age`` (what clients and proxies may cache a page for anyway), so a request
+    costs its own page, not the archive. ``seconds`` 0 reads every time.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._kept: tuple[float, _Value] | None = None
+
+    def get(self, read: Callable[[], _Value]) -> _Value:
+        with self._lock:
+            now = self.clock()
+            if self._kept is None or now - self._kept[0] >= self.seconds:
+                self._kept = (now, read())
+            return self._kept[1]
 
 
 class NotFoundError(Exception):
@@ -70,6 +95,7 @@ class PublishApp:
         self.site = Site.from_config(config)
         self.max_age = int(config.serve.max_age.total_seconds())
         self.max_limit = max(MAX_LIMIT, self.site.items)
+        self.archive_index: Kept[Any] = Kept(self.max_age)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -110,7 +136,7 @@ class PublishApp:
 
     def _archive(self, path: str, environ: dict[str, Any]) -> Response:
         """An archive page, as ``feed build`` writes it (``archive.py``); the query is ignored."""
-        from aggregator.publish.archive import render_archive_file
+        from aggregator.publish.archive import read_archive, render_archive_file
         from aggregator.publish.archive_routes import archive_path
 
         try:
@@ -120,7 +146,13 @@ class PublishApp:
         body = None
         if name is not None:
             with self.database.session() as session:
-                body = render_archive_file(session, self.site, name)
+
+                def index() -> Any:
+                    return read_archive(session, self.site, with_marks=False)
+
+                body = render_archive_file(
+                    session, self.site, name, lambda: self.archive_index.get(index)
+                )
         if body is None:
             return plain_response(404, "not found", cache_control=self._cache_control())
         kind = OPML_TYPE if name == OPML else "text/html"

@@ -517,6 +517,12 @@ def every_published(
     return feeds
 
 
+def is_published(session: Session, policy: PublishPolicy, article_id: int) -> bool:
+    """Whether the article ``article_id`` is published: one read by key."""
+    query = select(Article.id).where(Article.id == article_id, published_filter(policy))
+    return session.connection().execute(query).first() is not None
+
+
 def listing_dates(session: Session, article_ids: Sequence[int]) -> dict[int, datetime]:
     """Each article's date as published entries show it (``published_at``, else when it was
     first seen): what files it under a month. Read by id."""
