@@ -157,6 +157,8 @@ def test_an_article_page_shows_the_article_and_where_it_was_seen(
     assert page.cssselect("main h1")[0].text_content() == "Essay 2 on mutual aid"
     assert "A. Writer" in page.cssselect("main .meta")[0].text_content()
     assert "community fridge" in page.cssselect("main .body")[0].text_content()
+    # Attributed once: by the page (with the listings), not again by the feeds' line.
+    assert page.cssselect("main")[0].text_content().count("Originally published at") == 1
     hrefs = [a.get("href") for a in page.cssselect("aside.attribution a")]
     assert "https://source1.example/2/" in hrefs  # the original
     assert "https://quiet.example/2" in hrefs  # also seen at

@@ -117,7 +117,8 @@ def render_article(site_title: str, path: str, entry: Entry, links: ArticleLinks
     meta.append(builder.A(stamp, href=nav.href(links.month)) if links.month else stamp)
     if entry.author:
         append_text(meta, f" · by {entry.author}")
-    body = lxml.html.fragment_fromstring(entry.content_html or "<p></p>", create_parent="div")
+    # The entry's own attribution gives way to the page's, which also links the listings.
+    body = lxml.html.fragment_fromstring(entry.body_html or "<p></p>", create_parent="div")
     body.set("class", "body")
     parts = [builder.H1(entry.title), meta, body, _attribution(nav, entry, links)]
     if links.tags:

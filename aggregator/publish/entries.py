@@ -67,6 +67,8 @@ class Entry:
     terms gave it (``publish.republish``): ``full``; ``excerpt``, where ``content_html`` is the
     first words and a link to the original; ``link``, where ``content_html`` and ``summary``
     are empty. ``licence`` is what the page declares (``aggregator.licences``), if known.
+    ``content_html`` ends with the attribution (``attribution_html``): the feeds carry it, the
+    archive's article page shows the body before it and an attribution of its own.
     """
 
     id: str
@@ -85,6 +87,12 @@ class Entry:
     also_seen: tuple[Sighted, ...]
     licence: str | None = None
     republished: Shape = "full"
+    attribution: str = ""  # the end of ``content_html``: "Originally published at ..."
+
+    @property
+    def body_html(self) -> str:
+        """``content_html`` without its attribution."""
+        return self.content_html.removesuffix(self.attribution)
 
 
 def build_entry(
@@ -112,7 +120,7 @@ def build_entry(
     published = row.published_at or row.first_seen_at
     changed = max([row.last_changed_at, *(sighting.first_seen_at for sighting in seen)])
     shape = shape_for(policy.republish_mode(primary.name), row.licence) if policy else "full"
-    summary, body = _shaped(shape, row, original, also_seen)
+    summary, body, attribution = _shaped(shape, row, original, also_seen)
     return Entry(
         id=entry_id(id_domain, row.id, row.first_seen_at),
         article_id=row.id,
@@ -123,28 +131,29 @@ def build_entry(
         updated=max(published, row.updated_at or published),
         changed=changed,
         summary=summary,
-        content_html=body,
+        content_html=body + attribution,
         tags=clean_tags(row.tags),
         language=row.language if row.language and _LANGUAGE.fullmatch(row.language) else None,
         original=original,
         also_seen=also_seen,
         licence=row.licence,
         republished=shape,
+        attribution=attribution,
     )
 
 
 def _shaped(
     shape: Shape, row: ArticleRow, original: Sighted, also_seen: Sequence[Sighted]
-) -> tuple[str, str]:
-    """(summary, body) of an article in ``shape``."""
+) -> tuple[str, str, str]:
+    """(summary, body, attribution) of an article in ``shape``."""
     if shape == "link":
-        return "", ""
+        return "", "", ""
     if shape == "excerpt":
         excerpt = plain_text(excerpt_words(row.text))
         lead = f"<p>{html.escape(excerpt, quote=False)}</p>" if excerpt else ""
-        return summarize(excerpt), lead + attribution_html(original, also_seen, "Read it at")
-    body = published_body(row.html, row.sanitized_with) + attribution_html(original, also_seen)
-    return summarize(row.text), body
+        return summarize(excerpt), lead, attribution_html(original, also_seen, "Read it at")
+    body = published_body(row.html, row.sanitized_with)
+    return summarize(row.text), body, attribution_html(original, also_seen)
 
 
 def _sighting_order(sighting: SightingRow) -> tuple[datetime, str]:
