@@ -14,7 +14,8 @@ from aggregator.storage import Database, open_database
 from aggregator.storage.models import Article
 from aggregator.storage.published import PublishPolicy
 from aggregator.storage.retention import purge_before
-from aggregator.storage.search import MARK_END, MARK_START, SearchHit, SearchScope, search
+from aggregator.search.marks import MARK_END, MARK_START
+from aggregator.storage.search import SearchHit, SearchScope, search
 from tests.publish_data import NOW, Row, add_sources, insert_rows
 
 POLICY = PublishPolicy(threshold=6.0, keep_all=frozenset({"keep"}), id_domain="example.org")

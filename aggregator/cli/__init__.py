@@ -45,6 +45,11 @@ COMMANDS = lazy_commands(
             "Print the article extracted from each INPUT: an HTML file, an http(s) URL, or - for "
             "standard input (the default).",
         ),
+        (
+            "search",
+            "aggregator.cli.search:search",
+            "Search the published articles (--all: every stored one), best matches first.",
+        ),
         ("rules", "aggregator.cli.rules:rules", "Per-site extraction rules."),
         ("feed", "aggregator.cli.feed:feed", "Build the published feeds and page."),
         (

@@ -33,14 +33,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from aggregator.search.marks import MARK_END, MARK_START
 from aggregator.search.query import SearchQuery
 from aggregator.storage.article_feeds import SOURCE, TAG
 from aggregator.storage.fulltext import FTS_TABLE, TS_CONFIG, VECTOR_COLUMN
 from aggregator.storage.models import Article, ArticleFeed, Source
 from aggregator.storage.published import PublishPolicy, published_filter
 
-MARK_START = "\x02"
-MARK_END = "\x03"
 ELLIPSIS = "…"
 SNIPPET_WORDS = 24
 # How much of an article's text PostgreSQL's ts_headline reads to cut a snippet.
