@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, update
 
+from aggregator.search.marks import MARK_END, MARK_START
 from aggregator.search.query import parse_query
 from aggregator.storage import Database, open_database
 from aggregator.storage.models import Article
 from aggregator.storage.published import PublishPolicy
 from aggregator.storage.retention import purge_before
-from aggregator.search.marks import MARK_END, MARK_START
 from aggregator.storage.search import SearchHit, SearchScope, search
 from tests.publish_data import NOW, Row, add_sources, insert_rows
 

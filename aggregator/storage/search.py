@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Select,
     String,
     bindparam,
@@ -47,7 +48,7 @@ SNIPPET_SOURCE_CHARS = 20_000
 Order = Literal["rank", "newest"]
 
 _FTS = table(FTS_TABLE, column("rowid"), column("text"))
-_VECTOR = literal_column(f"articles.{VECTOR_COLUMN}")
+_VECTOR: ColumnElement[Any] = literal_column(f"articles.{VECTOR_COLUMN}")
 _HEADLINE = (
     f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, "
     f'MinWords={SNIPPET_WORDS // 2}, MaxFragments=2, FragmentDelimiter=" {ELLIPSIS} "'
@@ -90,8 +91,8 @@ def search(
         statement = statement.order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
     else:
         statement = statement.order_by(literal_column("rank").desc(), Article.id.desc())
-    rows = session.execute(statement.limit(limit).offset(offset)).all()
-    ranks = {article_id: float(rank) for article_id, rank in rows}
+    rows = session.execute(statement.limit(limit).offset(offset))
+    ranks = {int(row[0]): float(row[1]) for row in rows}
     snippets = _snippets(session, query, list(ranks), postgres)
     return [
         SearchHit(article_id, rank, snippets.get(article_id, ""))
@@ -99,9 +100,9 @@ def search(
     ]
 
 
-def _sqlite_matches(query: SearchQuery) -> Select[tuple[int, float]]:
+def _sqlite_matches(query: SearchQuery) -> Select[int, float]:
     """FTS5's ``rank`` is bm25 with the weights the migration configured; lower is better."""
-    rank = (-literal_column(f"{FTS_TABLE}.rank")).label("rank")
+    rank = (-literal_column(f"{FTS_TABLE}.rank", type_=Float)).label("rank")
     return (
         select(Article.id, rank)
         .select_from(_FTS)
@@ -110,9 +111,9 @@ def _sqlite_matches(query: SearchQuery) -> Select[tuple[int, float]]:
     )
 
 
-def _postgres_matches(query: SearchQuery) -> Select[tuple[int, float]]:
+def _postgres_matches(query: SearchQuery) -> Select[int, float]:
     tsquery = _tsquery(query)
-    rank = func.ts_rank_cd(_VECTOR, tsquery).label("rank")
+    rank = func.ts_rank_cd(_VECTOR, tsquery, type_=Float).label("rank")
     return select(Article.id, rank).where(_VECTOR.op("@@")(tsquery))
 
 
@@ -133,11 +134,11 @@ def _tsquery(query: SearchQuery) -> ColumnElement[object]:
 
 
 def _narrowed(
-    statement: Select[tuple[int, float]],
+    statement: Select[int, float],
     query: SearchQuery,
     policy: PublishPolicy,
     scope: SearchScope,
-) -> Select[tuple[int, float]]:
+) -> Select[int, float]:
     if scope.published_only:
         statement = statement.where(published_filter(policy))
     for name in {name for name in (scope.source, query.source) if name}:
