@@ -228,8 +228,10 @@ def render_index(
     sources: Sequence[SourceRef],
     query: str = "",
     heading: str | None = None,
+    search_box: bool = False,
 ) -> bytes:
-    """The page; ``query`` (served with ?source=...) is passed on to its feed links."""
+    """The page; ``query`` (served with ?source=...) is passed on to its feed links;
+    ``search_box`` only where it is served (a written page has no ``/search`` beside it)."""
     suffix = f"?{query}" if query else ""
     feeds = [
         FeedLink(_LABELS[name], media_type, f"{Selection().path(name)}{suffix}")
@@ -239,7 +241,7 @@ def render_index(
         FeedLink(source.title, FORMATS["atom"], Selection(source=source.name).path())
         for source in sources
     ]
-    return render_page(site.title, entries, feeds, source_feeds, heading)
+    return render_page(site.title, entries, feeds, source_feeds, heading, search_box)
 
 
 def _feed_renderer(

@@ -17,6 +17,7 @@ from lxml.html import builder
 
 from aggregator.publish.entries import LINK_REL, Entry, Sighted
 from aggregator.publish.feed import STYLESHEET, rfc3339
+from aggregator.publish.searchpage import search_form
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ def render_page(
     feeds: Sequence[FeedLink],
     source_feeds: Sequence[FeedLink] = (),
     heading: str | None = None,
+    search_box: bool = False,
 ) -> bytes:
-    """The page as UTF-8 HTML5."""
+    """The page as UTF-8 HTML5; ``search_box``: with a form to the server's ``/search``."""
     head = builder.HEAD(
         builder.META(charset="utf-8"),
         builder.META(name="viewport", content="width=device-width, initial-scale=1"),
@@ -53,7 +55,11 @@ def render_page(
         ),
     )
     body = builder.BODY(
-        builder.HEADER(builder.H1(heading or title), _subscribe(feeds)),
+        builder.HEADER(
+            builder.H1(heading or title),
+            _subscribe(feeds),
+            *([search_form()] if search_box else []),
+        ),
         builder.MAIN(*([_article(entry) for entry in entries] or [_empty()])),
         _footer(title, source_feeds),
     )

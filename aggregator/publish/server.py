@@ -3,7 +3,8 @@
 A small WSGI application, served by waitress within bounds (``httpd``). Routes mirror the
 written files (``/feed.atom``, ``/feeds/source/NAME.atom``, ``/feeds/tag/SLUG.atom``,
 ``/index.html``, ``/style.css``; every feed also as ``.rss`` and ``.json``), plus ``/healthz``.
-Query parameters ``limit``, ``source`` and ``tag`` narrow any feed or the page. Every failure is
+Query parameters ``limit``, ``source`` and ``tag`` narrow any feed or the page; ``/search`` and
+``/search.atom`` answer searches (``searchserve``). Every failure is
 a short text answer; tracebacks go to the log only.
 """
 
@@ -35,6 +36,8 @@ from aggregator.publish.routes import (
     merge_selection,
     parse_query,
 )
+from aggregator.publish.searchroutes import match_search
+from aggregator.publish.searchserve import SearchResponder
 from aggregator.publish.select import select_entries, source_named, sources_with_published
 from aggregator.storage import Database
 
@@ -67,6 +70,7 @@ class PublishApp:
         self.site = Site.from_config(config)
         self.max_age = int(config.serve.max_age.total_seconds())
         self.max_limit = max(MAX_LIMIT, self.site.items)
+        self.searcher = SearchResponder(database, self.site, self._cache_control())
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -84,6 +88,8 @@ class PublishApp:
             response = plain_response(405, "only GET and HEAD")
             response.headers.append(("Allow", "GET, HEAD"))
             return response
+        if (search := match_search(path)) is not None:
+            return self.searcher.respond(search, environ)
         route = match_route(path)
         if route is None:
             return plain_response(404, "not found", cache_control=self._cache_control())
@@ -122,7 +128,9 @@ class PublishApp:
         if route.kind == "index":
             about = [name for name in (source.title if source else None, selection.tag) if name]
             heading = f"{self.site.title}: {', '.join(about)}" if about else None
-            body = render_index(self.site, entries, sources, query.canonical, heading)
+            body = render_index(
+                self.site, entries, sources, query.canonical, heading, search_box=True
+            )
             content_type = "text/html; charset=utf-8"
         else:
             feed = make_feed(

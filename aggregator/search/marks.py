@@ -1,5 +1,5 @@
 """Snippets with their matches marked: storage puts ``MARK_START``/``MARK_END`` around each
-match (plain control characters, never markup), and each output turns the marked parts into
+match (noncharacters, never markup), and each output turns the marked parts into
 its own highlighting after escaping the text (``<mark>`` on the page, a style in the CLI).
 """
 
@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-MARK_START = "\x02"
-MARK_END = "\x03"
+# Unicode noncharacters, set aside for a program's internal use: no text means them.
+MARK_START = "\ufdd0"
+MARK_END = "\ufdd1"
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
 
