@@ -143,3 +143,21 @@ def test_hostile_text_is_only_ever_words(database: Database) -> None:
             continue
         with database.session() as session:
             search(session, query, POLICY, 5)  # no engine syntax error
+
+
+def test_the_migration_goes_down_and_up_and_indexes_what_is_there(database: Database) -> None:
+    from alembic import command
+
+    from aggregator.storage import migrate
+    from aggregator.storage.engine import WRITE_OPTION
+
+    config = migrate.alembic_config()
+    writer = database.engine.execution_options(**{WRITE_OPTION: True})
+    with writer.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0018-1")
+    with database.session() as session:  # written while there is no index
+        session.execute(update(Article).where(Article.id == 6).values(title="Bread and roses"))
+    migrate.upgrade(database.engine)
+    assert ids(database, "roses") == [6]
+    assert set(ids(database, "tenant union")) == {1, 2, 4}
