@@ -119,3 +119,19 @@ def test_the_page_fits_a_phone_screen_with_its_own_stylesheet(
     size, corner = first_pixel(shot.read_bytes())
     assert size == PHONE
     assert corner == PAPER  # style.css applied: the page is not the browser's default white
+
+
+def test_the_search_page_renders_under_its_policy_and_fits_a_phone(
+    served: Served, tmp_path: Path
+) -> None:
+    result = chromium(tmp_path, "--dump-dom", f"{served.url}search?q=kropotkin+commons")
+    page = lxml.html.fromstring(result.stdout)
+    titles = [heading.text_content() for heading in page.cssselect("main article h2")]
+    assert titles == [TITLES[1]]
+    assert page.cssselect("form.search input")[0].get("value") == "kropotkin commons"
+    assert "Content Security Policy" not in result.stderr
+    assert "Refused to" not in result.stderr
+    shot = tmp_path / "search.png"
+    chromium(tmp_path, f"--screenshot={shot}", f"{served.url}search?q=fridges")
+    size, corner = first_pixel(shot.read_bytes())
+    assert size == PHONE and corner == PAPER
