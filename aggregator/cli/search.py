@@ -78,7 +78,7 @@ def _json(result: Result) -> dict[str, Any]:
         "url": entry.url,
         "source": entry.original.source.name,
         "published": entry.published,
-        "rank": round(result.rank, 6),
+        "rank": result.rank,
         "snippet": unmarked(result.snippet),
     }
 
