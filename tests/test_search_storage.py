@@ -161,3 +161,15 @@ def test_the_migration_goes_down_and_up_and_indexes_what_is_there(database: Data
     migrate.upgrade(database.engine)
     assert ids(database, "roses") == [6]
     assert set(ids(database, "tenant union")) == {1, 2, 4}
+
+
+def test_searches_read_the_index_not_every_article(database: Database) -> None:
+    from tests.plans import assert_no_table_scans, captured_statements
+
+    with database.session() as session, captured_statements(session) as statements:
+        for text in ("tenant union -strikes source:keep", '"mutual aid" tag:history'):
+            search(session, parse_query(text), POLICY, 20)
+        search(session, parse_query("commune"), POLICY, 20, 0, SearchScope(order="newest"))
+    assert len(statements) >= 4  # the matches, then the snippets of those found
+    with database.session() as session:
+        assert_no_table_scans(session, statements, price_out=True)
