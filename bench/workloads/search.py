@@ -104,18 +104,23 @@ def measure_size(
     return Measured(size, archive.build_seconds, statistics.median(lookups), medians, matches)
 
 
-def table(results: list[Measured], kind: str) -> list[str]:
-    """A Markdown table: per size, the key lookup and each query (ms and ratio)."""
+def header(kind: str) -> list[str]:
+    """The Markdown table's head: per size, the key lookup and each query (ms and ratio)."""
     head = ["articles", "key lookup", *QUERIES]
-    lines = [f"| {' | '.join(head)} |", f"|{'---|' * len(head)}"]
-    for result in results:
-        cells = [f"{result.size:,}", f"{result.lookup * 1000:.2f} ms"]
-        cells += [
-            f"{seconds * 1000:.1f} ms ({seconds / result.lookup:.0f}x)"
-            for seconds in result.queries.values()
-        ]
-        lines.append(f"| {' | '.join(cells)} |")
-    return [f"# search on {kind}, median of each; (Nx): times the key lookup", *lines]
+    return [
+        f"# search on {kind}, median of each; (Nx): times the key lookup",
+        f"| {' | '.join(head)} |",
+        f"|{'---|' * len(head)}",
+    ]
+
+
+def row(result: Measured) -> str:
+    cells = [f"{result.size:,}", f"{result.lookup * 1000:.2f} ms"]
+    cells += [
+        f"{seconds * 1000:.1f} ms ({seconds / result.lookup:.0f}x)"
+        for seconds in result.queries.values()
+    ]
+    return f"| {' | '.join(cells)} |"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,15 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the databases are dropped first
     folder = Path(tempfile.mkdtemp(prefix="bench-search-config-"))
+    print("\n".join(header(args.database)), flush=True)
     try:
-        results = []
-        for size in args.sizes:
-            results.append(measure_size(store, size, args.rounds, args.workers, folder, _say))
-            _say(f"# {size:,}: first-page results {results[-1].matches}")
+        for size in args.sizes:  # each row as soon as it is measured: a 100k archive takes long
+            result = measure_size(store, size, args.rounds, args.workers, folder, _say)
+            _say(f"# {size:,}: first-page results {result.matches}")
+            print(row(result), flush=True)
     finally:
         store.close()
         shutil.rmtree(folder, ignore_errors=True)
-    print("\n".join(table(results, args.database)))
     return 0
 
 
