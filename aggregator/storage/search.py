@@ -44,7 +44,7 @@ from aggregator.storage.published import PublishPolicy, published_filter
 ELLIPSIS = "…"
 SNIPPET_WORDS = 24
 # How much of an article's text PostgreSQL's ts_headline reads to cut a snippet.
-SNIPPET_SOURCE_CHARS = 20_000
+SNIPPET_SOURCE_CHARS = 5_000
 Order = Literal["rank", "newest"]
 
 _FTS = table(FTS_TABLE, column("rowid"), column("text"))
