@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from aggregator.storage.fulltext import include_object
 from aggregator.storage.models import Base
 
 target_metadata = Base.metadata
@@ -21,6 +22,7 @@ def run_with(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,  # the full-text index is not in the models
     )
     with context.begin_transaction():
         context.run_migrations()

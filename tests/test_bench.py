@@ -158,3 +158,30 @@ def test_archive_rows_are_what_ingest_makes_of_the_same_entries() -> None:
         assert blocks == {block.fingerprint for block in made.blocks} and blocks
     # Different texts, different hashes: nothing near another by accident.
     assert len({row["simhash"] for row in rows.articles}) == 3
+
+
+def test_the_search_benchmark_reports_each_query_against_a_key_lookup(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["search", "--sizes", "150", "--rounds", "1", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    rows = [line for line in captured.out.splitlines() if line.startswith("| 150 |")]
+    assert len(rows) == 1
+    assert len(re.findall(r"[0-9.]+ ms \([0-9]+x\)", rows[0])) == 4  # every query, with a ratio
+    found = re.search(r"first-page results (\{.*\})", captured.err)
+    assert found is not None
+    assert all(count > 0 for count in json.loads(found[1].replace("'", '"')).values())
+
+
+@pytest.mark.postgres
+def test_the_search_benchmark_runs_on_postgresql(capsys: pytest.CaptureFixture[str]) -> None:
+    url = os.environ.get("MUTUALAID_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("MUTUALAID_TEST_POSTGRES_URL is not set")
+    arguments = ["--sizes", "150", "--rounds", "1", "--workers", "1", "--postgres-url", url]
+    assert main(["search", *arguments, "--database", "postgresql"]) == 0
+    captured = capsys.readouterr()
+    assert "# search on postgresql" in captured.out
+    found = re.search(r"first-page results (\{.*\})", captured.err)
+    assert found is not None
+    assert all(count > 0 for count in json.loads(found[1].replace("'", '"')).values())

@@ -213,3 +213,19 @@ def _probe_page(frames: list[tuple[str, int]]) -> str:
     });
     """
     return f"<!DOCTYPE html><html><body>{iframes}<script>{script}</script></body></html>"
+
+
+def test_the_search_page_renders_under_its_policy_and_fits_a_phone(
+    served: Served, tmp_path: Path
+) -> None:
+    result = chromium(tmp_path, "--dump-dom", f"{served.url}search?q=kropotkin+commons")
+    page = lxml.html.fromstring(result.stdout)
+    titles = [heading.text_content() for heading in page.cssselect("main article h2")]
+    assert titles == [TITLES[1]]
+    assert page.cssselect("form.search input")[0].get("value") == "kropotkin commons"
+    assert "Content Security Policy" not in result.stderr
+    assert "Refused to" not in result.stderr
+    shot = tmp_path / "search.png"
+    chromium(tmp_path, f"--screenshot={shot}", f"{served.url}search?q=fridges")
+    size, corner = first_pixel(shot.read_bytes())
+    assert size == PHONE and corner == PAPER

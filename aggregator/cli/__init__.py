@@ -51,6 +51,11 @@ COMMANDS = lazy_commands(
             "List what the topic filter held back near the threshold and what it published with "
             "the lowest scores, with any curator's decision.",
         ),
+        (
+            "search",
+            "aggregator.cli.search:search",
+            "Search the published articles (--all: every stored one), best matches first.",
+        ),
         ("rules", "aggregator.cli.rules:rules", "Per-site extraction rules."),
         ("feed", "aggregator.cli.feed:feed", "Build the published feeds and page."),
         (

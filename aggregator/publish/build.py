@@ -247,8 +247,10 @@ def render_index(
     sources: Sequence[SourceRef],
     query: str = "",
     heading: str | None = None,
+    search_box: bool = False,
 ) -> bytes:
-    """The page; ``query`` (served with ?source=...) is passed on to its feed links."""
+    """The page; ``query`` (served with ?source=...) is passed on to its feed links;
+    ``search_box`` only where it is served (a written page has no ``/search`` beside it)."""
     suffix = f"?{query}" if query else ""
     feeds = [
         FeedLink(_LABELS[name], media_type, f"{Selection().path(name)}{suffix}")
@@ -263,7 +265,7 @@ def render_index(
         from aggregator.publish.archive import archive_links
 
         archive = archive_links()
-    return render_page(site.title, entries, feeds, source_feeds, heading, archive)
+    return render_page(site.title, entries, feeds, source_feeds, heading, archive, search_box)
 
 
 def _feed_renderer(

@@ -16,10 +16,11 @@ from aggregator.dates import parse_date
 from aggregator.publish.feed import rfc822
 
 GZIP_MIN_BYTES = 256
-# The page loads only its own stylesheet; nothing may frame it, post from it or run in it.
+# The page loads only its own stylesheet; nothing may frame it or run in it, and its only form
+# (the served page's search box) goes to this server.
 PAGE_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'"
+    "form-action 'self'; frame-ancestors 'none'"
 )
 # Feeds, JSON and text opened in a browser: nothing at all.
 DOCUMENT_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"

@@ -18,6 +18,7 @@ from lxml.html import builder
 
 from aggregator.publish.entries import LINK_REL, Entry, Sighted
 from aggregator.publish.feed import STYLESHEET, rfc3339
+from aggregator.publish.searchpage import search_form
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,11 @@ def render_page(
     source_feeds: Sequence[FeedLink] = (),
     heading: str | None = None,
     archive: ArchiveLinks | None = None,
+    search_box: bool = False,
 ) -> bytes:
     """The page as UTF-8 HTML5; with ``archive``, titles lead to each article's own page (the
-    original stays linked beside the date) and the header links to the lists."""
+    original stays linked beside the date) and the header links to the lists; ``search_box``:
+    with a form to the server's ``/search``."""
     head = builder.HEAD(
         builder.META(charset="utf-8"),
         builder.META(name="viewport", content="width=device-width, initial-scale=1"),
@@ -64,7 +67,12 @@ def render_page(
         ),
     )
     body = builder.BODY(
-        builder.HEADER(builder.H1(heading or title), _subscribe(feeds), *_archive_nav(archive)),
+        builder.HEADER(
+            builder.H1(heading or title),
+            _subscribe(feeds),
+            *_archive_nav(archive),
+            *([search_form()] if search_box else []),
+        ),
         builder.MAIN(*([_article(entry, archive) for entry in entries] or [_empty()])),
         _footer(title, source_feeds),
     )

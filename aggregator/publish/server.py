@@ -4,7 +4,8 @@ A small WSGI application, served by waitress within bounds (``httpd``). Routes m
 written files (``/feed.atom``, ``/feeds/source/NAME.atom``, ``/feeds/tag/SLUG.atom``,
 ``/index.html``, ``/style.css``; every feed also as ``.rss`` and ``.json``), plus ``/healthz``,
 and the archive's pages when it is on (``archive.py``; the same bytes as the built files).
-Query parameters ``limit``, ``source`` and ``tag`` narrow any feed or the page. Every failure is
+Query parameters ``limit``, ``source`` and ``tag`` narrow any feed or the page; ``/search`` and
+``/search.atom`` answer searches (``searchserve``). Every failure is
 a short text answer; tracebacks go to the log only.
 """
 
@@ -39,6 +40,8 @@ from aggregator.publish.routes import (
     merge_selection,
     parse_query,
 )
+from aggregator.publish.searchroutes import match_search
+from aggregator.publish.searchserve import SearchResponder
 from aggregator.publish.select import select_entries, source_named, sources_with_published
 from aggregator.storage import Database
 
@@ -96,6 +99,7 @@ class PublishApp:
         self.max_age = int(config.serve.max_age.total_seconds())
         self.max_limit = max(MAX_LIMIT, self.site.items)
         self.archive_index: Kept[Any] = Kept(self.max_age)
+        self.searcher = SearchResponder(database, self.site, self._cache_control())
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -113,6 +117,8 @@ class PublishApp:
             response = plain_response(405, "only GET and HEAD")
             response.headers.append(("Allow", "GET, HEAD"))
             return response
+        if (search := match_search(path)) is not None:
+            return self.searcher.respond(search, environ)
         route = match_route(path)
         if route is None and self.site.archive:
             return self._archive(path, environ)
@@ -183,7 +189,9 @@ class PublishApp:
         if route.kind == "index":
             about = [name for name in (source.title if source else None, selection.tag) if name]
             heading = f"{self.site.title}: {', '.join(about)}" if about else None
-            body = render_index(self.site, entries, sources, query.canonical, heading)
+            body = render_index(
+                self.site, entries, sources, query.canonical, heading, search_box=True
+            )
             content_type = "text/html; charset=utf-8"
         else:
             feed = make_feed(

@@ -9,6 +9,7 @@ from bench.workloads import (
     extraction,
     polling,
     publish,
+    search,
     serve,
     startup,
     status,
@@ -34,5 +35,6 @@ WORKLOADS: dict[str, Workload] = {
         *startup.WORKLOADS,
         status.STATUS,
         archive.INGEST_INTO_ARCHIVE,
+        search.SEARCH,
     )
 }

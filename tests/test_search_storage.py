@@ -1,0 +1,175 @@
+"""Full-text search in storage, on SQLite (FTS5) and PostgreSQL (tsvector): matching, ranking,
+filters, only published articles, and the index kept in step with every write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, update
+
+from aggregator.search.marks import MARK_END, MARK_START
+from aggregator.search.query import parse_query
+from aggregator.storage import Database, open_database
+from aggregator.storage.models import Article
+from aggregator.storage.published import PublishPolicy
+from aggregator.storage.retention import purge_before
+from aggregator.storage.search import SearchHit, SearchScope, search
+from tests.publish_data import NOW, Row, add_sources, insert_rows
+
+POLICY = PublishPolicy(threshold=6.0, keep_all=frozenset({"keep"}), id_domain="example.org")
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    database = open_database(database_url)
+    add_sources(database, "scored", "keep", "other")
+    insert_rows(
+        database,
+        [
+            Row(id=1, title="Tenant unions in Leeds", text="A story of rent strikes and a union."),
+            Row(id=2, title="Notes", text="The tenant union met twice; the commune fed everyone."),
+            Row(id=3, title="Union of tenants", text="Tenants formed a union.", relevance=1.0),
+            Row(id=4, source_id=2, title="Kept", text="A tenant union, kept.", relevance=0.0),
+            Row(
+                id=5,
+                source_id=3,
+                title="Kropotkin and the commune",
+                author="Élisée Réclus",
+                text="Mutual aid is a factor of evolution. The commune of Paris.",
+                tags=("History",),
+                published_at=NOW - 30 * 24 * HOUR,
+            ),
+            Row(id=6, title="Food", text="Mutual aid kitchens; aid that is mutual.", tags=()),
+        ],
+    )
+    yield database
+    database.close()
+
+
+def run(
+    database: Database, text: str, scope: SearchScope | None = None, limit: int = 20
+) -> list[SearchHit]:
+    with database.session() as session:
+        return search(session, parse_query(text), POLICY, limit, 0, scope)
+
+
+def ids(database: Database, text: str, **scope: object) -> list[int]:
+    return [hit.article_id for hit in run(database, text, SearchScope(**scope))]  # type: ignore[arg-type]
+
+
+def test_words_match_anywhere_and_stem(database: Database) -> None:
+    assert set(ids(database, "tenant union")) == {1, 2, 4}
+    assert ids(database, "kropotkin") == [5]
+    assert ids(database, "RÉCLUS") == [5]  # the author, case folded
+    if database.engine.dialect.name == "sqlite":  # PostgreSQL keeps diacritics (no unaccent)
+        assert ids(database, "reclus") == [5]
+    assert ids(database, "nothingmatchesthis") == []
+
+
+def test_phrases_keep_word_order(database: Database) -> None:
+    assert set(ids(database, '"mutual aid"')) == {5, 6}
+    assert ids(database, '"aid mutual"') == []
+    assert ids(database, '"commune fed everyone"') == [2]
+
+
+def test_exclusions(database: Database) -> None:
+    assert set(ids(database, "tenant -strikes")) == {2, 4}
+    assert ids(database, 'aid -"factor of evolution"') == [6]
+
+
+def test_title_ranks_above_text(database: Database) -> None:
+    hits = run(database, "commune")
+    assert [hit.article_id for hit in hits] == [5, 2]
+    assert hits[0].rank > hits[1].rank
+
+
+def test_only_published_unless_asked(database: Database) -> None:
+    assert 3 not in ids(database, "tenants")
+    assert 4 in ids(database, "tenant")  # seen at a keep_all source
+    assert 3 in ids(database, "tenants", published_only=False)
+
+
+def test_source_tag_and_since_filters(database: Database) -> None:
+    assert ids(database, "tenant source:keep") == [4]
+    assert ids(database, "tenant", source="keep") == [4]
+    assert ids(database, "commune tag:history") == [5]
+    assert ids(database, 'commune tag:"HISTORY"') == [5]
+    assert ids(database, "commune", since=NOW - 48 * HOUR) == [2]
+    assert ids(database, "tenant source:nosuchsource") == []
+
+
+def test_newest_first_order_and_paging(database: Database) -> None:
+    assert ids(database, "tenant", order="newest") == [1, 2, 4]
+    with database.session() as session:
+        query = parse_query("tenant")
+        pages = [search(session, query, POLICY, 2, offset) for offset in (0, 2, 4)]
+    assert [len(page) for page in pages] == [2, 1, 0]
+    assert {hit.article_id for page in pages for hit in page} == {1, 2, 4}
+
+
+def test_snippets_mark_the_matches(database: Database) -> None:
+    [hit] = run(database, '"mutual aid" factor')
+    assert f"{MARK_START}factor{MARK_END}" in hit.snippet
+    assert hit.snippet.replace(MARK_START, "").replace(MARK_END, "").startswith("Mutual aid is")
+
+
+def test_index_follows_updates_deletes_and_purges(database: Database) -> None:
+    with database.session() as session:  # as re-extraction rewrites an article
+        article = session.get(Article, 6)
+        assert article is not None
+        article.text = "Soup and solidarity."
+    assert ids(database, "kitchens") == []
+    assert ids(database, "solidarity") == [6]
+    with database.session() as session:
+        session.execute(update(Article).where(Article.id == 1).values(title="Rent strike"))
+    assert ids(database, "leeds") == []
+    assert ids(database, "rent strike") == [1]
+    with database.session() as session:
+        session.execute(delete(Article).where(Article.id == 2))
+    assert ids(database, "commune") == [5]
+    purged = purge_before(database, NOW - 7 * 24 * HOUR, NOW)
+    assert purged == 1
+    assert ids(database, "commune", published_only=False) == []
+
+
+def test_hostile_text_is_only_ever_words(database: Database) -> None:
+    for text in ["NEAR(tenant union)", "tenant*", "^tenant", 'title:tenant"', "a OR b"]:
+        try:
+            query = parse_query(text)
+        except Exception:
+            continue
+        with database.session() as session:
+            search(session, query, POLICY, 5)  # no engine syntax error
+
+
+def test_the_migration_goes_down_and_up_and_indexes_what_is_there(database: Database) -> None:
+    from alembic import command
+
+    from aggregator.storage import migrate
+    from aggregator.storage.engine import WRITE_OPTION
+
+    config = migrate.alembic_config()
+    writer = database.engine.execution_options(**{WRITE_OPTION: True})
+    with writer.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0018-1")
+    with database.session() as session:  # written while there is no index
+        session.execute(update(Article).where(Article.id == 6).values(title="Bread and roses"))
+    migrate.upgrade(database.engine)
+    assert ids(database, "roses") == [6]
+    assert set(ids(database, "tenant union")) == {1, 2, 4}
+
+
+def test_searches_read_the_index_not_every_article(database: Database) -> None:
+    from tests.plans import assert_no_table_scans, captured_statements
+
+    with database.session() as session, captured_statements(session) as statements:
+        for text in ("tenant union -strikes source:keep", '"mutual aid" tag:history'):
+            search(session, parse_query(text), POLICY, 20)
+        search(session, parse_query("commune"), POLICY, 20, 0, SearchScope(order="newest"))
+    assert len(statements) >= 4  # the matches, then the snippets of those found
+    with database.session() as session:
+        assert_no_table_scans(session, statements, price_out=True)
