@@ -193,3 +193,32 @@ def test_the_served_page_has_a_search_box_and_the_written_one_not(
     written = lxml.html.fromstring(render_index(site, [], []))
     assert not written.cssselect("form")
     assert re.search(r"form-action 'self'", served.get("/").getheader("Content-Security-Policy"))
+
+
+@pytest.mark.parametrize(
+    ("mode", "shown"), [("full", "deep"), ("excerpt", "Opening"), ("link", "")]
+)
+def test_a_result_shows_no_more_text_than_its_source_republishes(
+    tmp_path: Path, mode: str, shown: str
+) -> None:
+    config = publish_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        {"blog": {"homepage": "https://blog.example/", "republish": mode}},
+    )
+    database = open_database(config.database.url)
+    try:
+        add_sources(database, "blog")
+        words = " ".join(f"filler{n}" for n in range(200))
+        text = f"Opening words of the essay. {words} The deep cooperative passage ends it."
+        insert_rows(database, [Row(id=1, title="An essay", text=text, html=f"<p>{text}</p>")])
+        with serving(PublishApp(database, config)) as site:
+            response = site.get("/search?q=cooperative")
+            assert response.status == 200
+            document = lxml.html.fromstring(response.body)  # type: ignore[attr-defined]
+        assert titles(document) == ["An essay"]
+        text_shown = " ".join(p.text_content() for p in document.cssselect("main article p"))
+        assert ("cooperative" in text_shown) == (mode == "full")
+        assert shown in text_shown
+    finally:
+        database.close()

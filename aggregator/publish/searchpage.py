@@ -81,8 +81,12 @@ def _result(result: Result) -> lxml.html.HtmlElement:
     meta = builder.P(builder.CLASS("meta"), builder.SPAN(entry.original.source.title), " · ")
     meta.append(builder.TIME(_human_date(entry.published), datetime=rfc3339(entry.published)))
     parts = [builder.H2(title), meta]
-    if result.snippet and entry.summary:  # an entry published without text shows none here
+    # Text from anywhere in the article only where its source's terms let it out in full; an
+    # excerpt shows its own first words, an entry published as a link no text.
+    if result.snippet and entry.republished == "full":
         parts.append(_snippet(result.snippet))
+    elif entry.summary:
+        parts.append(builder.P(builder.CLASS("excerpt"), entry.summary))
     article = builder.ARTICLE(*parts)
     if entry.language:
         article.set("lang", entry.language)
