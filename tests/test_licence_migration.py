@@ -1,5 +1,5 @@
 """Migration 0016: the licence columns are added empty to the articles stored before it, and
-taken away again by a downgrade that keeps the articles. SQLite and (when configured)
+taken away again by a downgrade that keeps the articles and what hangs off them. SQLite and (when configured)
 PostgreSQL."""
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ def test_migration_0016_adds_and_removes_the_licence_columns(database_url: str) 
                 ),
                 {"now": STORED, "no": False},
             )
+            connection.execute(
+                text(
+                    "INSERT INTO sightings (article_id, source_id, url, first_seen_at, "
+                    "last_seen_at) VALUES (1, 1, 'https://a.example/1', :now, :now)"
+                ),
+                {"now": STORED},
+            )
         assert "licence" not in _columns(engine)
         migrate.upgrade(engine)
         assert {"licence", "licence_declared"} <= _columns(engine)
@@ -49,6 +56,9 @@ def test_migration_0016_adds_and_removes_the_licence_columns(database_url: str) 
         assert not {"licence", "licence_declared"} & _columns(engine)
         with engine.connect() as connection:
             assert connection.execute(text("SELECT title FROM articles")).scalar_one() == "One"
+            # Nothing that hangs off an article went with the columns (a table rebuilt by
+            # DROP TABLE would have taken its sightings along, foreign keys being on).
+            assert connection.execute(text("SELECT count(*) FROM sightings")).scalar_one() == 1
     finally:
         engine.dispose()
 

@@ -30,7 +30,7 @@ from aggregator.publish.routes import BadRequestError
 from aggregator.publish.select import PublishPolicy
 from aggregator.publish.server import Kept, PublishApp
 from aggregator.publish.write import MANIFEST, write_site
-from aggregator.storage import Database, article_feeds, open_database, published
+from aggregator.storage import Database, article_feeds, decisions, open_database, published
 from aggregator.storage.models import Article, Source
 from tests.publish_data import NOW, Row, add_sources, insert_rows, publish_config, serving
 
@@ -398,6 +398,14 @@ def test_an_article_page_is_served_without_reading_every_published_id(
         assert kept is not None
         assert served.get("/tags/mutual-aid/").status == 200
         assert app.archive_index._kept is kept  # read once per serve.max_age, not per request
+        assert b"Essay 2 on" in served.get("/sources/blog/1.html").body  # type: ignore[attr-defined]
+        with database.write_session() as session:  # a curator holds essay 2
+            decisions.decide(session, 2, "hold", NOW, None)
+        listing = served.get("/sources/blog/1.html")
+        assert app.archive_index._kept is kept  # the index is older than the decision ...
+        assert b"Essay 2 on" not in listing.body  # type: ignore[attr-defined]  # ... its page is not
+        assert b"Essay 4 on" in listing.body  # type: ignore[attr-defined]
+        assert served.get("/articles/2.html").status == 404
 
 
 def test_kept_values_are_read_again_once_older_than_their_time() -> None:

@@ -173,3 +173,26 @@ def test_searches_read_the_index_not_every_article(database: Database) -> None:
     assert len(statements) >= 4  # the matches, then the snippets of those found
     with database.session() as session:
         assert_no_table_scans(session, statements, price_out=True)
+
+
+def test_a_source_that_opted_out_lists_nothing(database: Database) -> None:
+    """Not even what was seen there and is published by another source's right."""
+    insert_rows(
+        database,
+        [
+            Row(
+                id=7,
+                title="Zebra",
+                text="Zebra crossings.",
+                also_seen=((3, "https://o.example/7"),),
+            )
+        ],
+    )
+    opted = PublishPolicy(6.0, frozenset({"keep"}), "example.org", opted_out=frozenset({"other"}))
+    with database.session() as session:
+        query = parse_query("zebra source:other")
+        assert [hit.article_id for hit in search(session, query, POLICY, 20, 0)] == [7]
+        assert search(session, query, opted, 20, 0) == []
+        assert [hit.article_id for hit in search(session, parse_query("zebra"), opted, 20, 0)] == [
+            7
+        ]

@@ -284,15 +284,16 @@ def render_archive_file(
     a while: see ``ArchiveIndexCache``)."""
 
     def entries(ids: Sequence[int]) -> list[Entry]:
-        return load_entries(session, site.policy, ids)
+        """The entries of ``ids`` still published (the index may be older than a decision)."""
+        now = published.published_among(session, site.policy, ids)
+        return load_entries(
+            session, site.policy, [article_id for article_id in ids if article_id in now]
+        )
 
     root, _, rest = path.partition("/")
     if root == "articles":
         stem = rest.removesuffix(".html")
-        article_id = int(stem) if stem.isascii() and stem.isdigit() else 0
-        if not published.is_published(session, site.policy, article_id):
-            return None
-        found = entries([article_id])
+        found = entries([int(stem)]) if stem.isascii() and stem.isdigit() else []
         return render_article_page(site, found[0]) if found else None
     every = index()
     folder = posixpath.dirname(path)

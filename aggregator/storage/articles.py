@@ -467,13 +467,16 @@ def update_text(
 
 
 def make_primary(session: Session, article_id: int, candidate: Candidate, source_id: int) -> None:
-    """An earlier copy is the original: its source, URL and date become the article's."""
+    """An earlier copy is the original: its source, URL, date and licence become the article's
+    (a licence read at a copy's site is not the author's word; none found is none known)."""
     article = session.get_one(Article, article_id)
     # The copy's canonical URL is free: the URL lookup found no article under it.
     article.primary_source_id = source_id
     article.canonical_url = candidate.canonical_url
     article.published_at = candidate.published_at
     article.date_estimated = False
+    for column, value in licence_fields(candidate).items():
+        setattr(article, column, value)
 
 
 def _content_fields(candidate: Candidate) -> dict[str, Any]:

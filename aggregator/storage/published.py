@@ -517,10 +517,14 @@ def every_published(
     return feeds
 
 
-def is_published(session: Session, policy: PublishPolicy, article_id: int) -> bool:
-    """Whether the article ``article_id`` is published: one read by key."""
-    query = select(Article.id).where(Article.id == article_id, published_filter(policy))
-    return session.connection().execute(query).first() is not None
+def published_among(session: Session, policy: PublishPolicy, ids: Sequence[int]) -> set[int]:
+    """Which of ``ids`` are published now: read by key."""
+    found: set[int] = set()
+    connection = session.connection()
+    for chunk in _chunks(sorted(set(ids))):
+        query = select(Article.id).where(Article.id.in_(chunk), published_filter(policy))
+        found.update(connection.execute(query).scalars())
+    return found
 
 
 def listing_dates(session: Session, article_ids: Sequence[int]) -> dict[int, datetime]:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     cast,
     column,
     exists,
+    false,
     func,
     literal_column,
     select,
@@ -145,6 +146,9 @@ def _narrowed(
     if scope.published_only:
         statement = statement.where(published_filter(policy))
     for name in {name for name in (scope.source, query.source) if name}:
+        if scope.published_only and name in policy.opted_out:
+            # A source that opted out has no feed, so no search lists what was seen there.
+            statement = statement.where(false())
         statement = statement.where(_seen_at(name))
     if query.tag:
         statement = statement.where(_tagged(query.tag))

@@ -23,5 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("articles", schema=None) as batch_op:
+    # Native DROP COLUMN: a rebuilt articles table would take its sightings with it.
+    with op.batch_alter_table("articles", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("sanitized_with")

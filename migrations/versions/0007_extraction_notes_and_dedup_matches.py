@@ -25,7 +25,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sightings", schema=None) as batch_op:
+    # Native DROP COLUMN: a rebuilt articles table would take its sightings with it.
+    with op.batch_alter_table("sightings", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("matched_by")
-    with op.batch_alter_table("articles", schema=None) as batch_op:
+    with op.batch_alter_table("articles", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("extraction")

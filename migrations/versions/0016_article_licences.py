@@ -26,6 +26,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("articles", schema=None) as batch_op:
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later), never a rebuilt table: with foreign
+    # keys on, dropping the old articles table would delete every sighting and feed row.
+    with op.batch_alter_table("articles", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("licence_declared")
         batch_op.drop_column("licence")
