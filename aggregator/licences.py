@@ -61,7 +61,8 @@ _CC_LONG_TEXT = re.compile(
 )
 _WORD_CODES = (("noncommercial", "nc"), ("noderiv", "nd"), ("sharealike", "sa"))
 _ZERO_TEXT = re.compile(r"\bCC0\b|creative\s+commons\s+zero|public\s+domain\s+dedication", re.I)
-_MARK_TEXT = re.compile(r"public\s+domain\s+mark|\bin\s+the\s+public\s+domain\b", re.I)
+# Only the mark itself: "in the public domain" is as often said of a picture as of the text.
+_MARK_TEXT = re.compile(r"public\s+domain\s+mark", re.I)
 _COPYRIGHT_TEXT = re.compile(r"©|\(c\)|copyright|all\s+rights\s+reserved", re.I)
 
 # The elements of a CC licence, in the order SPDX writes them.

@@ -186,3 +186,33 @@ def test_body_classes_do_not_make_an_article_s_licence_site_wide() -> None:
     </body></html>"""
     licence = detect_licence(parse_html(page))
     assert licence is not None and licence.id == "CC-BY-4.0"
+
+
+COPYRIGHT_META = '<meta name="copyright" content="© 2024 Daily News. All rights reserved.">'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A photo's licence in the article's JSON-LD, on its ImageObject.
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "H", "image":'
+        ' {"@type": "ImageObject", "url": "https://x.example/a.jpg",'
+        ' "license": "https://creativecommons.org/licenses/by-sa/4.0/"}}</script>'
+        "<article><p>Text.</p></article>",
+        # A photo credit in a caption inside the article.
+        '<article><figure><img src="a.jpg"><figcaption>Photo: <a href='
+        '"https://creativecommons.org/licenses/by/2.0/">CC BY 2.0</a></figcaption></figure>'
+        "<p>Text.</p></article>",
+    ],
+)
+def test_a_picture_s_licence_is_not_the_article_s(body: str) -> None:
+    page = f"<html><head>{COPYRIGHT_META}</head><body>{body}</body></html>"
+    licence = detect_licence(parse_html(page))
+    assert licence is not None and licence.id == "all-rights-reserved"
+
+
+def test_public_domain_said_of_pictures_is_no_licence() -> None:
+    meta = '<meta name="dc.rights" content="Images in the public domain.">'
+    page = f"<html><head>{meta}</head><body><article><p>Text.</p></article></body></html>"
+    licence = detect_licence(parse_html(page))
+    assert licence is None or licence.id != "PDM"

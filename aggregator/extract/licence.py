@@ -2,13 +2,15 @@
 
 Where a page says it, in this order (the first found wins):
 
-1. JSON-LD ``license`` (a URL, a name, or an object with ``url`` or ``name``), on an article
-   object (``Article``, ``BlogPosting``, ``NewsArticle``, ...) before any other object, looked
-   for in ``@graph`` and nested objects too; broken JSON is mended where it can be;
+1. JSON-LD ``license`` (a URL, a name, or an object with ``url`` or ``name``) of an article or
+   page object (``Article``, ``BlogPosting``, ``NewsArticle``, ``WebPage``, ...), looked for in
+   ``@graph`` and nested objects too (an ``ImageObject``'s licence is its picture's, not the
+   article's); broken JSON is mended where it can be;
 2. ``<link rel="license">`` in the head;
 3. ``<a rel="license">`` (``rel`` may list other words), then links to a Creative Commons licence
    and CC badge images: those in the article before those in a footer, sidebar or widget (a
-   site-wide badge), since only then is the declaration known to be about the article;
+   site-wide badge), since only then is the declaration known to be about the article; none in a
+   ``<figure>`` (a photo credit licenses the photo);
 4. ``<meta name="copyright">``, ``dc.rights``, ``dcterms.rights`` text.
 
 A page that declares nothing has no licence (None). ``aggregator.licences`` names what was found.
@@ -48,14 +50,13 @@ def detect_licence(tree: HtmlElement) -> Licence | None:
 
 
 def _from_json_ld(tree: HtmlElement) -> Licence | None:
-    found: list[tuple[int, Licence]] = []
     for script in tree.xpath("//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]"):
         document = _loads(script.text or "")
         for node in _objects(document, 0):
-            licence = _json_licence(node.get("license"))
+            licence = _json_licence(node.get("license")) if _is_article(node) else None
             if licence is not None:
-                found.append((0 if _is_article(node) else 1, licence))
-    return min(found, key=lambda pair: pair[0])[1] if found else None
+                return licence
+    return None
 
 
 def _loads(text: str) -> Any:
@@ -135,15 +136,22 @@ def _from_anchors_and_badges(tree: HtmlElement) -> Licence | None:
     found: list[tuple[int, int, Licence]] = []
     for element in _with_rel_license(tree, "a"):
         href = (element.get("href") or "").strip()
-        if href:
+        if href and not _in_figure(element):
             found.append((_site_wide(element), 0, declared_url(href)))
     for element in tree.xpath(_CC_TARGETS):
+        if _in_figure(element):
+            continue
         target = element.get("href") if element.tag == "a" else element.get("src")
         licence = licence_from_url(target or "")
         if licence is not None:
             found.append((_site_wide(element), 1, licence))
     # Stable: within one rank, the order of the page.
     return min(found, key=lambda item: (item[0], item[1]))[2] if found else None
+
+
+def _in_figure(element: HtmlElement) -> bool:
+    """In a ``<figure>`` or its caption: a credit for the picture, not the article's terms."""
+    return any(ancestor.tag in ("figure", "figcaption") for ancestor in element.iterancestors())
 
 
 def _site_wide(element: HtmlElement) -> int:
