@@ -6,6 +6,8 @@ and carry over to a rebuilt instance by URL."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any, cast
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from aggregator.config import Config
@@ -329,3 +331,50 @@ def test_a_source_that_opted_out_wins_over_a_decision(database: Database) -> Non
     published = _everywhere(database, policy)
     assert published["combined"] == published["listed"] == published["tags"] == {3}
     assert 2 in _everywhere(database)["combined"]
+
+
+def test_a_decision_made_while_an_article_is_refiled_reaches_its_new_feed_rows(
+    database: Database,
+) -> None:
+    """PostgreSQL, read committed: the refile holds the article's row, so the decision waits and
+    then marks the rows the refile wrote (not the ones it deleted)."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers take the whole database: no two run at once")
+    errors: list[BaseException] = []
+
+    def decide() -> None:
+        try:
+            _decide(database, 1, "hold")
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=decide)
+    try:
+        with database.write_session() as session:
+            article_feeds.refresh(session, [1])
+            worker.start()
+            _wait_for_a_lock_wait(database)
+        worker.join(timeout=60)
+        assert not worker.is_alive() and not errors, errors
+    finally:
+        worker.join(timeout=60)
+    with database.session() as session:
+        copies = session.scalars(select(ArticleFeed.decision).where(ArticleFeed.article_id == 1))
+        assert set(copies) == {"hold"}
+    assert 1 not in published_ids_of(database)
+
+
+def _wait_for_a_lock_wait(database: Database, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    while time.monotonic() < deadline:
+        with database.engine.connect() as connection:
+            if connection.execute(waiting).scalar_one():
+                return
+        time.sleep(0.05)
+    raise AssertionError("the decision never waited for the refile")
+
+
+def published_ids_of(database: Database) -> list[int]:
+    with database.session() as session:
+        return published_ids(session, POLICY, 10)

@@ -35,10 +35,21 @@ def refresh(session: Session, article_ids: Sequence[int], *, decided: bool = Tru
     ``decided=False`` leaves the decisions out: migration 0012 files the articles in a schema
     that has no decisions yet."""
     for chunk in _chunks(sorted(set(article_ids))):
+        lock_articles(session, chunk)
         session.execute(delete(ArticleFeed).where(ArticleFeed.article_id.in_(chunk)))
         rows = feed_rows(session, chunk, decided=decided)
         if rows:
             session.execute(insert(FEEDS), rows)
+
+
+def lock_articles(session: Session, article_ids: Sequence[int]) -> None:
+    """Lock the articles' rows until the transaction ends (PostgreSQL; SQLite writers take the
+    whole database). Refiling and a curator's decision both take it first: otherwise a decision
+    copied onto feed rows that a refile is replacing would be lost with them, and the refile
+    would not see it yet (read committed)."""
+    ids = sorted(set(article_ids))
+    if ids and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Article.id).where(Article.id.in_(ids)).with_for_update())
 
 
 def feed_rows(

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 from aggregator.curation import PUBLISHING, VERDICTS, DecisionRecord, Verdict
 from aggregator.normalize import canonical_url
+from aggregator.storage.article_feeds import lock_articles
 from aggregator.storage.models import Article, ArticleFeed, Decision, Sighting
 from aggregator.storage.upsert import upsert
 
@@ -71,6 +72,7 @@ def decide(
 
 def clear(session: Session, article_id: int) -> bool:
     """Forget the decision about ``article_id``; False when there was none."""
+    lock_articles(session, [article_id])
     gone = session.execute(delete(Decision).where(Decision.article_id == article_id))
     _copy_to_feeds(session, article_id, None)
     return bool(getattr(gone, "rowcount", 0))
@@ -143,6 +145,7 @@ def restore(session: Session, decided: Sequence[tuple[int, DecisionRecord]]) -> 
 
 
 def _store(session: Session, rows: Sequence[DecisionRow]) -> None:
+    lock_articles(session, [row.article_id for row in rows])
     values = [
         {
             "article_id": row.article_id,
