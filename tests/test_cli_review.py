@@ -109,13 +109,22 @@ def test_pin_and_an_unknown_article(run_cli: Run, instance: Path) -> None:
 
 def test_review_lists_both_sides_of_the_threshold(run_cli: Run, instance: Path) -> None:
     config = ("-c", str(instance))
-    run_cli(*config, "articles", "hold", "3")
+    run_cli(*config, "articles", "publish", "2")
     found = _json(run_cli, *config, "review")
     assert found["threshold"] == 6.0 and found["margin"] == 2.0  # review.margin's default
     assert [line["id"] for line in found["held_back"]] == [6, 4, 5]  # highest first
     assert [line["id"] for line in found["lowest_published"]] == [3, 2, 1]  # lowest first
     decided = {line["id"]: line["decision"] for line in found["lowest_published"]}
-    assert decided == {3: "hold", 2: None, 1: None}
+    assert decided == {3: None, 2: "publish", 1: None}
+    # Each list holds what is published or not now: a hold takes 3 out of the published, a
+    # publish takes 6 out of the held back (what decides is shown beside each line).
+    run_cli(*config, "articles", "hold", "3")
+    run_cli(*config, "articles", "publish", "6")
+    decided_now = _json(run_cli, *config, "review")
+    assert [line["id"] for line in decided_now["held_back"]] == [4, 5]
+    assert [line["id"] for line in decided_now["lowest_published"]] == [2, 1]
+    run_cli(*config, "articles", "undecide", "3")
+    run_cli(*config, "articles", "undecide", "6")
     (four,) = [line for line in found["held_back"] if line["id"] == 4]
     assert four["terms"] == ["co-op ×2", "mutual aid ×1", "solidarity ×1"]
     narrow = _json(run_cli, *config, "review", "--margin", "0.5", "--limit", "1")

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from aggregator.cli.context import AppContext, json_option, pass_app, print_json, stdout
 from aggregator.publish.review import Review, ReviewLine, ReviewQuery, review
+from aggregator.publish.select import PublishPolicy
 
 
 @click.command("review")
@@ -38,7 +39,7 @@ def review_command(
     database = app.open_database()
     try:
         with database.session() as session:
-            found = review(session, profile, query)
+            found = review(session, profile, PublishPolicy.from_config(app.config), query)
     finally:
         database.close()
     if as_json:

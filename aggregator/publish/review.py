@@ -1,9 +1,10 @@
 """What ``mutualaid review`` lists: the articles a curator most likely wants to decide about.
 
-Two lists, by score alone: what the topic filter held back just under the threshold (within a
-margin, highest first) and what it published with the lowest scores (lowest first). Each line
-says which topic terms made the score, and any decision already taken (``storage.decisions``),
-which is what publishes the article or not whatever the score. Reads only.
+Two lists: what is held back with a score just under the threshold (within a margin, highest
+first) and what is published with the lowest scores (lowest first). Published or not is the
+policy's verdict (``published_filter``), so an article a keep_all source publishes is not "held
+back", nor is a held or opted-out one "published". Each line says which topic terms made the
+score, and any decision already taken (``storage.decisions``). Reads only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from aggregator.relevance import TopicProfile
 from aggregator.storage import Session, inspect
 from aggregator.storage.inspect import ScoredRow
+from aggregator.storage.published import PublishPolicy
 
 # Terms shown per line: the ones that weighed most.
 BRIEF_TERMS = 3
@@ -46,19 +48,28 @@ class ReviewQuery:
     source: str | None = None
 
 
-def review(session: Session, profile: TopicProfile, query: ReviewQuery) -> Review:
-    """Both lists for ``profile``'s threshold."""
+def review(
+    session: Session, profile: TopicProfile, policy: PublishPolicy, query: ReviewQuery
+) -> Review:
+    """Both lists for ``profile``'s threshold, published or not as ``policy`` says."""
     threshold = profile.threshold
     near = inspect.scored_between(
         session,
         threshold - query.margin,
         threshold,
         lowest_first=False,
+        published=(policy, False),
         source=query.source,
         limit=query.limit,
     )
     low = inspect.scored_between(
-        session, threshold, None, lowest_first=True, source=query.source, limit=query.limit
+        session,
+        threshold,
+        None,
+        lowest_first=True,
+        published=(policy, True),
+        source=query.source,
+        limit=query.limit,
     )
     return Review(
         threshold,

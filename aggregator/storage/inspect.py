@@ -83,12 +83,17 @@ def scored_between(
     high: float | None,
     *,
     lowest_first: bool,
+    published: tuple[PublishPolicy, bool] | None = None,
     source: str | None = None,
     limit: int = 20,
 ) -> list[ScoredRow]:
     """Articles scored in ``[low, high)`` (no upper bound when ``high`` is None), seen at
-    ``source`` when given, by score (then newest first)."""
+    ``source`` when given, by score (then newest first); with ``published`` (a policy, and
+    whether published or not), only those the policy publishes, or only those it does not."""
     where = [Article.relevance >= low]
+    if published is not None:
+        policy, wanted = published
+        where.append(published_filter(policy) if wanted else ~published_filter(policy))
     if high is not None:
         where.append(Article.relevance < high)
     if source is not None:
