@@ -18,7 +18,7 @@ from lxml.html import builder
 
 from aggregator.publish.entries import LINK_REL, Entry, Sighted
 from aggregator.publish.feed import STYLESHEET, rfc3339
-from aggregator.publish.searchpage import search_form
+from aggregator.publish.searchroutes import SEARCH_PAGE
 
 
 @dataclass(frozen=True)
@@ -159,3 +159,16 @@ def append_text(parent: lxml.html.HtmlElement, text: str) -> None:
 
 def human_date(moment: datetime) -> str:
     return f"{moment.day} {moment:%b %Y}"
+
+
+def search_form(typed: str = "") -> lxml.html.HtmlElement:
+    """A GET form to ``/search`` with ``typed`` in its box."""
+    field = builder.INPUT(
+        type="search", name="q", value=typed, maxlength="500", placeholder="Search articles"
+    )
+    field.set("aria-label", "Search articles")
+    form = builder.FORM(field, builder.BUTTON("Search", type="submit"), action=SEARCH_PAGE)
+    form.set("class", "search")
+    form.set("role", "search")
+    form.set("method", "get")
+    return form

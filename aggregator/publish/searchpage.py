@@ -8,29 +8,16 @@ the box points at ``/search``, which a static build does not have.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 import lxml.html
 from lxml.html import builder
 
 from aggregator.publish.entries import LINK_REL
 from aggregator.publish.feed import FORMATS, INDEX, STYLESHEET, rfc3339
-from aggregator.publish.searchroutes import SEARCH_FEED, SEARCH_PAGE, SearchRequest
+from aggregator.publish.page import append_text, human_date, search_form
+from aggregator.publish.searchroutes import SEARCH_FEED, SearchRequest
 from aggregator.search.marks import marked_parts
 from aggregator.search.results import Result
-
-
-def search_form(typed: str = "") -> lxml.html.HtmlElement:
-    """A GET form to ``/search`` with ``typed`` in its box."""
-    field = builder.INPUT(
-        type="search", name="q", value=typed, maxlength="500", placeholder="Search articles"
-    )
-    field.set("aria-label", "Search articles")
-    form = builder.FORM(field, builder.BUTTON("Search", type="submit"), action=SEARCH_PAGE)
-    form.set("class", "search")
-    form.set("role", "search")
-    form.set("method", "get")
-    return form
 
 
 def render_search_page(
@@ -79,7 +66,7 @@ def _result(result: Result) -> lxml.html.HtmlElement:
         builder.A(entry.title, href=entry.url, rel=LINK_REL) if entry.url else entry.title
     )
     meta = builder.P(builder.CLASS("meta"), builder.SPAN(entry.original.source.title), " · ")
-    meta.append(builder.TIME(_human_date(entry.published), datetime=rfc3339(entry.published)))
+    meta.append(builder.TIME(human_date(entry.published), datetime=rfc3339(entry.published)))
     parts = [builder.H2(title), meta]
     # Text from anywhere in the article only where its source's terms let it out in full; an
     # excerpt shows its own first words, an entry published as a link no text.
@@ -99,10 +86,8 @@ def _snippet(snippet: str) -> lxml.html.HtmlElement:
     for text, match in marked_parts(snippet):
         if match:
             paragraph.append(builder.MARK(text))
-        elif len(paragraph):
-            paragraph[-1].tail = (paragraph[-1].tail or "") + text
         else:
-            paragraph.text = (paragraph.text or "") + text
+            append_text(paragraph, text)
     return paragraph
 
 
@@ -127,7 +112,3 @@ def _link(text: str, href: str, rel: str | None = None) -> lxml.html.HtmlElement
     if rel:
         link.set("rel", rel)
     return link
-
-
-def _human_date(moment: datetime) -> str:
-    return f"{moment.day} {moment:%b %Y}"
