@@ -29,6 +29,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     literal_column,
     select,
     table,
@@ -87,7 +88,11 @@ def search(
     """The ``limit`` matches after the first ``offset``, best (or newest) first."""
     scope = scope or SearchScope()
     postgres = session.get_bind().dialect.name == "postgresql"
-    statement = _postgres_matches(query) if postgres else _sqlite_matches(query)
+    # Newest first needs no rank: computing one per match (bm25, ts_rank_cd) is most of the
+    # cost of a common word, and a saved search's feed asks for that order.
+    ranked = scope.order == "rank"
+    matches = _postgres_matches if postgres else _sqlite_matches
+    statement = matches(query, ranked)
     statement = _narrowed(statement, query, policy, scope)
     if scope.order == "newest":
         statement = statement.order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
@@ -104,9 +109,9 @@ def search(
     ]
 
 
-def _sqlite_matches(query: SearchQuery) -> Select[int, float]:
+def _sqlite_matches(query: SearchQuery, ranked: bool) -> Select[int, float]:
     """FTS5's ``rank`` is bm25 with the weights the migration configured; lower is better."""
-    rank = (-_FTS_RANK).label("rank")
+    rank = (-_FTS_RANK if ranked else literal(0.0, Float)).label("rank")
     return (
         select(Article.id, rank)
         .select_from(_FTS)
@@ -115,9 +120,12 @@ def _sqlite_matches(query: SearchQuery) -> Select[int, float]:
     )
 
 
-def _postgres_matches(query: SearchQuery) -> Select[int, float]:
+def _postgres_matches(query: SearchQuery, ranked: bool) -> Select[int, float]:
     tsquery = _tsquery(query)
-    rank = func.ts_rank_cd(_VECTOR, tsquery, type_=Float).label("rank")
+    if ranked:
+        rank = func.ts_rank_cd(_VECTOR, tsquery, type_=Float).label("rank")
+    else:
+        rank = literal(0.0, Float).label("rank")
     return select(Article.id, rank).where(_VECTOR.op("@@")(tsquery))
 
 
