@@ -89,8 +89,8 @@ def write_site(
             report.written.append(written)
             if on_file:
                 on_file(written)
-    if any(written.changed for written in report.written):
-        os.sync()  # what was written reaches the disk before the manifest that names it
+    if any(written.changed for written in report.written) and hasattr(os, "sync"):
+        os.sync()  # what was written reaches the disk before the manifest that names it (Unix)
     report.removed = prune_stale(folder, set(after))
     report.removed += prune_unplanned(folder, set(before) - set(after) - set(report.removed))
     write_manifest(folder, after)
