@@ -1,6 +1,6 @@
 """Migration 0016: the licence columns are added empty to the articles stored before it, and
-taken away again by a downgrade that keeps the articles and what hangs off them. SQLite and (when configured)
-PostgreSQL."""
+taken away again by a downgrade that keeps the articles and what hangs off them. SQLite and
+(when configured) PostgreSQL."""
 
 from __future__ import annotations
 
