@@ -199,16 +199,20 @@ def test_without_the_gate_the_resolver_still_refuses_address_literals(
     servers, configure, database
 ) -> None:
     """Twisted resolves IP-literal hosts through the installed resolver too (it does not skip
-    it), so the resolver alone keeps loopback out however the address is spelt."""
+    it), so the resolver alone keeps loopback out however the address is spelt. (w3lib 2.6 and
+    later rewrite a numeric host as a dotted quad when the request is made, so those spellings
+    become one request, refused once.)"""
     target = servers()
     spellings = ["127.0.0.1", "2130706433", "0x7f.1", "[::ffff:127.0.0.1]"]
     starts = [f"http://{host}:{target.port}/list/" for host in spellings]
+    requested = {Request(url).url for url in starts}
     config = configure(target, start_urls=starts)
     middlewares = build_settings(config, workers=0)["DOWNLOADER_MIDDLEWARES"]
     without_gate = {**middlewares, "spiders.outbound.DestinationGateMiddleware": None}
     counts = crawl(config, database(config), DOWNLOADER_MIDDLEWARES=without_gate)
     assert target.hits == []
-    assert counts["errors"] == len(spellings)
+    assert counts["errors"] == len(requested) >= 2
+    assert {url for url, _ in counts["problems"]} == requested
     assert {reason for _, reason in counts["problems"]} == {"refused: loopback address 127.0.0.1"}
 
 
