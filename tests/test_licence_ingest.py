@@ -142,3 +142,50 @@ def test_articles_show_prints_the_licence(env: PollEnv, run_cli, tmp_path: Path)
     assert by_url["closed"]["licence"] == "all-rights-reserved"
     text = run_cli("-c", config, "articles", "show", str(by_url["open"]["line"]["id"])).out
     assert f"licence: CC-BY-SA-4.0 ({BY_SA}) · republished: full" in text
+
+
+def dated(day: int, more: str = "") -> str:
+    return f'<meta property="article:published_time" content="2026-11-{day:02d}T09:00:00Z">{more}'
+
+
+def test_an_earlier_original_replaces_the_licence_read_at_a_copy(
+    write_config, database_url: str, server: ScriptedServer
+) -> None:
+    """A copy stored first carries its site's CC badge; when the author's earlier page turns up
+    it becomes the primary, and its own terms replace the copy's: a copyright notice, or none
+    known at all (a copy's badge is not the author's word)."""
+    sources = {
+        "mirror": {"feed": server.url("/mirror/"), "kind": "feed", "relevance": "keep_all"},
+        "author": {"feed": "http://127.0.0.2:9/feed/", "kind": "feed", "relevance": "keep_all"},
+    }
+    with poll_env(write_config, database_url, sources) as env:
+        ingestor = Ingestor(env.database, env.config, clock=lambda: NOW)
+
+        def item(source: str, url: str, response: Response) -> FetchedItem:
+            html = response.body.decode()
+            return FetchedItem(source, url, Origin.CRAWL, fetched_at=NOW, html=html)
+
+        mirror, author = server.url("/mirror"), "http://127.0.0.2:9"
+        copies = [
+            item("mirror", f"{mirror}/{name.lower()}/", page(name, cc_widget(BY_SA), dated(20)))
+            for name in ("Essay", "Unmarked")
+        ]
+        assert ingestor.ingest(copies).counts == {Outcome.NEW: 2}
+        assert {url: lic for url, (lic, _) in licences(env).items()} == {
+            "essay": "CC-BY-SA-4.0", "unmarked": "CC-BY-SA-4.0",
+        }  # fmt: skip
+
+        notice = '<meta name="copyright" content="© 2026 The Author">'
+        originals = [
+            item("author", f"{author}/essay/", page("Essay", head=dated(1, notice))),
+            item("author", f"{author}/unmarked/", page("Unmarked", head=dated(1))),
+        ]
+        assert ingestor.ingest(originals).counts == {Outcome.DUPLICATE: 2}
+        with env.database.session() as session:
+            rows = session.execute(
+                select(Article.canonical_url, Article.licence, Article.licence_declared)
+            ).all()
+        assert sorted(rows) == [
+            (f"{author}/essay", "all-rights-reserved", "© 2026 The Author"),
+            (f"{author}/unmarked", None, None),
+        ]
