@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, text, union, update
+from sqlalchemy import Table, and_, delete, insert, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from aggregator.fingerprints import (
@@ -55,7 +55,6 @@ BLOCKS = cast(Table, BlockSighting.__table__)
 # value as an index scan of its own and reads the whole table instead once a statement has many
 # (16 candidates in an archive of 30,000, 50 in one of 100,000): 8 keeps the index from 20,000.
 PROBED_AT_ONCE = 8
-_IDS_AT_ONCE = 5000
 
 # The columns of ``StoredArticle``, in its order.
 _STORED = (
@@ -312,27 +311,24 @@ def _look_up_bands(session: Session, index: BatchIndex, entries: Sequence[Entry]
     """Stored articles within the near-duplicate distance of a candidate.
 
     The candidates' probes find every stored article sharing a band value (about 0.1% of the
-    archive each, see ``aggregator.fingerprints``); their SimHashes come from the narrow
-    ``(id, simhash)`` index, and only the articles near a candidate are read in full.
+    archive each, see ``aggregator.fingerprints``), each with its SimHash read from the narrow
+    ``(id, simhash)`` index in the same statement; only the articles near a candidate are read
+    in full.
     """
     simhashes = sorted({candidate.simhash for candidate, _ in entries})
     probed_for: dict[tuple[int, int], list[int]] = {}  # probe -> the SimHashes probing it
-    found = []
+    near: set[tuple[int, int, int]] = set()
     for start in range(0, len(simhashes), PROBED_AT_ONCE):
         probes: set[tuple[int, int]] = set()
         for value in simhashes[start : start + PROBED_AT_ONCE]:
             for probe in simhash_probes(value):
                 probes.add(probe)
                 probed_for.setdefault(probe, []).append(value)
-        found.extend(_probe(session, probes))
-    if not found:
-        return
-    hashes = _suspects(session, found)
-    near = {
-        (band, value, article_id)
-        for band, value, article_id in found
-        if _within_reach(hashes.get(article_id), probed_for[(band, value)])
-    }
+        near.update(
+            (band, value, article_id)
+            for band, value, article_id, stored in _probe(session, probes)
+            if _within_reach(stored, probed_for[(band, value)])
+        )
     if not near:
         return
     ids = sorted({article_id for _, _, article_id in near})
@@ -342,34 +338,30 @@ def _look_up_bands(session: Session, index: BatchIndex, entries: Sequence[Entry]
         index.by_band.setdefault((band, value), []).append(article_id)
 
 
-def _suspects(session: Session, found: list[tuple[int, int, int]]) -> dict[int, int | None]:
-    """The SimHash of each article in ``found``, from the narrow ``(id, simhash)`` index:
-    SQLite would otherwise walk each row's overflow pages to its SimHash."""
-    ids = sorted({article_id for _, _, article_id in found})
-    hint = f" INDEXED BY {ARTICLE_SIMHASH_INDEX}" if _dialect(session) == "sqlite" else ""
-    hashes: dict[int, int | None] = {}
-    for start in range(0, len(ids), _IDS_AT_ONCE):
-        listed = _int_list(ids[start : start + _IDS_AT_ONCE])
-        sql = f"SELECT id, simhash FROM articles{hint} WHERE id IN ({listed})"
-        hashes.update((row[0], row[1]) for row in session.execute(text(sql)))
-    return hashes
-
-
-def _probe(session: Session, probes: Iterable[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    """(band, value, article id) of every stored band row equal to one of ``probes``.
+def _probe(
+    session: Session, probes: Iterable[tuple[int, int]]
+) -> list[tuple[int, int, int, int | None]]:
+    """(band, value, article id, its SimHash) of every stored band row equal to one of
+    ``probes``.
 
     One ``band = ? AND value IN (...)`` term per band, ORed: an index search of each term on
-    both databases (SQLite does not search the index for ``(band, value) IN (VALUES ...)``).
+    both databases (SQLite does not search the index for ``(band, value) IN (VALUES ...)``),
+    then the article's SimHash from the narrow ``(id, simhash)`` index (SQLite would otherwise
+    walk each row's overflow pages to it). At 100k articles a batch of 50 reads about 5,000.
     """
     by_band: dict[int, list[int]] = {}
     for band, value in sorted(probes):
         by_band.setdefault(band, []).append(value)
     terms = " OR ".join(
-        f"(band = {int(band)} AND value IN ({_int_list(values)}))"
+        f"(b.band = {int(band)} AND b.value IN ({_int_list(values)}))"
         for band, values in by_band.items()
     )
-    sql = f"SELECT band, value, article_id FROM simhash_bands WHERE {terms}"
-    return [(band, value, article_id) for band, value, article_id in session.execute(text(sql))]
+    hint = f" INDEXED BY {ARTICLE_SIMHASH_INDEX}" if _dialect(session) == "sqlite" else ""
+    sql = (
+        "SELECT b.band, b.value, b.article_id, a.simhash FROM simhash_bands AS b"
+        f" JOIN articles AS a{hint} ON a.id = b.article_id WHERE {terms}"
+    )
+    return [tuple(row) for row in session.connection().exec_driver_sql(sql)]
 
 
 def _int_list(values: Iterable[int]) -> str:

@@ -53,6 +53,7 @@ from aggregator.items import FetchedItem, Origin
 from aggregator.publish.server import PublishApp
 from aggregator.storage import article_feeds, open_database
 from aggregator.storage.boilerplate import forget_old_blocks
+from aggregator.storage.fulltext import merge_index
 from aggregator.storage.models import Article, BlockSighting, Sighting, SimhashBand
 from bench import archive_data
 from bench.archive_data import NOW, SOURCES, Rows, Synthetic
@@ -134,6 +135,8 @@ def build_archive(
                 forgotten = forget_old_blocks(session, newest, window)
             if forgotten:
                 store.reclaim(database, BLOCKS)
+            # The search index's segments merged, as the daemon does after each rebuild.
+            merge_index(database)
     finally:
         database.close()
     if isinstance(store, PostgresStore):
