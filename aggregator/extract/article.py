@@ -2,7 +2,8 @@
 
 The page is parsed once. The body is extracted (``body.py``) from what the site's rules leave of
 the page, or from the whole page when they leave too little; then the page is judged one article
-or a listing (``listing.py``), blocks the source has learned to be boilerplate are dropped, and
+or a listing (``listing.py``), short calls to action (``calls.py``) and blocks the source has
+learned to be boilerplate are dropped, and
 only then, for pages that are articles, is the metadata (title, author, date, language, canonical
 URL, licence) read from the whole page. Text and HTML are rendered from the same extracted tree.
 """
@@ -22,6 +23,7 @@ from lxml.html import HtmlElement
 
 from aggregator.errors import NotAnArticleError
 from aggregator.extract.body import Body, Favor, PassSettings, extract_body
+from aggregator.extract.calls import is_call_to_action
 from aggregator.extract.licence import detect_licence
 from aggregator.extract.limits import DEFAULT_LIMITS, HtmlLimits, markup_problem, tree_problem
 from aggregator.extract.listing import listing_reason
@@ -143,6 +145,7 @@ def extract_article(
         raise NotAnArticleError(url, reason)
     if body is None:
         raise NotAnArticleError(url, "no article text found")
+    _drop_calls_to_action(body.tree)
     learned_removed: list[str] = []
     blocks = _drop_boilerplate(body.tree, boilerplate, url, learned_removed)
     text = "\n".join(block.text for block in blocks if block.text)  # each line clean already
@@ -269,6 +272,14 @@ def _drop_boilerplate(
         else:
             kept.append(block)
     return tuple(kept)
+
+
+def _drop_calls_to_action(body: etree._Element) -> None:
+    """Remove the short calls to action ("Sign up for our newsletter") among the top-level
+    blocks of a freshly extracted ``body`` (``calls.py``)."""
+    for element in list(body):
+        if is_call_to_action(_block_text(element)):
+            body.remove(element)
 
 
 def _block_targets(element: etree._Element, base_url: str | None) -> str:
