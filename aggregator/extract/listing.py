@@ -15,7 +15,8 @@ is asked in this order:
    alike, linked blocks ("cards") holds several times more text than the prose, whose listing
    hints (body class, "continue reading" links, title links to other pages) come with little
    prose, whose running text is mostly the excerpts of headed teasers (``teasers.py``: a
-   related-posts block leaves an article's own prose outside them), or whose extracted text has
+   related-posts block leaves an article's own prose outside them), whose running text lies all
+   in teaser cards, or whose extracted text has
    no paragraph of running text at all (product grids, tables, link lists).
 3. A page at a site's root, at an archive address (``/category/x``, ``/tag/x``, ``/author/x``,
    ``/page/2``) or declared a ``CollectionPage`` in JSON-LD is a listing once it holds a few
@@ -99,6 +100,9 @@ HINTED_LISTING_MAX_PROSE = 100
 # --- headed teasers (teasers.py): so many, holding this many times the prose outside them
 MIN_HEADED_TEASERS = 5
 TEASER_OVER_OWN_PROSE = 3.0
+# ... or teaser cards holding every paragraph of running text, at least this much of it (less is
+# a short page that the rules above judge)
+MIN_CARD_PROSE = 100
 
 
 def listing_reason(
@@ -131,6 +135,8 @@ def listing_reason(
             return f"listing page ({cards} teasers, {more_links} 'continue reading' links)"
     if body is not None and (teasers := _teaser_share(tree, body, url)):
         return teasers
+    if body is not None and cards >= MIN_HEADED_TEASERS and (held := _cards_hold_prose(tree, body)):
+        return held
     if prose < HINTED_LISTING_MAX_PROSE:
         hint = listing_hint(tree)
         if hint:
@@ -151,6 +157,15 @@ def _teaser_share(tree: HtmlElement, body: Body, url: str | None) -> str | None:
             f"listing page ({len(blocks)} headed teasers hold {inside} of "
             f"{inside + outside} words of running text)"
         )
+    return None
+
+
+def _cards_hold_prose(tree: HtmlElement, body: Body) -> str | None:
+    """Why every paragraph of the body's running text comes from teaser cards, if it does."""
+    cards = teaser_cards(tree, MIN_HEADED_TEASERS)
+    inside, outside = teaser_prose(body.tree, cards, _SENTENCE_END, MIN_PROSE_PARAGRAPH_WORDS)
+    if inside >= MIN_CARD_PROSE and not outside:
+        return f"listing page (all {inside} words of running text are in {len(cards)} teaser cards)"
     return None
 
 
@@ -249,6 +264,23 @@ def largest_card_group(tree: HtmlElement) -> tuple[int, int]:
             if len(members) > best[0]:
                 best = max(best, _cards(members))
     return best
+
+
+def teaser_cards(tree: HtmlElement, min_cards: int) -> list[HtmlElement]:
+    """The members of every group of at least ``min_cards`` teaser cards (as in
+    ``largest_card_group``)."""
+    found: list[HtmlElement] = []
+    for parent in _content_elements(tree):
+        if len(parent) < min_cards:
+            continue
+        groups: dict[tuple[str, str], list[HtmlElement]] = defaultdict(list)
+        for child in parent:
+            if isinstance(child.tag, str):
+                groups[(child.tag, _kind(child))].append(child)
+        for members in groups.values():
+            if len(members) >= min_cards and _cards(members)[0] >= min_cards:
+                found.extend(members)
+    return found
 
 
 def _kind(element: HtmlElement) -> str:
