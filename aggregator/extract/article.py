@@ -145,9 +145,8 @@ def extract_article(
         raise NotAnArticleError(url, reason)
     if body is None:
         raise NotAnArticleError(url, "no article text found")
-    _drop_calls_to_action(body.tree)
     learned_removed: list[str] = []
-    blocks = _drop_boilerplate(body.tree, boilerplate, url, learned_removed)
+    blocks = _drop_boilerplate(body.tree, boilerplate, url, learned_removed, calls_to_action=True)
     text = "\n".join(block.text for block in blocks if block.text)  # each line clean already
     if len(text.split()) < options.min_words:
         raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
@@ -253,15 +252,21 @@ def _drop_boilerplate(
     boilerplate: Collection[str],
     base_url: str | None = None,
     removed: list[str] | None = None,
+    *,
+    calls_to_action: bool = False,
 ) -> tuple[Block, ...]:
     """Remove learned boilerplate blocks from ``body``; return the blocks that stay.
 
     ``base_url`` resolves relative link targets (stored HTML has absolute ones already);
-    ``removed`` receives the fingerprints of the blocks dropped.
+    ``removed`` receives the fingerprints of the blocks dropped. With ``calls_to_action``, short
+    calls to action ("Sign up for our newsletter", ``calls.py``) go too, unlearned and unlisted.
     """
     kept: list[Block] = []
     for element in list(body):
         text = _block_text(element)
+        if calls_to_action and is_call_to_action(text):
+            body.remove(element)
+            continue
         block = Block(text) if text else Block("", _block_targets(element, base_url))
         if not block.text and not block.targets:
             continue
@@ -272,14 +277,6 @@ def _drop_boilerplate(
         else:
             kept.append(block)
     return tuple(kept)
-
-
-def _drop_calls_to_action(body: etree._Element) -> None:
-    """Remove the short calls to action ("Sign up for our newsletter") among the top-level
-    blocks of a freshly extracted ``body`` (``calls.py``)."""
-    for element in list(body):
-        if is_call_to_action(_block_text(element)):
-            body.remove(element)
 
 
 def _block_targets(element: etree._Element, base_url: str | None) -> str:

@@ -5,9 +5,9 @@ keeps them when they sit in the article's container, and learned boilerplate onl
 once a source has shown them twice. A block is dropped here when it is short and opens with such
 words; a longer block that happens to start so (an essay's "Subscribers keep joining…") stays.
 
-Measured on the 790 articles of the development corpus (README, "Extraction quality"): of the 80
-short blocks these words open, 77 are boilerplate and 3 are calls to action the reviewed text
-keeps (a podcast's own "Subscribe to …").
+Measured on the 790 articles of the development corpus (README, "Extraction quality"): of the 157
+short lines these words open in what was extracted before this step, 149 are not in the reviewed
+text and 8 are (a podcast's own "Subscribe to …", a "Learn more" heading).
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ CALL_TO_ACTION = re.compile(
     r"|cookie (?:notice|policy)\W*$|copyright\W*$|back to (?:blog|blogs|all posts)\W*$"
     r"|related (?:articles|posts|searches|companies|stories)\W*$"
     r"|you (?:may|might) (?:also )?(?:like|be interested)"
+    # labels standing alone: a table of contents, a "read more" button, a tag box's title
+    r"|(?:table of contents|read more|learn more|written by|tags|trending|related"
+    r"|get in touch|contact us)\W*$"
     r")",
     re.IGNORECASE,
 )

@@ -133,7 +133,7 @@ def listing_reason(
         more_links = count_more_links(tree)
         if more_links >= MIN_MORE_LINKS:
             return f"listing page ({cards} teasers, {more_links} 'continue reading' links)"
-    if body is not None and (teasers := _teaser_share(tree, body, url)):
+    if body is not None and prose and (teasers := _teaser_share(tree, body, url, prose)):
         return teasers
     if body is not None and cards >= MIN_HEADED_TEASERS and (held := _cards_hold_prose(tree, body)):
         return held
@@ -146,11 +146,14 @@ def listing_reason(
     return None
 
 
-def _teaser_share(tree: HtmlElement, body: Body, url: str | None) -> str | None:
-    """Why the body's running text is mostly teaser excerpts, if it is."""
-    blocks = teaser_blocks(tree, url)
-    if len(blocks) < MIN_HEADED_TEASERS:
-        return None
+def _teaser_share(tree: HtmlElement, body: Body, url: str | None, prose: int) -> str | None:
+    """Why the body's ``prose`` words of running text are mostly teaser excerpts, if they are."""
+    blocks, words = teaser_blocks(tree, url)
+    share = TEASER_OVER_OWN_PROSE / (1 + TEASER_OVER_OWN_PROSE)
+    # A paragraph counts as a teaser's when half its words are: the teasers hold at least half
+    # the words they are credited with.
+    if len(blocks) < MIN_HEADED_TEASERS or 2 * words < share * prose:
+        return None  # too few teasers, or too little text in them to make that share
     inside, outside = teaser_prose(body.tree, blocks, _SENTENCE_END, MIN_PROSE_PARAGRAPH_WORDS)
     if inside and inside >= TEASER_OVER_OWN_PROSE * outside:
         return (

@@ -24,26 +24,27 @@ MAX_TEASER_BLOCK_WORDS = 250
 # A paragraph of the body comes from a teaser when at least this share of its 4-word shingles is
 # in the teasers' text (trafilatura may trim or join what it keeps).
 FROM_TEASER = 0.5
-_HEADING_LINKS = (
-    "//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]//a[@href]"
-    "[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::header)]"
-)
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_NOT_CONTENT = frozenset({"nav", "aside", "footer", "header"})
 _WORD = re.compile(r"\w+")
 _SHINGLE = 4
 
 
-def teaser_blocks(tree: HtmlElement, url: str | None) -> list[HtmlElement]:
-    """One block per other page of the site that a heading in the page's content links to."""
+def teaser_blocks(tree: HtmlElement, url: str | None) -> tuple[list[HtmlElement], int]:
+    """One block per other page of the site that a heading in the page's content links to, and
+    the words the blocks hold."""
     host = _host(url or "")
     own_path = urlsplit(url or "").path.rstrip("/")
     anchors: dict[str, HtmlElement] = {}
-    for anchor in tree.xpath(_HEADING_LINKS):
+    for anchor in _heading_links(tree):
         href = anchor.get("href") or ""
         if "#" in href or len(anchor.text_content().split()) < MIN_HEADING_LINK_WORDS:
             continue
         target = urlsplit(urljoin(url or "", href))
         if _host(target.geturl()) != host or target.path.rstrip("/") == own_path:
             continue  # another site's page, or this page's own title
+        if any(ancestor.tag in _NOT_CONTENT for ancestor in anchor.iterancestors()):
+            continue  # navigation, a sidebar, the footer: no part of the content
         anchors.setdefault(f"{target.path.rstrip('/')}?{target.query}", anchor)
     # Which targets each ancestor holds: a block stops below the first one holding two.
     held: dict[HtmlElement, set[str]] = defaultdict(set)
@@ -51,16 +52,28 @@ def teaser_blocks(tree: HtmlElement, url: str | None) -> list[HtmlElement]:
         for ancestor in anchor.iterancestors():
             held[ancestor].add(target)
     blocks = []
+    total = 0
     for anchor in anchors.values():
-        block = anchor
+        block, words = anchor, len(anchor.text_content().split())
         for ancestor in anchor.iterancestors():
             if len(held[ancestor]) > 1:
                 break
-            if len(ancestor.text_content().split()) > MAX_TEASER_BLOCK_WORDS:
+            ancestor_words = len(ancestor.text_content().split())
+            if ancestor_words > MAX_TEASER_BLOCK_WORDS:
                 break
-            block = ancestor
+            block, words = ancestor, ancestor_words
         blocks.append(block)
-    return blocks
+        total += words
+    return blocks, total
+
+
+def _heading_links(tree: HtmlElement) -> list[HtmlElement]:
+    return [
+        anchor
+        for heading in tree.iter(*_HEADINGS)
+        for anchor in heading.iter("a")
+        if anchor.get("href") is not None
+    ]
 
 
 def teaser_prose(
