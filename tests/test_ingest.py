@@ -353,7 +353,8 @@ def test_a_passage_quoted_inside_several_essays_is_not_learned(setup) -> None:
     """Shared text in the middle of essays is a quotation; shared text at the end is a banner."""
     _, database, ingestor = setup()
     quote = "The mutual-aid tendency in man has so remote an origin that it survives every storm."
-    banner = "Subscribe to our weekly letter and never miss an essay from us again."
+    # A banner the calls-to-action step (calls.py) leaves: only learning removes it.
+    banner = "Our weekly letter brings every essay from us to your door, read it with friends."
     items = []
     for number, author in enumerate(["Ana Ruiz", "Ben Okoro", "Chen Wei", "Dara Singh"]):
         paragraphs = [
@@ -528,7 +529,8 @@ def test_a_batch_extracted_before_a_block_was_learned_is_stored_without_it(setup
     """One stale-boilerplate rule for both front ends: a poller whose context predates what a
     crawl (another ingestor) learned still stores its next article without the learned block."""
     config, database, poller_side = setup()
-    banner = "Subscribe to our weekly letter and never miss an essay from us again."
+    # A banner the calls-to-action step (calls.py) leaves: only learning removes it.
+    banner = "Our weekly letter brings every essay from us to your door, read it with friends."
     authors = ["Ana Ruiz", "Ben Okoro", "Chen Wei", "Dara Singh", "Eli Moss"]
     items = [
         _essay(f"https://blog.example/e{n}", f"Essay {n}", author,

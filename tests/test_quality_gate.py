@@ -18,8 +18,8 @@ FLOOR_PRECISION = 0.915
 FLOOR_RECALL = 0.965
 FLOOR_F1 = 0.938
 FLOOR_PAGE_F1 = 0.65  # no single article may collapse
-# Every listing but the Substack-like archive (six teasers, no CMS marker, no "continue reading").
-FLOOR_LISTINGS_REFUSED = 7
+# Every listing, the Substack-like archive too (its teaser cards hold all its running text).
+FLOOR_LISTINGS_REFUSED = 8
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 The page is parsed once. The body is extracted (``body.py``) from what the site's rules leave of
 the page, or from the whole page when they leave too little; then the page is judged one article
-or a listing (``listing.py``), blocks the source has learned to be boilerplate are dropped, and
+or a listing (``listing.py``), short calls to action (``calls.py``) and blocks the source has
+learned to be boilerplate are dropped, and
 only then, for pages that are articles, is the metadata (title, author, date, language, canonical
 URL, licence) read from the whole page. Text and HTML are rendered from the same extracted tree.
 """
@@ -22,6 +23,7 @@ from lxml.html import HtmlElement
 
 from aggregator.errors import NotAnArticleError
 from aggregator.extract.body import Body, Favor, PassSettings, extract_body
+from aggregator.extract.calls import is_call_to_action
 from aggregator.extract.licence import detect_licence
 from aggregator.extract.limits import DEFAULT_LIMITS, HtmlLimits, markup_problem, tree_problem
 from aggregator.extract.listing import listing_reason
@@ -144,7 +146,7 @@ def extract_article(
     if body is None:
         raise NotAnArticleError(url, "no article text found")
     learned_removed: list[str] = []
-    blocks = _drop_boilerplate(body.tree, boilerplate, url, learned_removed)
+    blocks = _drop_boilerplate(body.tree, boilerplate, url, learned_removed, calls_to_action=True)
     text = "\n".join(block.text for block in blocks if block.text)  # each line clean already
     if len(text.split()) < options.min_words:
         raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
@@ -250,15 +252,21 @@ def _drop_boilerplate(
     boilerplate: Collection[str],
     base_url: str | None = None,
     removed: list[str] | None = None,
+    *,
+    calls_to_action: bool = False,
 ) -> tuple[Block, ...]:
     """Remove learned boilerplate blocks from ``body``; return the blocks that stay.
 
     ``base_url`` resolves relative link targets (stored HTML has absolute ones already);
-    ``removed`` receives the fingerprints of the blocks dropped.
+    ``removed`` receives the fingerprints of the blocks dropped. With ``calls_to_action``, short
+    calls to action ("Sign up for our newsletter", ``calls.py``) go too, unlearned and unlisted.
     """
     kept: list[Block] = []
     for element in list(body):
         text = _block_text(element)
+        if calls_to_action and is_call_to_action(text):
+            body.remove(element)
+            continue
         block = Block(text) if text else Block("", _block_targets(element, base_url))
         if not block.text and not block.targets:
             continue

@@ -5,16 +5,22 @@ as if it were an essay. But an article page has teasers too (related posts, a si
 "continue reading" links), and losing an article is worse than storing a listing, so the question
 is asked in this order:
 
-1. Does the page declare itself one article? JSON-LD ``Article`` (or a kind of it),
-   ``article:published_time``, or a WordPress single-post body class: then it is one. Does it
+1. Does the page declare itself one article? JSON-LD ``Article`` (or a kind of it; not at a
+   site's root, where it marks the teasers), ``article:published_time``, or a WordPress
+   single-post body class: then it is one. Does it
    declare itself an archive (WordPress's archive, category, tag, search body classes), or cut
    posts short with WordPress's own ``more-link``? Then it is a listing.
 2. Does the page hold a dominant article: running prose (paragraphs of sentences) in the
    extracted body? Measured against the teaser grid: a listing is a page whose largest group of
    alike, linked blocks ("cards") holds several times more text than the prose, whose listing
    hints (body class, "continue reading" links, title links to other pages) come with little
-   prose, or whose extracted text has no paragraph of running text at all (product grids,
-   tables, link lists).
+   prose, whose running text is mostly the excerpts of headed teasers (``teasers.py``: a
+   related-posts block leaves an article's own prose outside them), whose running text lies all
+   in teaser cards, or whose extracted text has
+   no paragraph of running text at all (product grids, tables, link lists).
+3. A page at a site's root, at an archive address (``/category/x``, ``/tag/x``, ``/author/x``,
+   ``/page/2``) or declared a ``CollectionPage`` in JSON-LD is a listing once it holds a few
+   teaser cards.
 
 The thresholds were set on the 891 pages of the development corpus (790 articles, 101 listings)
 with refusing articles weighed far heavier than keeping listings; see the README.
@@ -32,6 +38,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from aggregator.extract.body import Body
+from aggregator.extract.teasers import teaser_blocks, teaser_prose
 from aggregator.normalize import canonical_url
 
 # --- what a page says of itself
@@ -52,6 +59,9 @@ ARTICLE_TYPES = frozenset(
 )  # fmt: skip
 # schema.org's page types for a list of other pages (``ItemList`` alone also marks listicles).
 COLLECTION_TYPES = frozenset({"collectionpage", "searchresultspage"})
+# Archive addresses of WordPress and the CMSs that borrow its permalinks: the segment, then a name
+# (or a page number) closing the path.
+ARCHIVE_SEGMENTS = frozenset({"category", "tag", "author", "page"})
 _JSONLD_TYPE = re.compile(r'"@type"\s*:\s*(\[[^\]]*\]|"[^"]*")')
 
 # --- teasers
@@ -87,6 +97,13 @@ MIN_PROSE_PARAGRAPH_WORDS = 20
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’)\]]$")
 HINTED_LISTING_MAX_PROSE = 100
 
+# --- headed teasers (teasers.py): so many, holding this many times the prose outside them
+MIN_HEADED_TEASERS = 5
+TEASER_OVER_OWN_PROSE = 3.0
+# ... or teaser cards holding every paragraph of running text, at least this much of it (less is
+# a short page that the rules above judge)
+MIN_CARD_PROSE = 100
+
 
 def listing_reason(
     tree: HtmlElement, body: Body | None, min_words: int = 0, url: str | None = None
@@ -96,7 +113,7 @@ def listing_reason(
     ``body`` is the extracted article body (``None`` when nothing was extracted); a body under
     ``min_words`` is too short to be judged by its prose. ``url`` is where the page was found.
     """
-    if declares_article(tree):
+    if declares_article(tree, url):
         return None
     classes = _body_classes(tree)
     if named := sorted(classes & LISTING_BODY_CLASSES):
@@ -116,6 +133,10 @@ def listing_reason(
         more_links = count_more_links(tree)
         if more_links >= MIN_MORE_LINKS:
             return f"listing page ({cards} teasers, {more_links} 'continue reading' links)"
+    if body is not None and prose and (teasers := _teaser_share(tree, body, url, prose)):
+        return teasers
+    if body is not None and cards >= MIN_HEADED_TEASERS and (held := _cards_hold_prose(tree, body)):
+        return held
     if prose < HINTED_LISTING_MAX_PROSE:
         hint = listing_hint(tree)
         if hint:
@@ -125,11 +146,40 @@ def listing_reason(
     return None
 
 
+def _teaser_share(tree: HtmlElement, body: Body, url: str | None, prose: int) -> str | None:
+    """Why the body's ``prose`` words of running text are mostly teaser excerpts, if they are."""
+    blocks, words = teaser_blocks(tree, url)
+    share = TEASER_OVER_OWN_PROSE / (1 + TEASER_OVER_OWN_PROSE)
+    # A paragraph counts as a teaser's when half its words are: the teasers hold at least half
+    # the words they are credited with.
+    if len(blocks) < MIN_HEADED_TEASERS or 2 * words < share * prose:
+        return None  # too few teasers, or too little text in them to make that share
+    inside, outside = teaser_prose(body.tree, blocks, _SENTENCE_END, MIN_PROSE_PARAGRAPH_WORDS)
+    if inside and inside >= TEASER_OVER_OWN_PROSE * outside:
+        return (
+            f"listing page ({len(blocks)} headed teasers hold {inside} of "
+            f"{inside + outside} words of running text)"
+        )
+    return None
+
+
+def _cards_hold_prose(tree: HtmlElement, body: Body) -> str | None:
+    """Why every paragraph of the body's running text comes from teaser cards, if it does."""
+    cards = teaser_cards(tree, MIN_HEADED_TEASERS)
+    inside, outside = teaser_prose(body.tree, cards, _SENTENCE_END, MIN_PROSE_PARAGRAPH_WORDS)
+    if inside >= MIN_CARD_PROSE and not outside:
+        return f"listing page (all {inside} words of running text are in {len(cards)} teaser cards)"
+    return None
+
+
 def _collection_page(tree: HtmlElement, url: str | None) -> str | None:
-    """The page is a site's front page, or declares itself a collection of pages (schema.org):
-    with teaser cards on it (the caller counts them), a listing, though excerpts read as prose."""
+    """The page is a site's front page or an archive address, or declares itself a collection of
+    pages (schema.org): with teaser cards on it (the caller counts them), a listing, though
+    excerpts read as prose."""
     if url is not None and _is_front_page(url):
         return "the site's front page"
+    if url is not None and (segment := archive_segment(url)):
+        return f"an archive address (/{segment}/)"
     if named := sorted(COLLECTION_TYPES & set(_jsonld_types(tree))):
         return f"declared a {named[0]}"
     return None
@@ -144,13 +194,33 @@ def _is_front_page(url: str) -> bool:
     return parts.path in ("", "/") and not parts.query
 
 
-def declares_article(tree: HtmlElement) -> bool:
-    """The page's own metadata says it is one article (og:type alone is too loosely used)."""
+def archive_segment(url: str) -> str | None:
+    """``category``, ``tag``, ``author`` or ``page`` when ``url``'s path ends in that segment and
+    one more (``/category/science/``, ``/blog/page/3``), the address of an archive."""
+    try:
+        segments = [part for part in urlsplit(url).path.lower().split("/") if part]
+    except ValueError:
+        return None
+    if len(segments) < 2 or segments[-2] not in ARCHIVE_SEGMENTS:
+        return None
+    if segments[-2] == "page" and not segments[-1].isdigit():
+        return None  # ``/page/about-us``: some CMSs put every page under /page/
+    return segments[-2]
+
+
+def declares_article(tree: HtmlElement, url: str | None = None) -> bool:
+    """The page's own metadata says it is one article (og:type alone is too loosely used).
+
+    At a site's root (``url``), JSON-LD naming articles describes the teasers of a front page,
+    not the page: only the other declarations count there.
+    """
     classes = _body_classes(tree)
     if classes & ARTICLE_BODY_CLASSES or any(name.startswith("postid-") for name in classes):
         return True
     if tree.xpath("boolean(//meta[@property='article:published_time'][@content != ''])"):
         return True
+    if url is not None and _is_front_page(url):
+        return False
     return bool(ARTICLE_TYPES & set(_jsonld_types(tree)))
 
 
@@ -197,6 +267,23 @@ def largest_card_group(tree: HtmlElement) -> tuple[int, int]:
             if len(members) > best[0]:
                 best = max(best, _cards(members))
     return best
+
+
+def teaser_cards(tree: HtmlElement, min_cards: int) -> list[HtmlElement]:
+    """The members of every group of at least ``min_cards`` teaser cards (as in
+    ``largest_card_group``)."""
+    found: list[HtmlElement] = []
+    for parent in _content_elements(tree):
+        if len(parent) < min_cards:
+            continue
+        groups: dict[tuple[str, str], list[HtmlElement]] = defaultdict(list)
+        for child in parent:
+            if isinstance(child.tag, str):
+                groups[(child.tag, _kind(child))].append(child)
+        for members in groups.values():
+            if len(members) >= min_cards and _cards(members)[0] >= min_cards:
+                found.extend(members)
+    return found
 
 
 def _kind(element: HtmlElement) -> str:

@@ -1,0 +1,43 @@
+"""Calls to action: the short lines a site puts around (and inside) every article.
+
+"Sign up for our newsletter", "Share this post", "Advertisement", "Related articles": trafilatura
+keeps them when they sit in the article's container, and learned boilerplate only removes them
+once a source has shown them twice. A block is dropped here when it is short and opens with such
+words; a longer block that happens to start so (an essay's "Subscribers keep joining…") stays.
+
+Measured on the 790 articles of the development corpus (README, "Extraction quality"): of the 157
+short lines these words open in what was extracted before this step, 149 are not in the reviewed
+text and 8 are (a podcast's own "Subscribe to …", a "Learn more" heading).
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_CALL_WORDS = 14
+CALL_TO_ACTION = re.compile(
+    r"^\W*(?:"
+    # newsletters, subscriptions, sign-ups
+    r"sign up\b|subscribe\b|join (?:our|the|my)\b.*\b(?:newsletter|mailing list)"
+    r"|(?:our |the )?newsletters?\W*$|get the (?:latest|best)\b.*\b(?:inbox|newsletter|delivered)"
+    # sharing and following
+    r"|share this (?:article|post|story|page)|share on\b|share\W*$|follow us\b"
+    # advertising and sales
+    r"|(?:skip )?advertisement\W*$|book a (?:demo|call)|start (?:your )?free trial"
+    r"|request a (?:quote|demo)\W*$"
+    # the site's own pages and other articles
+    r"|privacy policy\W*$|terms (?:of use|of service|(?:&|and) conditions)\W*$"
+    r"|cookie (?:notice|policy)\W*$|copyright\W*$|back to (?:blog|blogs|all posts)\W*$"
+    r"|related (?:articles|posts|searches|companies|stories)\W*$"
+    r"|you (?:may|might) (?:also )?(?:like|be interested)"
+    # labels standing alone: a table of contents, a "read more" button, a tag box's title
+    r"|(?:table of contents|read more|learn more|written by|tags|trending|related"
+    r"|get in touch|contact us)\W*$"
+    r")",
+    re.IGNORECASE,
+)
+
+
+def is_call_to_action(text: str) -> bool:
+    """``text`` (one block's) is a short call to action, not part of the article."""
+    return len(text.split()) <= MAX_CALL_WORDS and bool(CALL_TO_ACTION.match(text))

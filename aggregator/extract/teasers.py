@@ -1,0 +1,110 @@
+"""Teasers: headed blocks that each link to another page of the site, and how much of an
+extracted body's running text they make.
+
+A listing's text is its teasers: a heading linking to a post, a line or two of excerpt, a date.
+An article may carry teasers too (related posts, a "more from" rail), but its own prose lies
+outside them. So the question "is this body mostly teasers?" is asked of the running text
+trafilatura kept: which of its paragraphs come from a teaser block of the page, and which do not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+MIN_HEADING_LINK_WORDS = 2
+# A teaser block is the largest element around its heading link holding no other heading link to
+# another page and at most this many words (a title, an excerpt, a byline); beyond it, the block
+# would be an article with a linked title.
+MAX_TEASER_BLOCK_WORDS = 250
+# A paragraph of the body comes from a teaser when at least this share of its 4-word shingles is
+# in the teasers' text (trafilatura may trim or join what it keeps).
+FROM_TEASER = 0.5
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_NOT_CONTENT = frozenset({"nav", "aside", "footer", "header"})
+_WORD = re.compile(r"\w+")
+_SHINGLE = 4
+
+
+def teaser_blocks(tree: HtmlElement, url: str | None) -> tuple[list[HtmlElement], int]:
+    """One block per other page of the site that a heading in the page's content links to, and
+    the words the blocks hold."""
+    host = _host(url or "")
+    own_path = urlsplit(url or "").path.rstrip("/")
+    anchors: dict[str, HtmlElement] = {}
+    for anchor in _heading_links(tree):
+        href = anchor.get("href") or ""
+        if "#" in href or len(anchor.text_content().split()) < MIN_HEADING_LINK_WORDS:
+            continue
+        target = urlsplit(urljoin(url or "", href))
+        if _host(target.geturl()) != host or target.path.rstrip("/") == own_path:
+            continue  # another site's page, or this page's own title
+        if any(ancestor.tag in _NOT_CONTENT for ancestor in anchor.iterancestors()):
+            continue  # navigation, a sidebar, the footer: no part of the content
+        anchors.setdefault(f"{target.path.rstrip('/')}?{target.query}", anchor)
+    # Which targets each ancestor holds: a block stops below the first one holding two.
+    held: dict[HtmlElement, set[str]] = defaultdict(set)
+    for target, anchor in anchors.items():
+        for ancestor in anchor.iterancestors():
+            held[ancestor].add(target)
+    blocks = []
+    total = 0
+    for anchor in anchors.values():
+        block, words = anchor, len(anchor.text_content().split())
+        for ancestor in anchor.iterancestors():
+            if len(held[ancestor]) > 1:
+                break
+            ancestor_words = len(ancestor.text_content().split())
+            if ancestor_words > MAX_TEASER_BLOCK_WORDS:
+                break
+            block, words = ancestor, ancestor_words
+        blocks.append(block)
+        total += words
+    return blocks, total
+
+
+def _heading_links(tree: HtmlElement) -> list[HtmlElement]:
+    return [
+        anchor
+        for heading in tree.iter(*_HEADINGS)
+        for anchor in heading.iter("a")
+        if anchor.get("href") is not None
+    ]
+
+
+def teaser_prose(
+    body: etree._Element, blocks: list[HtmlElement], is_prose: re.Pattern[str], min_words: int
+) -> tuple[int, int]:
+    """Words of running text in ``body`` (paragraphs of ``min_words`` or more ending as
+    ``is_prose`` says) that come from ``blocks``, and words that do not."""
+    seen: set[tuple[str, ...]] = set()
+    for block in blocks:
+        seen |= _shingles(block.text_content())
+    inside = outside = 0
+    for paragraph in body.iter("p"):
+        text = " ".join(paragraph.itertext()).strip()
+        words = len(text.split())
+        if words < min_words or not is_prose.search(text):
+            continue
+        shingles = _shingles(text)
+        if len(shingles & seen) >= FROM_TEASER * len(shingles):
+            inside += words
+        else:
+            outside += words
+    return inside, outside
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    tokens = _WORD.findall(text.casefold())
+    return {tuple(tokens[i : i + _SHINGLE]) for i in range(max(1, len(tokens) - _SHINGLE + 1))}
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
