@@ -24,11 +24,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
+from aggregator.publish.archive_state import ArchiveState, is_archive_file
 from aggregator.publish.build import Output, Site, plan_outputs
 from aggregator.storage import Database
+from aggregator.storage.changes import settled_mark
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 MANAGED = ("feeds/source", "feeds/tag")
 FILE_MODE = 0o644
 MANIFEST = ".mutualaid-build.json"
-_MANIFEST_FORMAT = 1
+_MANIFEST_FORMAT = 2
 
 
 class PublishError(MutualAidError):
@@ -75,13 +78,17 @@ def write_site(
     folder = config.output.dir
     report = BuildReport(folder)
     remove_orphans(folder)
-    before = read_manifest(folder)
+    manifest = _read_manifest_data(folder)
+    before = _files(manifest)
+    site = Site.from_config(config)
+    last = ArchiveState.from_json(manifest.get("archive")) if site.archive else None
+    mark = settled_mark(database) if site.archive else None
     after: dict[str, Built] = {}
     with database.session() as session:
-        outputs = plan_outputs(session, Site.from_config(config))
+        plan = plan_outputs(session, site, last, mark)
         if on_plan:
-            on_plan(len(outputs))
-        for output in outputs:
+            on_plan(len(plan.outputs))
+        for output in plan.outputs:
             written = _unchanged(folder, output, before.get(output.path))
             if written is None:
                 written = write_file(folder, output.path, output.render(), durable=False)
@@ -89,11 +96,19 @@ def write_site(
             report.written.append(written)
             if on_file:
                 on_file(written)
-    if any(written.changed for written in report.written) and hasattr(os, "sync"):
+    archive = plan.archive
+    if archive is not None and archive.dropped is not None:
+        # A plan of changes: the archive's other files stay as the last build wrote them.
+        for path, built in before.items():
+            if path not in after and path not in archive.dropped and is_archive_file(path):
+                after[path] = built
+    changed = any(written.changed for written in report.written)
+    if changed and hasattr(os, "sync"):
         os.sync()  # what was written reaches the disk before the manifest that names it (Unix)
     report.removed = prune_stale(folder, set(after))
     report.removed += prune_unplanned(folder, set(before) - set(after) - set(report.removed))
-    write_manifest(folder, after)
+    if changed or report.removed or after != before or archive is None or archive.touched:
+        write_manifest(folder, after, archive.state if archive else None)
     return report
 
 
@@ -108,27 +123,47 @@ class Built:
 def read_manifest(folder: Path) -> dict[str, Built]:
     """The last build's files; empty when there is none or it cannot be read (then every
     file is rendered, and written where its bytes differ)."""
+    return _files(_read_manifest_data(folder))
+
+
+def _read_manifest_data(folder: Path) -> dict[str, Any]:
+    """The manifest as read; empty when there is none, it cannot be read or is of another
+    format."""
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        if data.get("format") != _MANIFEST_FORMAT:
-            return {}
-        return {
-            str(path): Built(str(entry["signature"]), int(entry["size"]))
-            for path, entry in data["files"].items()
-        }
     except OSError:  # none yet, or the folder is not one (writing will say so)
         return {}
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except ValueError as exc:
         log.warning("ignoring unreadable build manifest %s: %s", folder / MANIFEST, exc)
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT:
+        return {}
+    return data
+
+
+def _files(data: dict[str, Any]) -> dict[str, Built]:
+    try:
+        return {
+            str(path): Built(str(entry[0]), int(entry[1]))
+            for path, entry in data.get("files", {}).items()
+        }
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("ignoring an unreadable build manifest: %s", exc)
         return {}
 
 
-def write_manifest(folder: Path, files: dict[str, Built]) -> None:
-    data = {
+def write_manifest(
+    folder: Path, files: dict[str, Built], archive: ArchiveState | None = None
+) -> None:
+    """The files this build leaves, and what its archive held (for the next build's plan of
+    changes). Compact: an archive's manifest has a line's worth per page."""
+    data: dict[str, Any] = {
         "format": _MANIFEST_FORMAT,
-        "files": {path: vars(built) for path, built in files.items()},
+        "files": {path: [built.signature, built.size] for path, built in files.items()},
     }
-    text = json.dumps(data, indent=0, sort_keys=True, ensure_ascii=False)
+    if archive is not None:
+        data["archive"] = archive.as_json()
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     write_file(folder, MANIFEST, text.encode("utf-8"))
 
 

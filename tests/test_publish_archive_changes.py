@@ -1,0 +1,194 @@
+"""A build plans the archive from what changed since the last one (``publish/archive_delta.py``).
+
+Each step changes the database the way some writer does (ingest, a curator, a purge, a hand
+edit), builds into the same folder, and compares the folder with a build from nothing into
+another: the same files with the same bytes. The build of changes must also have planned only
+part of the archive. On SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, insert, update
+
+from aggregator.config import Config
+from aggregator.publish.write import write_site
+from aggregator.storage import Database, article_feeds, changes, decisions, open_database
+from aggregator.storage.models import Article, Sighting
+from tests.publish_data import NOW, Row, add_sources, insert_rows
+from tests.test_publish_archive import built_files, configured, dangling_links, site
+
+__all__ = ["site"]  # the fixture, used by name
+
+Change = Callable[[Database], None]
+DAY = timedelta(days=1)
+
+
+def _refile(database: Database, ids: list[int], *statements: object) -> None:
+    with database.write_session() as session:
+        for statement in statements:
+            session.execute(statement)  # type: ignore[call-overload]
+        article_feeds.refresh(session, ids)
+
+
+def newest(database: Database) -> None:
+    insert_rows(database, [Row(id=9, source_id=2, tags=("Housing",), published_at=NOW)])
+
+
+def found_late(database: Database) -> None:
+    """Older than every other: the pages after its place shift."""
+    insert_rows(database, [Row(id=10, source_id=1, published_at=NOW - 90 * DAY)])
+
+
+def retitled_and_retagged(database: Database) -> None:
+    values = {
+        "title": "Essay 3, revised",
+        "tags": ["MUTUAL AID", "Co-ops"],
+        "last_changed_at": NOW + DAY,  # as ingest records a change of text or title
+    }
+    _refile(database, [3], update(Article).where(Article.id == 3).values(**values))
+
+
+def redated(database: Database) -> None:
+    """Into another month, and to the front of its listings."""
+    moved = update(Article).where(Article.id == 6).values(published_at=NOW + DAY)
+    _refile(database, [6], moved)
+
+
+def held(database: Database) -> None:
+    with database.write_session() as session:
+        decisions.decide(session, 2, "hold", NOW, None)
+
+
+def released(database: Database) -> None:
+    with database.write_session() as session:
+        decisions.clear(session, 2)
+
+
+def seen_elsewhere(database: Database) -> None:
+    sighting = {
+        "article_id": 4,
+        "source_id": 3,
+        "url": "https://quiet.example/4",
+        "guid": None,
+        "first_seen_at": NOW,
+        "last_seen_at": NOW,
+    }
+    _refile(database, [4], insert(Sighting).values(sighting))
+
+
+def purged(database: Database) -> None:
+    with database.write_session() as session:
+        session.execute(delete(Article).where(Article.id == 5))
+
+
+def unpublished_edit(database: Database) -> None:
+    """Article 7 is below the threshold: its change shows nowhere."""
+    edit = update(Article).where(Article.id == 7).values(title="Still not", last_changed_at=NOW)
+    _refile(database, [7], edit)
+
+
+def every_article_gone(database: Database) -> None:
+    with database.write_session() as session:
+        session.execute(delete(Article))
+
+
+STEPS = [
+    newest,
+    found_late,
+    retitled_and_retagged,
+    redated,
+    held,
+    released,
+    seen_elsewhere,
+    purged,
+    unpublished_edit,
+    every_article_gone,
+]
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in built_files(folder)}
+
+
+def test_each_change_leaves_what_a_whole_build_writes(
+    site: tuple[Database, Config], tmp_path: Path
+) -> None:
+    database, config = site
+    folder = config.output.dir
+    whole = write_site(database, config)
+    for number, step in enumerate(STEPS):
+        step(database)
+        report = write_site(database, config)
+        (tmp_path / f"fresh-{number}").mkdir()
+        fresh = configured(tmp_path / f"fresh-{number}", database.url)
+        write_site(database, fresh)
+        assert _bytes(folder) == _bytes(fresh.output.dir), step.__name__
+        assert dangling_links(folder) == [], step.__name__
+        assert len(report.written) < len(whole.written), step.__name__
+
+
+def test_nothing_new_plans_only_the_lists(site: tuple[Database, Config]) -> None:
+    database, config = site
+    first = write_site(database, config)
+    archive = [w.path for w in first.written if w.path.startswith(("articles/", "archive/"))]
+    assert len(archive) > 8
+    again = write_site(database, config)
+    planned = {w.path for w in again.written}
+    assert not any(path.startswith(("articles/", "archive/2")) for path in planned)
+    assert {"sources/index.html", "tags/index.html", "archive/index.html"} <= planned
+    assert not any(w.changed for w in again.written) and again.removed == []
+
+
+def test_a_new_article_plans_its_own_pages_only(site: tuple[Database, Config]) -> None:
+    database, config = site
+    write_site(database, config)
+    newest(database)
+    report = write_site(database, config)
+    articles = {w.path for w in report.written if w.path.startswith("articles/")}
+    assert articles == {"articles/9.html"}
+
+
+def test_a_changed_setting_plans_the_whole_archive(site: tuple[Database, Config]) -> None:
+    database, config = site
+    first = write_site(database, config)
+    bigger = configured(config.output.dir.parent, database.url, page_size=5)
+    report = write_site(database, bigger)
+    pages = {w.path for w in first.written if w.path.startswith("articles/")}
+    assert pages <= {w.path for w in report.written}
+
+
+def test_changes_are_marked_by_triggers_for_every_writer(database: Database) -> None:
+    """Whatever writes (these statements, not the publishing code), the article's mark rises."""
+    add_sources(database, "blog")
+    insert_rows(database, [Row(id=1), Row(id=2)])
+    mark = changes.settled_mark(database)
+    assert mark is not None
+    with database.session() as session:
+        assert changes.changed_since(session, mark) == []
+        assert changes.changed_since(session, 0) == [1, 2]
+    with database.write_session() as session:
+        session.execute(update(Article).where(Article.id == 2).values(title="New title"))
+    with database.session() as session:
+        assert changes.changed_since(session, mark) == [2]
+    later = changes.settled_mark(database)
+    assert later is not None and later > mark
+    with database.write_session() as session:
+        session.execute(update(Sighting).where(Sighting.article_id == 1).values(last_seen_at=NOW))
+    with database.session() as session:
+        assert changes.changed_since(session, later) == []  # seen again: nothing to show
+    with database.write_session() as session:
+        session.execute(delete(Article).where(Article.id == 1))
+    with database.session() as session:
+        assert changes.changed_since(session, later) == [1]
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    opened = open_database(database_url)
+    yield opened
+    opened.close()
