@@ -177,10 +177,17 @@ def test_changes_are_marked_by_triggers_for_every_writer(database: Database) -> 
         assert changes.changed_since(session, mark) == [2]
     later = changes.settled_mark(database)
     assert later is not None and later > mark
-    with database.write_session() as session:
-        session.execute(update(Sighting).where(Sighting.article_id == 1).values(last_seen_at=NOW))
+    seen_again = update(Sighting).where(Sighting.article_id == 1)
+    with database.write_session() as session:  # as ingest does: article_id set, to the same
+        session.execute(seen_again.values(last_seen_at=NOW, article_id=1))
     with database.session() as session:
-        assert changes.changed_since(session, later) == []  # seen again: nothing to show
+        assert changes.changed_since(session, later) == []  # nothing to show
+    with database.write_session() as session:  # the sighting moves to article 2
+        session.execute(seen_again.values(article_id=2))
+    with database.session() as session:
+        assert changes.changed_since(session, later) == [1, 2]
+    later = changes.settled_mark(database)
+    assert later is not None
     with database.write_session() as session:
         session.execute(delete(Article).where(Article.id == 1))
     with database.session() as session:

@@ -40,7 +40,8 @@ ARTICLE_COLUMNS = (
     "first_seen_at, last_changed_at, text, html, sanitized_with, language, tags, content_hash, "
     "relevance, licence"
 )
-SIGHTING_COLUMNS = "article_id, source_id, url, first_seen_at"
+SIGHTING_COLUMNS = ("article_id", "source_id", "url", "first_seen_at")
+MOVED_SIGHTING = "article_changes_sighting_update"
 # (trigger name, event, table, the article ids it changes)
 TRIGGERS = (
     ("article_changes_article_insert", "INSERT", "articles", ("new.id",)),
@@ -49,7 +50,7 @@ TRIGGERS = (
     ("article_changes_sighting_insert", "INSERT", "sightings", ("new.article_id",)),
     (
         "article_changes_sighting_update",
-        f"UPDATE OF {SIGHTING_COLUMNS}",
+        f"UPDATE OF {', '.join(SIGHTING_COLUMNS)}",
         "sightings",
         ("old.article_id", "new.article_id"),
     ),
@@ -113,17 +114,25 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name, event, table, ids in TRIGGERS:
             notes = "".join(_sqlite_note(article_id) for article_id in ids)
-            op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {notes} END")
+            when = f"WHEN {_moved('IS NOT')} " if name == MOVED_SIGHTING else ""
+            op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} {when}BEGIN {notes} END")
         return
     op.execute(f"CREATE SEQUENCE {SEQUENCE} START 2")
     for function in POSTGRES_FUNCTIONS:
         op.execute(function)
     for name, event, table, _ in TRIGGERS:
         function = FUNCTIONS["articles" if table == "articles" else "other"]
+        when = f"WHEN ({_moved('IS DISTINCT FROM')}) " if name == MOVED_SIGHTING else ""
         op.execute(
             f"CREATE TRIGGER {name} AFTER {event} ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+            f"FOR EACH ROW {when}EXECUTE FUNCTION {function}()"
         )
+
+
+def _moved(differs: str) -> str:
+    """A sighting's update that changes what it shows: ingest sets ``article_id`` on every
+    sighting it sees again, mostly to the same value."""
+    return " OR ".join(f"old.{column} {differs} new.{column}" for column in SIGHTING_COLUMNS)
 
 
 def _sqlite_note(article_id: str) -> str:
