@@ -1,10 +1,13 @@
 """The archive's files: which pages a build has, what each shows, and what its bytes depend on.
 
-``plan_archive`` reads ids only: every published article of every source and tag feed (one
-ordered index walk per feed, ``storage.published.every_published``), each article's change mark
-and date (read by id). From those it lists every page with a signature of what its bytes depend
-on (its articles' change marks, the settings that shape it, the renderer's code), and renders
-nothing: a page whose signature the last build wrote is left alone (``write.py``).
+``plan_archive`` plans the whole archive, when there is no usable record of the last build or
+something every page shows changed: it reads ids only, every published article of every source
+and tag feed (one ordered index walk per feed, ``storage.published.every_published``), each
+article's change mark and date (read by id). From those it lists every page with a signature of
+what its bytes depend on (its articles' change marks, the settings that shape it, the renderer's
+code), and renders nothing: a page whose signature the last build wrote is left alone
+(``write.py``). It also returns what the manifest keeps for the next build
+(``archive_state``), which then plans only what changed (``archive_delta``).
 
 Pages:
 
@@ -52,6 +55,7 @@ from aggregator.publish.archive_pages import (
     render_sources,
 )
 from aggregator.publish.archive_state import (
+    ArchiveHead,
     ArchiveState,
     Listed,
     Shelf,
@@ -208,14 +212,16 @@ def read_archive(
 @dataclass
 class ArchivePlan:
     """The archive's part of a build: the files to sign (and render when their signature is
-    new), what the manifest keeps for the next build, and the files no longer built. A whole
+    new), what the manifests keep for the next build, and the pages no longer built. A whole
     plan (``dropped`` None) lists every file; a plan of changes (``archive_delta``) lists the
-    files that may have changed, and every other file of the last build stays as it was."""
+    files that may have changed, and every other page of the last build stays as it was.
+    ``state`` is None when no page can have changed (the last one was not even read)."""
 
     outputs: list[Output]
-    state: ArchiveState
+    head: ArchiveHead
+    state: ArchiveState | None
     dropped: set[str] | None = None
-    touched: bool = True  # the state differs from the last build's
+    touched: bool = True  # the head or state differs from the last build's
 
 
 def plan_archive(
@@ -247,7 +253,7 @@ def plan_archive(
                 page_output(site, shared, state, listing, page, index.source_paths, entries)
             )
     outputs += lists(site, index, shared)
-    return ArchivePlan(outputs, state)
+    return ArchivePlan(outputs, state.head(), state)
 
 
 def _state_of(index: ArchiveIndex, mark: int, shared: str) -> ArchiveState:

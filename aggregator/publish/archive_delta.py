@@ -16,7 +16,7 @@ again (``archive.plan_archive``), as it is with no usable manifest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -51,6 +51,7 @@ from aggregator.publish.archive_state import (
 from aggregator.publish.build import Output, Site
 from aggregator.publish.entries import Entry
 from aggregator.publish.feed import INDEX
+from aggregator.publish.manifest import ArchiveRecord
 from aggregator.publish.names import is_source_name
 from aggregator.publish.select import change_marks
 from aggregator.storage import Session, changes, published
@@ -61,7 +62,7 @@ from aggregator.storage.models import ArticleFeed
 def plan(
     session: Session,
     site: Site,
-    last: ArchiveState | None,
+    last: ArchiveRecord | None,
     mark: int | None,
     made: dict[int, Entry] | None = None,
     known_marks: dict[int, str] | None = None,
@@ -72,9 +73,23 @@ def plan(
     made = {} if made is None else made
     details = published.source_details(session)
     shared = archive_signature(site, details)
-    if last is None or last.shared != shared:
-        return plan_archive(session, site, mark or 0, made, known_marks, details)
-    return _Delta(session, site, last, details, made).plan(max(last.mark, mark or 0))
+    head = last.head if last else None
+    if mark is None:
+        mark = head.mark if head else 0
+    if last is None or head is None or head.shared != shared:
+        return plan_archive(session, site, mark, made, known_marks, details)
+    mark = max(mark, head.mark)
+    changed = changes.changed_since(session, head.mark)
+    if not changed:  # no page can differ: the lists only, from the head
+        sizes = {
+            folder: (heading, range(count)) for folder, (heading, count) in head.listings.items()
+        }
+        outputs = lists(site, _index(details, sizes), shared)
+        return ArchivePlan(outputs, head.with_mark(mark), None, set(), mark != head.mark)
+    state = last.state()
+    if state is None:  # the archive manifest is not the head's
+        return plan_archive(session, site, mark, made, known_marks, details)
+    return _Delta(session, site, state, details, made).plan(mark, changed)
 
 
 @dataclass
@@ -104,10 +119,8 @@ class _Delta:
         self.entries = entry_loader(session, site, made)
         self.labels: dict[tuple[str, int], str | None] = {}
 
-    def plan(self, mark: int) -> ArchivePlan:
+    def plan(self, mark: int, changed: list[int]) -> ArchivePlan:
         state = self.state
-        changed = changes.changed_since(self.session, state.mark)
-        touched = bool(changed) or mark != state.mark
         state.mark = mark
         fresh = self._read(changed)
         moves = _Moves()
@@ -133,8 +146,9 @@ class _Delta:
         paths = self._source_paths()
         for folder in moves.folders():
             outputs += self._listing(folder, moves, set(changed), dropped, paths)
-        outputs += lists(self.site, self._index(paths), state.shared)
-        return ArchivePlan(outputs, state, dropped, touched)
+        listings = {folder: (shelf.heading, shelf.ids) for folder, shelf in state.listings.items()}
+        outputs += lists(self.site, _index(self.details, listings), state.shared)
+        return ArchivePlan(outputs, state.head(), state, dropped)
 
     def _read(self, changed: Sequence[int]) -> dict[int, Listed]:
         """The changed articles published now, as the archive shows them."""
@@ -230,31 +244,33 @@ class _Delta:
             if folder.startswith("sources/")
         }
 
-    def _index(self, paths: dict[str, str]) -> ArchiveIndex:
-        """The listings as the lists need them (their headings and counts)."""
-        listings = self.state.listings
 
-        def listing(folder: str) -> Listing:
-            return listing_of(folder, listings[folder].heading, listings[folder].ids)
+def _index(
+    details: list[published.SourceDetails], listings: Mapping[str, tuple[str, Sequence[int]]]
+) -> ArchiveIndex:
+    """The listings as the lists need them: their headings and sizes (``ids`` may be a
+    ``range`` of the right length when only the size is known)."""
 
-        index = ArchiveIndex()
-        index.sources = [
-            (row, listing(f"sources/{row.name}"))
-            for row in self.details
-            if f"sources/{row.name}" in listings
-        ]
-        index.tags = [
-            (folder.removeprefix("tags/"), listing(folder))
-            for folder in sorted(listings)
-            if folder.startswith("tags/")
-        ]
-        index.months = [
-            (folder.removeprefix("archive/"), listing(folder))
-            for folder in sorted(listings, reverse=True)
-            if folder.startswith("archive/")
-        ]
-        index.source_paths = paths
-        return index
+    def listing(folder: str) -> Listing:
+        return listing_of(folder, *listings[folder])
+
+    index = ArchiveIndex()
+    index.sources = [
+        (row, listing(f"sources/{row.name}"))
+        for row in details
+        if f"sources/{row.name}" in listings
+    ]
+    index.tags = [
+        (folder.removeprefix("tags/"), listing(folder))
+        for folder in sorted(listings)
+        if folder.startswith("tags/")
+    ]
+    index.months = [
+        (folder.removeprefix("archive/"), listing(folder))
+        for folder in sorted(listings, reverse=True)
+        if folder.startswith("archive/")
+    ]
+    return index
 
 
 def _microseconds(moment: datetime | None) -> int | None:

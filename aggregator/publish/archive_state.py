@@ -18,8 +18,9 @@ from typing import Any
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 FORMAT = 1
-# The archive's files (``publish.archive``): its folders, and the OPML list beside them.
-ARCHIVE_FILES = ("articles/", "sources/", "tags/", "archive/", "sources.opml")
+# The archive's folders (``publish.archive``), and its lists, which every build plans.
+FOLDERS = ("articles/", "sources/", "tags/", "archive/")
+LISTS = ("sources/index.html", "tags/index.html", "archive/index.html", "sources.opml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,46 @@ class Shelf:
     ids: list[int]
 
 
+@dataclass(frozen=True)
+class ArchiveHead:
+    """What every build reads of the last one's archive (the small manifest): the highest
+    ``article_changes.seq`` it had seen, the shared signature, each listing's heading and
+    size (what the lists show), and the token of the archive manifest that holds the rest."""
+
+    mark: int
+    shared: str
+    token: str
+    listings: dict[str, tuple[str, int]]
+
+    def with_token(self, token: str) -> ArchiveHead:
+        return ArchiveHead(self.mark, self.shared, token, self.listings)
+
+    def with_mark(self, mark: int) -> ArchiveHead:
+        return ArchiveHead(mark, self.shared, self.token, self.listings)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "mark": self.mark,
+            "shared": self.shared,
+            "token": self.token,
+            "listings": {folder: list(pair) for folder, pair in self.listings.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ArchiveHead | None:
+        try:
+            if data.get("format") != FORMAT:
+                return None
+            listings = {
+                str(folder): (str(heading), int(count))
+                for folder, (heading, count) in data["listings"].items()
+            }
+            return cls(int(data["mark"]), str(data["shared"]), str(data["token"]), listings)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None
+
+
 @dataclass
 class ArchiveState:
     mark: int  # the highest ``article_changes.seq`` the build had seen
@@ -50,13 +91,14 @@ class ArchiveState:
     articles: dict[int, Listed] = field(default_factory=dict)
     listings: dict[str, Shelf] = field(default_factory=dict)
 
+    def head(self, token: str = "") -> ArchiveHead:
+        sizes = {folder: (shelf.heading, len(shelf.ids)) for folder, shelf in self.listings.items()}
+        return ArchiveHead(self.mark, self.shared, token, dict(sorted(sizes.items())))
+
     def as_json(self) -> dict[str, Any]:
         folders = sorted(self.listings)
         place = {folder: number for number, folder in enumerate(folders)}
         return {
-            "format": FORMAT,
-            "mark": self.mark,
-            "shared": self.shared,
             "folders": folders,
             "headings": [self.listings[folder].heading for folder in folders],
             "listings": [self.listings[folder].ids for folder in folders],
@@ -73,11 +115,10 @@ class ArchiveState:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> ArchiveState | None:
-        """The state ``as_json`` wrote; None for anything else (then everything is planned)."""
+    def from_json(cls, data: Any, head: ArchiveHead) -> ArchiveState | None:
+        """The state ``as_json`` wrote, under ``head``; None for anything else (then
+        everything is planned)."""
         try:
-            if data.get("format") != FORMAT:
-                return None
             folders = [str(folder) for folder in data["folders"]]
             listings = {
                 folder: Shelf(str(heading), [int(ident) for ident in ids])
@@ -94,13 +135,14 @@ class ArchiveState:
                 )
                 for ident, mark, published, dated, places in data["articles"]
             }
-            return cls(int(data["mark"]), str(data["shared"]), articles, listings)
+            return cls(head.mark, head.shared, articles, listings)
         except (AttributeError, KeyError, TypeError, ValueError, IndexError):
             return None
 
 
-def is_archive_file(path: str) -> bool:
-    return path.startswith(ARCHIVE_FILES)
+def is_archive_page(path: str) -> bool:
+    """An article's page or a listing's (the archive manifest's), not one of the lists."""
+    return path.startswith(FOLDERS) and path not in LISTS
 
 
 def mark_digest(mark: str | None) -> str:

@@ -40,7 +40,7 @@ from aggregator.storage import Session
 
 if TYPE_CHECKING:
     from aggregator.publish.archive import ArchivePlan
-    from aggregator.publish.archive_state import ArchiveState
+    from aggregator.publish.manifest import ArchiveRecord
 
 RENDERERS: dict[str, Callable[[Feed], bytes]] = {
     "atom": render_atom,
@@ -106,7 +106,7 @@ class Plan:
 
 
 def plan_outputs(
-    session: Session, site: Site, last: ArchiveState | None = None, mark: int | None = None
+    session: Session, site: Site, last: ArchiveRecord | None = None, mark: int | None = None
 ) -> Plan:
     """Every file of a build: combined feeds, page, stylesheet, source feeds, tag feeds, and
     the archive's: of its changes since ``last`` (the last build's, from its manifest) up to

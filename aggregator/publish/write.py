@@ -13,33 +13,64 @@ and their change times, the settings and sources that shape it, and the code ver
 (``publish.build``), so a new article rewrites the combined feeds, the page and its source's and
 tags' feeds, and a config change rewrites what it touches. Deleting the manifest makes the next
 build render everything again (and still write only the files whose bytes differ).
+
+The archive's pages are many, so the manifest also keeps what the archive held and the
+highest ``article_changes.seq`` seen (``archive_state``): the next build plans only the pages of
+what changed since (``archive_delta``), and every other archive file stays as the manifest
+lists it, neither signed nor checked on disk.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
-from aggregator.publish.archive_state import ArchiveState, is_archive_file
+from aggregator.publish.archive_state import is_archive_page
 from aggregator.publish.build import Output, Site, plan_outputs
+from aggregator.publish.manifest import (
+    MANIFEST,
+    MANIFEST_FORMAT,
+    MANIFESTS,
+    ArchiveRecord,
+    Built,
+    files_of,
+    read_json,
+    read_manifest,
+    remove_archive_manifest,
+    small_manifest,
+    write_archive_manifest,
+    write_small_manifest,
+)
 from aggregator.storage import Database
 from aggregator.storage.changes import settled_mark
+
+if TYPE_CHECKING:
+    from aggregator.publish.archive import ArchivePlan
+
+# What the tests and callers read from here (``manifest`` holds them).
+__all__ = [
+    "MANIFEST",
+    "MANIFESTS",
+    "BuildReport",
+    "Built",
+    "PublishError",
+    "Written",
+    "read_manifest",
+    "write_site",
+]
 
 log = logging.getLogger(__name__)
 
 # Folders whose files a build owns: a feed there that the build no longer makes is removed.
 MANAGED = ("feeds/source", "feeds/tag")
 FILE_MODE = 0o644
-MANIFEST = ".mutualaid-build.json"
-_MANIFEST_FORMAT = 2
 
 
 class PublishError(MutualAidError):
@@ -78,93 +109,60 @@ def write_site(
     folder = config.output.dir
     report = BuildReport(folder)
     remove_orphans(folder)
-    manifest = _read_manifest_data(folder)
-    before = _files(manifest)
+    small = read_json(folder / MANIFEST, MANIFEST_FORMAT)
+    before = files_of(small)
     site = Site.from_config(config)
-    last = ArchiveState.from_json(manifest.get("archive")) if site.archive else None
+    record = ArchiveRecord(folder, small.get("archive"))
     mark = settled_mark(database) if site.archive else None
-    after: dict[str, Built] = {}
     with database.session() as session:
-        plan = plan_outputs(session, site, last, mark)
+        plan = plan_outputs(session, site, record if site.archive else None, mark)
+        archive = plan.archive
+        # The pages the last build wrote: read when they may have changed, or must go.
+        pages = record.files() if archive is None or archive.state is not None else {}
         if on_plan:
             on_plan(len(plan.outputs))
+        after: dict[str, Built] = {}
         for output in plan.outputs:
-            written = _unchanged(folder, output, before.get(output.path))
+            last = pages.get(output.path) or before.get(output.path)
+            written = _unchanged(folder, output, last)
             if written is None:
                 written = write_file(folder, output.path, output.render(), durable=False)
             after[output.path] = Built(output.signature, written.size)
             report.written.append(written)
             if on_file:
                 on_file(written)
-    archive = plan.archive
     if archive is not None and archive.dropped is not None:
-        # A plan of changes: the archive's other files stay as the last build wrote them.
-        for path, built in before.items():
-            if path not in after and path not in archive.dropped and is_archive_file(path):
+        # A plan of changes: the archive's other pages stay as the last build wrote them.
+        for path, built in pages.items():
+            if path not in after and path not in archive.dropped:
                 after[path] = built
     changed = any(written.changed for written in report.written)
     if changed and hasattr(os, "sync"):
         os.sync()  # what was written reaches the disk before the manifest that names it (Unix)
     report.removed = prune_stale(folder, set(after))
-    report.removed += prune_unplanned(folder, set(before) - set(after) - set(report.removed))
-    if changed or report.removed or after != before or archive is None or archive.touched:
-        write_manifest(folder, after, archive.state if archive else None)
+    gone = set(before) | set(pages)
+    report.removed += prune_unplanned(folder, gone - set(after) - set(report.removed))
+    _record(folder, small, after, archive)
     return report
 
 
-@dataclass(frozen=True)
-class Built:
-    """What the manifest remembers of a file: the signature it was rendered for, its size."""
-
-    signature: str
-    size: int
-
-
-def read_manifest(folder: Path) -> dict[str, Built]:
-    """The last build's files; empty when there is none or it cannot be read (then every
-    file is rendered, and written where its bytes differ)."""
-    return _files(_read_manifest_data(folder))
-
-
-def _read_manifest_data(folder: Path) -> dict[str, Any]:
-    """The manifest as read; empty when there is none, it cannot be read or is of another
-    format."""
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except OSError:  # none yet, or the folder is not one (writing will say so)
-        return {}
-    except ValueError as exc:
-        log.warning("ignoring unreadable build manifest %s: %s", folder / MANIFEST, exc)
-        return {}
-    if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT:
-        return {}
-    return data
-
-
-def _files(data: dict[str, Any]) -> dict[str, Built]:
-    try:
-        return {
-            str(path): Built(str(entry[0]), int(entry[1]))
-            for path, entry in data.get("files", {}).items()
-        }
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        log.warning("ignoring an unreadable build manifest: %s", exc)
-        return {}
-
-
-def write_manifest(
-    folder: Path, files: dict[str, Built], archive: ArchiveState | None = None
+def _record(
+    folder: Path, small: dict[str, Any], after: dict[str, Built], archive: ArchivePlan | None
 ) -> None:
-    """The files this build leaves, and what its archive held (for the next build's plan of
-    changes). Compact: an archive's manifest has a line's worth per page."""
-    data: dict[str, Any] = {
-        "format": _MANIFEST_FORMAT,
-        "files": {path: [built.signature, built.size] for path, built in files.items()},
-    }
+    """Write the manifests the next build reads: the archive's when its state changed (first),
+    the small one when it differs from the last."""
+    head = None
     if archive is not None:
-        data["archive"] = archive.as_json()
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    write_file(folder, MANIFEST, text.encode("utf-8"))
+        head = archive.head
+        if archive.state is not None and archive.touched:
+            pages = {path: built for path, built in after.items() if is_archive_page(path)}
+            head = write_archive_manifest(folder, head, pages, archive.state)
+    else:
+        remove_archive_manifest(folder)
+    files = {path: built for path, built in after.items() if not is_archive_page(path)}
+    fresh = small_manifest(files, head)
+    if fresh != small:
+        write_small_manifest(folder, fresh)
 
 
 def _unchanged(folder: Path, output: Output, last: Built | None) -> Written | None:
