@@ -8,6 +8,8 @@ part of the archive. On SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 from sqlalchemy import delete, insert, update
 
 from aggregator.config import Config
-from aggregator.publish.write import write_site
+from aggregator.publish.write import WRITING, write_site
 from aggregator.storage import Database, article_feeds, changes, decisions, open_database
 from aggregator.storage.models import Article, Sighting
 from tests.publish_data import NOW, Row, add_sources, insert_rows
@@ -199,3 +201,19 @@ def database(database_url: str) -> Iterator[Database]:
     opened = open_database(database_url)
     yield opened
     opened.close()
+
+
+def test_a_build_killed_mid_write_is_cleaned_up_after(site: tuple[Database, Config]) -> None:
+    """Its mark says it was writing; the next build removes its temporary files and mark."""
+    database, config = site
+    folder = config.output.dir
+    write_site(database, config)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id no process has now
+    left = folder / "articles" / f".1.html.{dead.pid}.x1y2.tmp"
+    left.write_bytes(b"half a page")
+    (folder / f"{WRITING}.{dead.pid}").touch()
+    report = write_site(database, config)
+    assert not left.exists()
+    assert not list(folder.glob(f"{WRITING}.*"))
+    assert not any(written.changed for written in report.written)

@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 # Folders whose files a build owns: a feed there that the build no longer makes is removed.
 MANAGED = ("feeds/source", "feeds/tag")
 FILE_MODE = 0o644
+WRITING = ".mutualaid-writing"
 
 
 class PublishError(MutualAidError):
@@ -108,8 +109,9 @@ def write_site(
     """Build every output from the database and write it into ``output.dir``."""
     folder = config.output.dir
     report = BuildReport(folder)
-    remove_orphans(folder)
     small = read_json(folder / MANIFEST, MANIFEST_FORMAT)
+    writing = Writing(folder)
+    writing.sweep(everywhere=not small)
     before = files_of(small)
     site = Site.from_config(config)
     record = ArchiveRecord(folder, small.get("archive"))
@@ -126,6 +128,7 @@ def write_site(
             last = pages.get(output.path) or before.get(output.path)
             written = _unchanged(folder, output, last)
             if written is None:
+                writing.begin()
                 written = write_file(folder, output.path, output.render(), durable=False)
             after[output.path] = Built(output.signature, written.size)
             report.written.append(written)
@@ -142,12 +145,56 @@ def write_site(
     report.removed = prune_stale(folder, set(after))
     gone = set(before) | set(pages)
     report.removed += prune_unplanned(folder, gone - set(after) - set(report.removed))
-    _record(folder, small, after, archive)
+    _record(folder, small, after, archive, writing)
+    writing.end()
     return report
 
 
+class Writing:
+    """A build's mark while it writes (``.mutualaid-writing.PID`` in the output folder), so
+    that the next build looks for the temporary files of a build killed mid-write only when
+    one was: a build with nothing to write then reads no folder but the output's own."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.mark = folder / f"{WRITING}.{os.getpid()}"
+        self.begun = False
+
+    def sweep(self, everywhere: bool = False) -> list[str]:
+        """Remove what writers that died left; ``everywhere``: look even without their mark
+        (no manifest: a first build, or one after an upgrade)."""
+        if not self.folder.is_dir():
+            return []
+        dead = [
+            path
+            for path in self.folder.glob(f"{WRITING}.*")
+            if not path.suffix[1:].isdigit() or not _running(int(path.suffix[1:]))
+        ]
+        removed = remove_orphans(self.folder) if dead or everywhere else []
+        for path in dead:
+            path.unlink(missing_ok=True)
+        return removed
+
+    def begin(self) -> None:
+        if not self.begun:
+            self.begun = True
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.mark.touch()
+            except OSError:  # writing the files will say why, in one line
+                pass
+
+    def end(self) -> None:
+        if self.begun:
+            self.mark.unlink(missing_ok=True)
+
+
 def _record(
-    folder: Path, small: dict[str, Any], after: dict[str, Built], archive: ArchivePlan | None
+    folder: Path,
+    small: dict[str, Any],
+    after: dict[str, Built],
+    archive: ArchivePlan | None,
+    writing: Writing,
 ) -> None:
     """Write the manifests the next build reads: the archive's when its state changed (first),
     the small one when it differs from the last."""
@@ -155,6 +202,7 @@ def _record(
     if archive is not None:
         head = archive.head
         if archive.state is not None and archive.touched:
+            writing.begin()
             pages = {path: built for path, built in after.items() if is_archive_page(path)}
             head = write_archive_manifest(folder, head, pages, archive.state)
     else:
@@ -162,6 +210,7 @@ def _record(
     files = {path: built for path, built in after.items() if not is_archive_page(path)}
     fresh = small_manifest(files, head)
     if fresh != small:
+        writing.begin()
         write_small_manifest(folder, fresh)
 
 
