@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import delete, insert, update
 
 from aggregator.config import Config
-from aggregator.publish.write import WRITING, write_site
+from aggregator.publish.write import MANIFEST, WRITING, write_site
 from aggregator.storage import Database, article_feeds, changes, decisions, open_database
 from aggregator.storage.models import Article, Sighting
 from tests.publish_data import NOW, Row, add_sources, insert_rows
@@ -217,3 +217,17 @@ def test_a_build_killed_mid_write_is_cleaned_up_after(site: tuple[Database, Conf
     assert not left.exists()
     assert not list(folder.glob(f"{WRITING}.*"))
     assert not any(written.changed for written in report.written)
+
+
+def test_deleting_the_manifest_checks_every_page_again(site: tuple[Database, Config]) -> None:
+    database, config = site
+    folder = config.output.dir
+    first = write_site(database, config)
+    (folder / "articles" / "1.html").unlink()
+    write_site(database, config)  # a page deleted by hand is not looked for ...
+    assert not (folder / "articles" / "1.html").exists()
+    (folder / MANIFEST).unlink()
+    again = write_site(database, config)  # ... until the manifest goes
+    assert (folder / "articles" / "1.html").is_file()
+    assert {w.path for w in again.written} == {w.path for w in first.written}
+    assert {w.path for w in again.written if w.changed} == {"articles/1.html"}

@@ -124,8 +124,10 @@ def write_site(
         if on_plan:
             on_plan(len(plan.outputs))
         after: dict[str, Built] = {}
+        # With no small manifest (deleted: render everything once more), its pages only go.
+        known = pages if record.head is not None else {}
         for output in plan.outputs:
-            last = pages.get(output.path) or before.get(output.path)
+            last = known.get(output.path) or before.get(output.path)
             written = _unchanged(folder, output, last)
             if written is None:
                 writing.begin()
