@@ -66,6 +66,12 @@ def held(database: Database) -> None:
         decisions.decide(session, 2, "hold", NOW, None)
 
 
+def first_of_its_source(database: Database) -> None:
+    """Quiet's listing went with essay 2 (held); article 7 (quiet's own) brings it back."""
+    edit = update(Article).where(Article.id == 7).values(relevance=9.0, last_changed_at=NOW)
+    _refile(database, [7], edit)
+
+
 def released(database: Database) -> None:
     with database.write_session() as session:
         decisions.clear(session, 2)
@@ -89,9 +95,10 @@ def purged(database: Database) -> None:
 
 
 def unpublished_edit(database: Database) -> None:
-    """Article 7 is below the threshold: its change shows nowhere."""
-    edit = update(Article).where(Article.id == 7).values(title="Still not", last_changed_at=NOW)
-    _refile(database, [7], edit)
+    """An article below the threshold, stored then edited: it shows nowhere."""
+    insert_rows(database, [Row(id=11, source_id=3, relevance=0.0)])
+    edit = update(Article).where(Article.id == 11).values(title="Still not", last_changed_at=NOW)
+    _refile(database, [11], edit)
 
 
 def every_article_gone(database: Database) -> None:
@@ -105,6 +112,7 @@ STEPS = [
     retitled_and_retagged,
     redated,
     held,
+    first_of_its_source,
     released,
     seen_elsewhere,
     purged,

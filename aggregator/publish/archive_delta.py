@@ -143,9 +143,10 @@ class _Delta:
             article_output(self.site, state.shared, article_id, fresh[article_id], window.entries)
             for article_id in order
         ]
-        paths = self._source_paths()
-        for folder in moves.folders():
-            outputs += self._listing(folder, moves, set(changed), dropped, paths)
+        moved = [self._move(folder, moves) for folder in moves.folders()]
+        paths = self._source_paths()  # once every listing moved: a source's may be new
+        for folder, before, heading in moved:
+            outputs += self._pages(folder, before, heading, set(changed), dropped, paths)
         listings = {folder: (shelf.heading, shelf.ids) for folder, shelf in state.listings.items()}
         outputs += lists(self.site, _index(self.details, listings), state.shared)
         return ArchivePlan(outputs, state.head(), state, dropped)
@@ -179,35 +180,43 @@ class _Delta:
             if article_id in dated
         }
 
-    def _listing(
+    def _move(self, folder: str, moves: _Moves) -> tuple[str, list[int], str]:
+        """Move the changed articles out of and into one listing: its ids and heading before."""
+        state = self.state
+        shelf = state.listings.get(folder, Shelf("", []))
+        ids = _moved(folder, shelf.ids, moves.left.get(folder, set()),
+                     moves.joined.get(folder, []), state.articles)  # fmt: skip
+        if ids:
+            state.listings[folder] = Shelf(self._heading(folder, ids[0], shelf), ids)
+        else:
+            state.listings.pop(folder, None)
+        return folder, shelf.ids, shelf.heading
+
+    def _pages(
         self,
         folder: str,
-        moves: _Moves,
+        before: list[int],
+        heading: str,
         changed: set[int],
         dropped: set[str],
         paths: dict[str, str],
     ) -> list[Output]:
-        """The pages of one listing that may differ, after its articles moved."""
+        """The pages of one listing that may differ since it moved (``before``, ``heading``:
+        its ids and heading before); the pages it no longer has go into ``dropped``."""
         state, size = self.state, self.site.archive
-        shelf = state.listings.get(folder, Shelf("", []))
-        before = shelf.ids
-        ids = _moved(folder, before, moves.left.get(folder, set()),
-                     moves.joined.get(folder, []), state.articles)  # fmt: skip
         old_pages = {page.path: page for page in paginate(folder, before, size)} if before else {}
-        if not ids:
-            state.listings.pop(folder, None)
+        shelf = state.listings.get(folder)
+        if shelf is None:
             dropped.update(old_pages)
             return []
-        heading = self._heading(folder, ids[0], shelf)
-        state.listings[folder] = Shelf(heading, ids)
-        listing = listing_of(folder, heading, ids)
+        listing = listing_of(folder, shelf.heading, shelf.ids)
         outputs = []
-        pages = paginate(folder, ids, size)
+        pages = paginate(folder, shelf.ids, size)
         for page in pages:
             old = old_pages.get(page.path)
             if (
                 old is not None
-                and heading == shelf.heading
+                and shelf.heading == heading
                 and old.ids == page.ids
                 and page_parts(old) == page_parts(page)
                 and changed.isdisjoint(page.ids)
