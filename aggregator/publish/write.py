@@ -14,10 +14,11 @@ and their change times, the settings and sources that shape it, and the code ver
 tags' feeds, and a config change rewrites what it touches. Deleting the manifest makes the next
 build render everything again (and still write only the files whose bytes differ).
 
-The archive's pages are many, so the manifest also keeps what the archive held and the
-highest ``article_changes.seq`` seen (``archive_state``): the next build plans only the pages of
-what changed since (``archive_delta``), and every other archive file stays as the manifest
-lists it, neither signed nor checked on disk.
+The archive's pages are many, so their signatures go into a manifest of their own with what
+the archive held, and the small one keeps the highest ``article_changes.seq`` seen
+(``manifest``, ``archive_state``): the next build plans only the pages of what changed since
+(``archive_delta``), and every other archive page stays as the manifest lists it, neither
+signed nor checked on disk.
 """
 
 from __future__ import annotations
