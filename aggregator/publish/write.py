@@ -23,10 +23,12 @@ signed nor checked on disk.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,11 +119,12 @@ def write_site(
     site = Site.from_config(config)
     record = ArchiveRecord(folder, small.get("archive"))
     mark = settled_mark(database) if site.archive else None
-    with database.session() as session:
+    with database.session() as session, _settled_heap():
         plan = plan_outputs(session, site, record if site.archive else None, mark)
         archive = plan.archive
         # The pages the last build wrote: read when they may have changed, or must go.
         pages = record.files() if archive is None or archive.state is not None else {}
+        gc.freeze()  # what the manifests held lives as long as the build: out of collections
         if on_plan:
             on_plan(len(plan.outputs))
         after: dict[str, Built] = {}
@@ -151,6 +154,16 @@ def write_site(
     _record(folder, small, after, archive, writing)
     writing.end()
     return report
+
+
+@contextmanager
+def _settled_heap() -> Iterator[None]:
+    """Undo ``gc.freeze`` at the end: the build's rendering makes many short-lived objects,
+    and each cyclic collection would otherwise walk every entry of the manifests again."""
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class Writing:
