@@ -89,7 +89,7 @@ def test_the_archive_benchmark_measures_every_row_against_the_empty_archive(
     assert [result["size"] for result in results] == [0, 100]
     for result in results:
         assert set(result["medians"]) == {
-            "ingest", "build_first", "build_again", "get_feed", "status"
+            "ingest", "build_first", "build_batch", "build_again", "get_feed", "status"
         }  # fmt: skip
         # The same batch of 30, copies of each other among them, met the same verdicts.
         assert result["outcomes"] == results[0]["outcomes"]

@@ -29,7 +29,7 @@ from aggregator.publish.names import slugify_tag
 from aggregator.publish.routes import BadRequestError
 from aggregator.publish.select import PublishPolicy
 from aggregator.publish.server import Kept, PublishApp
-from aggregator.publish.write import MANIFEST, write_site
+from aggregator.publish.write import MANIFESTS, write_site
 from aggregator.storage import Database, article_feeds, decisions, open_database, published
 from aggregator.storage.models import Article, Source
 from tests.publish_data import NOW, Row, add_sources, insert_rows, publish_config, serving
@@ -84,7 +84,7 @@ def built_files(folder: Path) -> set[str]:
     return {
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")
-        if path.is_file() and path.name != MANIFEST
+        if path.is_file() and path.name not in MANIFESTS
     }
 
 

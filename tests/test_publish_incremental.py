@@ -16,7 +16,7 @@ import pytest
 
 from aggregator.config import Config
 from aggregator.publish import build
-from aggregator.publish.write import MANIFEST, write_site
+from aggregator.publish.write import MANIFESTS, write_site
 from aggregator.storage import Database, open_database
 from tests.publish_data import NOW, Row, add_sources, insert_rows, publish_config
 
@@ -58,7 +58,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {
         path.relative_to(folder).as_posix(): (path.stat().st_ino, path.stat().st_mtime_ns)
         for path in folder.rglob("*")
-        if path.is_file() and path.name != MANIFEST
+        if path.is_file() and path.name not in MANIFESTS
     }
 
 

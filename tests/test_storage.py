@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 TABLES = {
     "sources", "fetch_states", "articles", "sightings", "runs", "alembic_version",
     "simhash_bands", "block_sightings", "boilerplate", "tombstones", "pending_entries",
-    "article_feeds", "run_totals", "decisions",
+    "article_feeds", "run_totals", "decisions", "article_changes",
     # The search index (migration 0018) and FTS5's own tables behind it.
     "articles_fts", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
     "articles_fts_config",

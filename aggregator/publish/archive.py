@@ -1,10 +1,13 @@
 """The archive's files: which pages a build has, what each shows, and what its bytes depend on.
 
-``plan_archive`` reads ids only: every published article of every source and tag feed (one
-ordered index walk per feed, ``storage.published.every_published``), each article's change mark
-and date (read by id). From those it lists every page with a signature of what its bytes depend
-on (its articles' change marks, the settings that shape it, the renderer's code), and renders
-nothing: a page whose signature the last build wrote is left alone (``write.py``).
+``plan_archive`` plans the whole archive, when there is no usable record of the last build or
+something every page shows changed: it reads ids only, every published article of every source
+and tag feed (one ordered index walk per feed, ``storage.published.every_published``), each
+article's change mark and date (read by id). From those it lists every page with a signature of
+what its bytes depend on (its articles' change marks, the settings that shape it, the renderer's
+code), and renders nothing: a page whose signature the last build wrote is left alone
+(``write.py``). It also returns what the manifest keeps for the next build
+(``archive_state``), which then plans only what changed (``archive_delta``).
 
 Pages:
 
@@ -51,6 +54,15 @@ from aggregator.publish.archive_pages import (
     render_opml,
     render_sources,
 )
+from aggregator.publish.archive_state import (
+    ArchiveHead,
+    ArchiveState,
+    Listed,
+    Shelf,
+    mark_digest,
+    microseconds,
+    month_of,
+)
 from aggregator.publish.build import Output, Site, renderer_digest
 from aggregator.publish.entries import Entry, plain_text, safe_url
 from aggregator.publish.feed import INDEX, Selection
@@ -94,7 +106,7 @@ class Listing:
     folder: str
     heading: str
     description: str
-    ids: tuple[int, ...]
+    ids: Sequence[int]
     feed: str | None = None
 
 
@@ -140,6 +152,8 @@ class ArchiveIndex:
     months: list[tuple[str, Listing]] = field(default_factory=list)
     marks: dict[int, str] = field(default_factory=dict)
     month_of: dict[int, str] = field(default_factory=dict)
+    dated: dict[int, datetime] = field(default_factory=dict)  # what files it under its month
+    published: dict[int, datetime | None] = field(default_factory=dict)  # its feeds' order
     tags_of: dict[int, list[str]] = field(default_factory=dict)
 
     source_paths: dict[str, str] = field(default_factory=dict)  # by name: its listing
@@ -164,15 +178,11 @@ def read_archive(
             source = details.get(key)
             if source is None or not is_source_name(source.name):
                 continue
-            title = plain_text(source.title or "") or source.name
-            folder = f"sources/{source.name}"
-            feed = Selection(source=source.name).path()
-            listing = Listing(folder, title, f"Articles seen at {title}.", ids, feed)
+            listing = listing_of(f"sources/{source.name}", source_heading(source), ids)
             index.sources.append((source, listing))
+            index.published.update((mark[1], mark[0]) for mark in marks)
         elif kind == TAG:
-            label = marks[0][2] or key
-            feed = Selection(tag=key).path()
-            listing = Listing(f"tags/{key}", label, f"Articles tagged “{label}”.", ids, feed)
+            listing = listing_of(f"tags/{key}", marks[0][2] or key, ids)
             index.tags.append((key, listing))
             for article_id in ids:
                 index.tags_of.setdefault(article_id, []).append(key)
@@ -186,64 +196,157 @@ def read_archive(
         index.marks.update(change_marks(session, missing))
     dates = published.listing_dates(session, every)
     by_month: dict[str, list[tuple[datetime, int]]] = {}
+    index.dated = dates
     for article_id, moment in dates.items():
         month = moment.astimezone(UTC).strftime("%Y/%m")
         index.month_of[article_id] = month
         by_month.setdefault(month, []).append((moment, article_id))
     for month in sorted(by_month, reverse=True):
         ids = tuple(article_id for _, article_id in sorted(by_month[month], reverse=True))
-        heading = _month_name(month)
-        listing = Listing(f"archive/{month}", heading, f"Articles from {heading}.", ids)
-        index.months.append((month, listing))
+        index.months.append((month, listing_of(f"archive/{month}", _month_name(month), ids)))
     index.source_paths = {row.name: f"{listing.folder}/{INDEX}" for row, listing in index.sources}
     index.tag_paths = {slug: f"{listing.folder}/{INDEX}" for slug, listing in index.tags}
     return index
 
 
+@dataclass
+class ArchivePlan:
+    """The archive's part of a build: the files to sign (and render when their signature is
+    new), what the manifests keep for the next build, and the pages no longer built. A whole
+    plan (``dropped`` None) lists every file; a plan of changes (``archive_delta``) lists the
+    files that may have changed, and every other page of the last build stays as it was.
+    ``state`` is None when no page can have changed (the last one was not even read)."""
+
+    outputs: list[Output]
+    head: ArchiveHead
+    state: ArchiveState | None
+    dropped: set[str] | None = None
+    touched: bool = True  # the head or state differs from the last build's
+
+
 def plan_archive(
     session: Session,
     site: Site,
+    mark: int,
     made: dict[int, Entry] | None = None,
     known_marks: dict[int, str] | None = None,
-) -> list[Output]:
+    details: list[published.SourceDetails] | None = None,
+) -> ArchivePlan:
     """Every file of the archive, unrendered, each with its signature. ``made`` and
     ``known_marks`` are what the feeds' planning already read (entries, change marks); the
     archive reads from ``made`` but keeps nothing in it, so a build of the whole archive never
-    holds more than a window of its entries."""
+    holds more than a window of its entries. ``mark`` is the highest ``article_changes.seq``
+    read before (``storage.changes``)."""
     index = read_archive(session, site, known_marks=known_marks or {})
     made = {} if made is None else made
-    shared = archive_signature(site, index)
+    shared = archive_signature(site, details or published.source_details(session))
+    state = _state_of(index, mark, shared)
+    entries = entry_loader(session, site, made)
+    window = EntryWindow(entries, index.ids)
+    outputs = [
+        article_output(site, shared, article_id, state.articles[article_id], window.entries)
+        for article_id in index.ids
+    ]
+    for listing in _listings(index):
+        for page in paginate(listing.folder, listing.ids, site.archive):
+            outputs.append(
+                page_output(site, shared, state, listing, page, index.source_paths, entries)
+            )
+    outputs += lists(site, index, shared)
+    return ArchivePlan(outputs, state.head(), state)
+
+
+def _state_of(index: ArchiveIndex, mark: int, shared: str) -> ArchiveState:
+    """What the manifest keeps of ``index`` for the next build's plan of changes."""
+    folders: dict[int, list[str]] = {}
+    for _, listing in [*index.sources, *index.tags]:
+        for article_id in listing.ids:
+            folders.setdefault(article_id, []).append(listing.folder)
+    articles = {
+        article_id: Listed(
+            mark_digest(index.marks.get(article_id)),
+            _microseconds(index.published.get(article_id)),
+            microseconds(index.dated[article_id]),
+            tuple(folders.get(article_id, ())),
+        )
+        for article_id in index.ids
+    }
+    listings = {
+        listing.folder: Shelf(listing.heading, list(listing.ids)) for listing in _listings(index)
+    }
+    return ArchiveState(mark, shared, articles, listings)
+
+
+def _microseconds(moment: datetime | None) -> int | None:
+    return None if moment is None else microseconds(moment)
+
+
+def entry_loader(
+    session: Session, site: Site, made: dict[int, Entry]
+) -> Callable[[Sequence[int]], list[Entry]]:
+    """Entries by id, from the feeds' (``made``) where they made them, kept by no one."""
 
     def entries(ids: Sequence[int]) -> list[Entry]:
         found = {article_id: made[article_id] for article_id in ids if article_id in made}
         return load_entries(session, site.policy, ids, found)
 
-    window = EntryWindow(entries, index.ids)
-    outputs = [
-        Output(
-            article_path(article_id),
-            _article_renderer(site, article_id, window.entries),
-            _digest(
-                shared,
-                article_id,
-                index.marks.get(article_id),
-                *_article_context(index, article_id),
-            ),
-        )
-        for article_id in index.ids
-    ]
-    for listing in _listings(index):
-        for page in paginate(listing.folder, listing.ids, site.archive):
-            marks = [(article_id, index.marks.get(article_id)) for article_id in page.ids]
-            outputs.append(
-                Output(
-                    page.path,
-                    _listing_renderer(site, index, listing, page, entries),
-                    _digest(shared, _page_parts(page), listing.heading, listing.feed, marks),
-                )
-            )
-    outputs += _lists(site, index, shared)
-    return outputs
+    return entries
+
+
+def article_output(
+    site: Site,
+    shared: str,
+    article_id: int,
+    listed: Listed,
+    entries: Callable[[Sequence[int]], list[Entry]],
+) -> Output:
+    """An article's page: its entry, its month's and its tags' listings (the links)."""
+    tags = sorted(
+        folder.removeprefix("tags/") for folder in listed.folders if folder.startswith("tags/")
+    )
+    return Output(
+        article_path(article_id),
+        _article_renderer(site, article_id, entries),
+        _digest(shared, article_id, listed.mark, month_of(listed.dated), tags),
+    )
+
+
+def page_output(
+    site: Site,
+    shared: str,
+    state: ArchiveState,
+    listing: Listing,
+    page: ListingPage,
+    source_paths: dict[str, str],
+    entries: Callable[[Sequence[int]], list[Entry]],
+) -> Output:
+    """A page of a listing: its place, its heading, its articles' change marks."""
+    marks = [(article_id, state.articles[article_id].mark) for article_id in page.ids]
+    return Output(
+        page.path,
+        _listing_renderer(site, source_paths, listing, page, entries),
+        _digest(shared, page_parts(page), listing.heading, listing.feed, marks),
+    )
+
+
+def listing_of(folder: str, heading: str, ids: Sequence[int]) -> Listing:
+    """The listing in ``folder`` (``sources/NAME``, ``tags/SLUG``, ``archive/YYYY/MM``)."""
+    kind, _, key = folder.partition("/")
+    if kind == "sources":
+        feed = Selection(source=key).path()
+        return Listing(folder, heading, f"Articles seen at {heading}.", ids, feed)
+    if kind == "tags":
+        feed = Selection(tag=key).path()
+        return Listing(folder, heading, f"Articles tagged “{heading}”.", ids, feed)
+    return Listing(folder, heading, f"Articles from {heading}.", ids)
+
+
+def source_heading(source: published.SourceDetails) -> str:
+    return plain_text(source.title or "") or source.name
+
+
+def month_heading(folder: str) -> str:
+    return _month_name(folder.removeprefix("archive/"))
 
 
 class EntryWindow:
@@ -269,7 +372,7 @@ class EntryWindow:
         return [self.held[article_id] for article_id in ids if article_id in self.held]
 
 
-def _page_parts(page: ListingPage) -> tuple[object, ...]:
+def page_parts(page: ListingPage) -> tuple[object, ...]:
     """What a page shows of its place: not how many pages follow it, so that a listing growing
     by a page rewrites only the page before the new one (its "newer" link)."""
     return page.path, page.number, page.number == page.pages, page.older, page.newer
@@ -301,9 +404,9 @@ def render_archive_file(
         if listing.folder == folder:
             for page in paginate(listing.folder, listing.ids, site.archive):
                 if page.path == path:
-                    return _listing_renderer(site, every, listing, page, entries)()
+                    return _listing_renderer(site, every.source_paths, listing, page, entries)()
             return None
-    for output in _lists(site, every, ""):
+    for output in lists(site, every, ""):
         if output.path == path:
             return output.render()
     return None
@@ -317,9 +420,10 @@ def _listings(index: ArchiveIndex) -> list[Listing]:
     ]
 
 
-def archive_signature(site: Site, index: ArchiveIndex) -> str:
+def archive_signature(site: Site, sources: Sequence[published.SourceDetails]) -> str:
     """What every archive page depends on besides its own articles: the rendering code, the
-    settings that shape a page, and the names (and links) of the sources and tags."""
+    settings that shape a page, and the names and titles of the sources (every stored one:
+    which of them have listings follows from the articles)."""
     return _digest(
         renderer_digest(),
         __version__,
@@ -327,13 +431,8 @@ def archive_signature(site: Site, index: ArchiveIndex) -> str:
         site.title,
         site.archive,
         _policy_parts(site.policy),
-        [(details.id, details.name, details.title) for details, _ in index.sources],
+        [(details.id, details.name, details.title) for details in sources],
     )
-
-
-def _article_context(index: ArchiveIndex, article_id: int) -> tuple[object, ...]:
-    """What an article's page links to besides its entry: its month and tags' pages."""
-    return index.month_of.get(article_id), sorted(index.tags_of.get(article_id, []))
 
 
 def _article_renderer(
@@ -374,13 +473,14 @@ def _tag_listing(label: str) -> str | None:
 
 def _listing_renderer(
     site: Site,
-    index: ArchiveIndex,
+    sources: dict[str, str],
     listing: Listing,
     page: ListingPage,
     entries: Callable[[Sequence[int]], list[Entry]],
 ) -> Callable[[], bytes]:
+    """A listing page; ``sources`` are the paths of the sources' listings, by name."""
+
     def render() -> bytes:
-        sources = index.source_paths
         listed = tuple(
             ListedEntry(
                 entry, article_path(entry.article_id), sources.get(entry.original.source.name)
@@ -417,7 +517,7 @@ def source_lines(index: ArchiveIndex) -> list[SourceLine]:
     ]
 
 
-def _lists(site: Site, index: ArchiveIndex, shared: str) -> list[Output]:
+def lists(site: Site, index: ArchiveIndex, shared: str) -> list[Output]:
     sources = source_lines(index)
     tags = _count_lines(listing for _, listing in sorted(index.tags, key=_by_label))
     months = _count_lines(listing for _, listing in index.months)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aggregator import __version__
 from aggregator.config import UNSET_ID_DOMAIN, Config
@@ -36,6 +37,10 @@ from aggregator.publish.select import (
 )
 from aggregator.sanitize import SANITIZER_VERSION
 from aggregator.storage import Session
+
+if TYPE_CHECKING:
+    from aggregator.publish.archive import ArchivePlan
+    from aggregator.publish.manifest import ArchiveRecord
 
 RENDERERS: dict[str, Callable[[Feed], bytes]] = {
     "atom": render_atom,
@@ -91,8 +96,21 @@ class _Planned:
     tag_label: str | None = None
 
 
-def plan_outputs(session: Session, site: Site) -> list[Output]:
-    """Every file of a build: combined feeds, page, stylesheet, source feeds, tag feeds."""
+@dataclass
+class Plan:
+    """A build's files: every feed and the page, and the archive's (``archive.ArchivePlan``;
+    None without an archive)."""
+
+    outputs: list[Output]
+    archive: ArchivePlan | None = None
+
+
+def plan_outputs(
+    session: Session, site: Site, last: ArchiveRecord | None = None, mark: int | None = None
+) -> Plan:
+    """Every file of a build: combined feeds, page, stylesheet, source feeds, tag feeds, and
+    the archive's: of its changes since ``last`` (the last build's, from its manifest) up to
+    ``mark`` (``storage.changes.settled_mark``), or all of it without a usable ``last``."""
     combined = _Planned(Selection(), tuple(published_ids(session, site.policy, site.items)))
     sources = [
         _Planned(Selection(source=source.name), tuple(ids), source)
@@ -145,11 +163,12 @@ def plan_outputs(session: Session, site: Site) -> list[Output]:
         )
         label = planned.source.title if planned.source else planned.tag_label
         outputs.append(Output(path, render, sign(path, label, _marks(planned, changed))))
-    if site.archive:
-        from aggregator.publish.archive import plan_archive  # it builds on this module
+    if not site.archive:
+        return Plan(outputs)
+    from aggregator.publish import archive_delta  # it builds on this module
 
-        outputs += plan_archive(session, site, made, changed)
-    return outputs
+    archive = archive_delta.plan(session, site, last, mark, made, changed)
+    return Plan(outputs + archive.outputs, archive)
 
 
 def _marks(planned: _Planned, changed: dict[int, str]) -> list[tuple[int, str]]:

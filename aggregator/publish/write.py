@@ -13,30 +13,68 @@ and their change times, the settings and sources that shape it, and the code ver
 (``publish.build``), so a new article rewrites the combined feeds, the page and its source's and
 tags' feeds, and a config change rewrites what it touches. Deleting the manifest makes the next
 build render everything again (and still write only the files whose bytes differ).
+
+The archive's pages are many, so their signatures go into a manifest of their own with what
+the archive held, and the small one keeps the highest ``article_changes.seq`` seen
+(``manifest``, ``archive_state``): the next build plans only the pages of what changed since
+(``archive_delta``), and every other archive page stays as the manifest lists it, neither
+signed nor checked on disk.
 """
 
 from __future__ import annotations
 
-import json
+import gc
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aggregator.config import Config
 from aggregator.errors import MutualAidError
+from aggregator.publish.archive_state import is_archive_page
 from aggregator.publish.build import Output, Site, plan_outputs
+from aggregator.publish.manifest import (
+    MANIFEST,
+    MANIFEST_FORMAT,
+    MANIFESTS,
+    ArchiveRecord,
+    Built,
+    files_of,
+    read_json,
+    read_manifest,
+    remove_archive_manifest,
+    small_manifest,
+    write_archive_manifest,
+    write_small_manifest,
+)
 from aggregator.storage import Database
+from aggregator.storage.changes import settled_mark
+
+if TYPE_CHECKING:
+    from aggregator.publish.archive import ArchivePlan
+
+# What the tests and callers read from here (``manifest`` holds them).
+__all__ = [
+    "MANIFEST",
+    "MANIFESTS",
+    "BuildReport",
+    "Built",
+    "PublishError",
+    "Written",
+    "read_manifest",
+    "write_site",
+]
 
 log = logging.getLogger(__name__)
 
 # Folders whose files a build owns: a feed there that the build no longer makes is removed.
 MANAGED = ("feeds/source", "feeds/tag")
 FILE_MODE = 0o644
-MANIFEST = ".mutualaid-build.json"
-_MANIFEST_FORMAT = 1
+WRITING = ".mutualaid-writing"
 
 
 class PublishError(MutualAidError):
@@ -74,62 +112,122 @@ def write_site(
     """Build every output from the database and write it into ``output.dir``."""
     folder = config.output.dir
     report = BuildReport(folder)
-    remove_orphans(folder)
-    before = read_manifest(folder)
-    after: dict[str, Built] = {}
-    with database.session() as session:
-        outputs = plan_outputs(session, Site.from_config(config))
+    small = read_json(folder / MANIFEST, MANIFEST_FORMAT)
+    writing = Writing(folder)
+    writing.sweep(everywhere=not small)
+    before = files_of(small)
+    site = Site.from_config(config)
+    record = ArchiveRecord(folder, small.get("archive"))
+    mark = settled_mark(database) if site.archive else None
+    with database.session() as session, _settled_heap():
+        plan = plan_outputs(session, site, record if site.archive else None, mark)
+        archive = plan.archive
+        # The pages the last build wrote: read when they may have changed, or must go.
+        pages = record.files() if archive is None or archive.state is not None else {}
+        gc.freeze()  # what the manifests held lives as long as the build: out of collections
         if on_plan:
-            on_plan(len(outputs))
-        for output in outputs:
-            written = _unchanged(folder, output, before.get(output.path))
+            on_plan(len(plan.outputs))
+        after: dict[str, Built] = {}
+        # With no small manifest (deleted: render everything once more), its pages only go.
+        known = pages if record.head is not None else {}
+        for output in plan.outputs:
+            last = known.get(output.path) or before.get(output.path)
+            written = _unchanged(folder, output, last)
             if written is None:
+                writing.begin()
                 written = write_file(folder, output.path, output.render(), durable=False)
             after[output.path] = Built(output.signature, written.size)
             report.written.append(written)
             if on_file:
                 on_file(written)
-    if any(written.changed for written in report.written) and hasattr(os, "sync"):
+    if archive is not None and archive.dropped is not None:
+        # A plan of changes: the archive's other pages stay as the last build wrote them.
+        for path, built in pages.items():
+            if path not in after and path not in archive.dropped:
+                after[path] = built
+    changed = any(written.changed for written in report.written)
+    if changed and hasattr(os, "sync"):
         os.sync()  # what was written reaches the disk before the manifest that names it (Unix)
     report.removed = prune_stale(folder, set(after))
-    report.removed += prune_unplanned(folder, set(before) - set(after) - set(report.removed))
-    write_manifest(folder, after)
+    gone = set(before) | set(pages)
+    report.removed += prune_unplanned(folder, gone - set(after) - set(report.removed))
+    _record(folder, small, after, archive, writing)
+    writing.end()
     return report
 
 
-@dataclass(frozen=True)
-class Built:
-    """What the manifest remembers of a file: the signature it was rendered for, its size."""
-
-    signature: str
-    size: int
-
-
-def read_manifest(folder: Path) -> dict[str, Built]:
-    """The last build's files; empty when there is none or it cannot be read (then every
-    file is rendered, and written where its bytes differ)."""
+@contextmanager
+def _settled_heap() -> Iterator[None]:
+    """Undo ``gc.freeze`` at the end: the build's rendering makes many short-lived objects,
+    and each cyclic collection would otherwise walk every entry of the manifests again."""
     try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        if data.get("format") != _MANIFEST_FORMAT:
-            return {}
-        return {
-            str(path): Built(str(entry["signature"]), int(entry["size"]))
-            for path, entry in data["files"].items()
-        }
-    except OSError:  # none yet, or the folder is not one (writing will say so)
-        return {}
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        log.warning("ignoring unreadable build manifest %s: %s", folder / MANIFEST, exc)
-        return {}
+        yield
+    finally:
+        gc.unfreeze()
 
 
-def write_manifest(folder: Path, files: dict[str, Built]) -> None:
-    data = {
-        "format": _MANIFEST_FORMAT,
-        "files": {path: vars(built) for path, built in files.items()},
-    }
-    text = json.dumps(data, indent=0, sort_keys=True, ensure_ascii=False)
-    write_file(folder, MANIFEST, text.encode("utf-8"))
+class Writing:
+    """A build's mark while it writes (``.mutualaid-writing.PID`` in the output folder), so
+    that the next build looks for the temporary files of a build killed mid-write only when
+    one was: a build with nothing to write then reads no folder but the output's own."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.mark = folder / f"{WRITING}.{os.getpid()}"
+        self.begun = False
+
+    def sweep(self, everywhere: bool = False) -> list[str]:
+        """Remove what writers that died left; ``everywhere``: look even without their mark
+        (no manifest: a first build, or one after an upgrade)."""
+        if not self.folder.is_dir():
+            return []
+        dead = [
+            path
+            for path in self.folder.glob(f"{WRITING}.*")
+            if not path.suffix[1:].isdigit() or not _running(int(path.suffix[1:]))
+        ]
+        removed = remove_orphans(self.folder) if dead or everywhere else []
+        for path in dead:
+            path.unlink(missing_ok=True)
+        return removed
+
+    def begin(self) -> None:
+        if not self.begun:
+            self.begun = True
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.mark.touch()
+            except OSError:  # writing the files will say why, in one line
+                pass
+
+    def end(self) -> None:
+        if self.begun:
+            self.mark.unlink(missing_ok=True)
+
+
+def _record(
+    folder: Path,
+    small: dict[str, Any],
+    after: dict[str, Built],
+    archive: ArchivePlan | None,
+    writing: Writing,
+) -> None:
+    """Write the manifests the next build reads: the archive's when its state changed (first),
+    the small one when it differs from the last."""
+    head = None
+    if archive is not None:
+        head = archive.head
+        if archive.state is not None and archive.touched:
+            writing.begin()
+            pages = {path: built for path, built in after.items() if is_archive_page(path)}
+            head = write_archive_manifest(folder, head, pages, archive.state)
+    else:
+        remove_archive_manifest(folder)
+    files = {path: built for path, built in after.items() if not is_archive_page(path)}
+    fresh = small_manifest(files, head)
+    if fresh != small:
+        writing.begin()
+        write_small_manifest(folder, fresh)
 
 
 def _unchanged(folder: Path, output: Output, last: Built | None) -> Written | None:

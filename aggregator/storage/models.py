@@ -192,6 +192,22 @@ class ArticleFeed(Base):
     decision: Mapped[str | None] = mapped_column(String(8))
 
 
+class ArticleChange(Base):
+    """When an article last changed in a way its published pages can show (``storage.changes``).
+
+    One row per article, its ``seq`` raised past every other on each change: triggers on
+    ``articles``, ``sightings`` and ``decisions`` (migration 0019) write it in the same
+    transaction as the change, a deletion included, so the row outlives a purged article. A
+    build remembers the highest ``seq`` it saw and next reads only the rows above it.
+    """
+
+    __tablename__ = "article_changes"
+    __table_args__ = (Index(None, "seq"),)
+
+    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
 class Decision(Base):
     """A curator's decision about one article, overriding its score (``storage.decisions``).
 

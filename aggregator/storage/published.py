@@ -517,6 +517,38 @@ def every_published(
     return feeds
 
 
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """A published article's row in one source's or tag's feed."""
+
+    kind: str
+    key: str
+    article_id: int
+    published_at: datetime | None
+    label: str | None
+
+
+def published_rows(
+    session: Session, policy: PublishPolicy, article_ids: Sequence[int]
+) -> list[FeedRow]:
+    """The feed rows of ``article_ids`` that the walks of ``every_published`` would read: the
+    same published-row condition and opt-outs, read by article id rather than by feed."""
+    opted = _opted_out_keys(session, policy)
+    keep = _keep_all_keys(session, policy)
+    rows = ArticleFeed
+    query = select(rows.kind, rows.key, rows.article_id, rows.published_at, rows.label).where(
+        _published_row(policy.threshold, keep, rows)
+    )
+    if opted:
+        query = query.where(_not_from(opted, rows), ~and_(rows.kind == SOURCE, rows.key.in_(opted)))
+    found: list[FeedRow] = []
+    connection = session.connection()
+    for chunk in _chunks(sorted(set(article_ids))):
+        chunked = query.where(rows.article_id.in_(chunk))
+        found += (FeedRow(*row) for row in connection.execute(chunked))
+    return found
+
+
 def published_among(session: Session, policy: PublishPolicy, ids: Sequence[int]) -> set[int]:
     """Which of ``ids`` are published now: read by key."""
     found: set[int] = set()

@@ -8,8 +8,8 @@ file copy on SQLite, a template database on PostgreSQL), times through the publi
 - ingest: one batch of 1,000 new articles stored by ``Ingestor.store_prepared`` in batches of
   50, as ``Ingestor.ingest`` does after extraction (extraction is done once, before, since its
   cost is per article and would only hide the archive's share);
-- ``feed build`` (the CLI's own ``main``) into an empty output folder, then again with nothing
-  new;
+- ``feed build`` (the CLI's own ``main``) into an empty output folder before the batch, again
+  after it (the batch's pages and what they change), then once more with nothing new;
 - ``GET /feed.atom`` from the ``serve`` WSGI application, the first request of a new app;
 - ``status`` (the CLI's own ``main``);
 
@@ -202,6 +202,7 @@ class Timings:
 
     ingest: list[float] = field(default_factory=list)
     build_first: list[float] = field(default_factory=list)
+    build_batch: list[float] = field(default_factory=list)
     build_again: list[float] = field(default_factory=list)
     get_feed: list[float] = field(default_factory=list)
     status: list[float] = field(default_factory=list)
@@ -274,12 +275,14 @@ def run_round(
     try:
         path = write_config(where, url)
         config = load_config(path, environ={})
-        ingest, outcomes = store_batch(url, config, batches)
         first = run_cli("--config", str(path), "feed", "build", "--json")
+        ingest, outcomes = store_batch(url, config, batches)
+        after_batch = run_cli("--config", str(path), "feed", "build", "--json")
         again = run_cli("--config", str(path), "feed", "build", "--json")
         return {
             "ingest": ingest,
             "build_first": first,
+            "build_batch": after_batch,
             "build_again": again,
             "get_feed": get_feed(config),
             "status": run_cli("--config", str(path), "status", "--json"),

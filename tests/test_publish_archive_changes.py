@@ -1,0 +1,241 @@
+"""A build plans the archive from what changed since the last one (``publish/archive_delta.py``).
+
+Each step changes the database the way some writer does (ingest, a curator, a purge, a hand
+edit), builds into the same folder, and compares the folder with a build from nothing into
+another: the same files with the same bytes. The build of changes must also have planned only
+part of the archive. On SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, insert, update
+
+from aggregator.config import Config
+from aggregator.publish.write import MANIFEST, WRITING, write_site
+from aggregator.storage import Database, article_feeds, changes, decisions, open_database
+from aggregator.storage.models import Article, Sighting
+from tests.publish_data import NOW, Row, add_sources, insert_rows
+from tests.test_publish_archive import built_files, configured, dangling_links, site
+
+__all__ = ["site"]  # the fixture, used by name
+
+Change = Callable[[Database], None]
+DAY = timedelta(days=1)
+
+
+def _refile(database: Database, ids: list[int], *statements: object) -> None:
+    with database.write_session() as session:
+        for statement in statements:
+            session.execute(statement)  # type: ignore[call-overload]
+        article_feeds.refresh(session, ids)
+
+
+def newest(database: Database) -> None:
+    insert_rows(database, [Row(id=9, source_id=2, tags=("Housing",), published_at=NOW)])
+
+
+def found_late(database: Database) -> None:
+    """Older than every other: the pages after its place shift."""
+    insert_rows(database, [Row(id=10, source_id=1, published_at=NOW - 90 * DAY)])
+
+
+def retitled_and_retagged(database: Database) -> None:
+    values = {
+        "title": "Essay 3, revised",
+        "tags": ["MUTUAL AID", "Co-ops"],
+        "last_changed_at": NOW + DAY,  # as ingest records a change of text or title
+    }
+    _refile(database, [3], update(Article).where(Article.id == 3).values(**values))
+
+
+def redated(database: Database) -> None:
+    """Into another month, and to the front of its listings."""
+    moved = update(Article).where(Article.id == 6).values(published_at=NOW + DAY)
+    _refile(database, [6], moved)
+
+
+def held(database: Database) -> None:
+    with database.write_session() as session:
+        decisions.decide(session, 2, "hold", NOW, None)
+
+
+def first_of_its_source(database: Database) -> None:
+    """Quiet's listing went with essay 2 (held); article 7 (quiet's own) brings it back."""
+    edit = update(Article).where(Article.id == 7).values(relevance=9.0, last_changed_at=NOW)
+    _refile(database, [7], edit)
+
+
+def released(database: Database) -> None:
+    with database.write_session() as session:
+        decisions.clear(session, 2)
+
+
+def seen_elsewhere(database: Database) -> None:
+    sighting = {
+        "article_id": 4,
+        "source_id": 3,
+        "url": "https://quiet.example/4",
+        "guid": None,
+        "first_seen_at": NOW,
+        "last_seen_at": NOW,
+    }
+    _refile(database, [4], insert(Sighting).values(sighting))
+
+
+def purged(database: Database) -> None:
+    with database.write_session() as session:
+        session.execute(delete(Article).where(Article.id == 5))
+
+
+def unpublished_edit(database: Database) -> None:
+    """An article below the threshold, stored then edited: it shows nowhere."""
+    insert_rows(database, [Row(id=11, source_id=3, relevance=0.0)])
+    edit = update(Article).where(Article.id == 11).values(title="Still not", last_changed_at=NOW)
+    _refile(database, [11], edit)
+
+
+def every_article_gone(database: Database) -> None:
+    with database.write_session() as session:
+        session.execute(delete(Article))
+
+
+STEPS = [
+    newest,
+    found_late,
+    retitled_and_retagged,
+    redated,
+    held,
+    first_of_its_source,
+    released,
+    seen_elsewhere,
+    purged,
+    unpublished_edit,
+    every_article_gone,
+]
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in built_files(folder)}
+
+
+def test_each_change_leaves_what_a_whole_build_writes(
+    site: tuple[Database, Config], tmp_path: Path
+) -> None:
+    database, config = site
+    folder = config.output.dir
+    whole = write_site(database, config)
+    for number, step in enumerate(STEPS):
+        step(database)
+        report = write_site(database, config)
+        (tmp_path / f"fresh-{number}").mkdir()
+        fresh = configured(tmp_path / f"fresh-{number}", database.url)
+        write_site(database, fresh)
+        assert _bytes(folder) == _bytes(fresh.output.dir), step.__name__
+        assert dangling_links(folder) == [], step.__name__
+        assert len(report.written) < len(whole.written), step.__name__
+
+
+def test_nothing_new_plans_only_the_lists(site: tuple[Database, Config]) -> None:
+    database, config = site
+    first = write_site(database, config)
+    archive = [w.path for w in first.written if w.path.startswith(("articles/", "archive/"))]
+    assert len(archive) > 8
+    again = write_site(database, config)
+    planned = {w.path for w in again.written}
+    assert not any(path.startswith(("articles/", "archive/2")) for path in planned)
+    assert {"sources/index.html", "tags/index.html", "archive/index.html"} <= planned
+    assert not any(w.changed for w in again.written) and again.removed == []
+
+
+def test_a_new_article_plans_its_own_pages_only(site: tuple[Database, Config]) -> None:
+    database, config = site
+    write_site(database, config)
+    newest(database)
+    report = write_site(database, config)
+    articles = {w.path for w in report.written if w.path.startswith("articles/")}
+    assert articles == {"articles/9.html"}
+
+
+def test_a_changed_setting_plans_the_whole_archive(site: tuple[Database, Config]) -> None:
+    database, config = site
+    first = write_site(database, config)
+    bigger = configured(config.output.dir.parent, database.url, page_size=5)
+    report = write_site(database, bigger)
+    pages = {w.path for w in first.written if w.path.startswith("articles/")}
+    assert pages <= {w.path for w in report.written}
+
+
+def test_changes_are_marked_by_triggers_for_every_writer(database: Database) -> None:
+    """Whatever writes (these statements, not the publishing code), the article's mark rises."""
+    add_sources(database, "blog")
+    insert_rows(database, [Row(id=1), Row(id=2)])
+    mark = changes.settled_mark(database)
+    assert mark is not None
+    with database.session() as session:
+        assert changes.changed_since(session, mark) == []
+        assert changes.changed_since(session, 0) == [1, 2]
+    with database.write_session() as session:
+        session.execute(update(Article).where(Article.id == 2).values(title="New title"))
+    with database.session() as session:
+        assert changes.changed_since(session, mark) == [2]
+    later = changes.settled_mark(database)
+    assert later is not None and later > mark
+    seen_again = update(Sighting).where(Sighting.article_id == 1)
+    with database.write_session() as session:  # as ingest does: article_id set, to the same
+        session.execute(seen_again.values(last_seen_at=NOW, article_id=1))
+    with database.session() as session:
+        assert changes.changed_since(session, later) == []  # nothing to show
+    with database.write_session() as session:  # the sighting moves to article 2
+        session.execute(seen_again.values(article_id=2))
+    with database.session() as session:
+        assert changes.changed_since(session, later) == [1, 2]
+    later = changes.settled_mark(database)
+    assert later is not None
+    with database.write_session() as session:
+        session.execute(delete(Article).where(Article.id == 1))
+    with database.session() as session:
+        assert changes.changed_since(session, later) == [1]
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    opened = open_database(database_url)
+    yield opened
+    opened.close()
+
+
+def test_a_build_killed_mid_write_is_cleaned_up_after(site: tuple[Database, Config]) -> None:
+    """Its mark says it was writing; the next build removes its temporary files and mark."""
+    database, config = site
+    folder = config.output.dir
+    write_site(database, config)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id no process has now
+    left = folder / "articles" / f".1.html.{dead.pid}.x1y2.tmp"
+    left.write_bytes(b"half a page")
+    (folder / f"{WRITING}.{dead.pid}").touch()
+    report = write_site(database, config)
+    assert not left.exists()
+    assert not list(folder.glob(f"{WRITING}.*"))
+    assert not any(written.changed for written in report.written)
+
+
+def test_deleting_the_manifest_checks_every_page_again(site: tuple[Database, Config]) -> None:
+    database, config = site
+    folder = config.output.dir
+    first = write_site(database, config)
+    (folder / "articles" / "1.html").unlink()
+    write_site(database, config)  # a page deleted by hand is not looked for ...
+    assert not (folder / "articles" / "1.html").exists()
+    (folder / MANIFEST).unlink()
+    again = write_site(database, config)  # ... until the manifest goes
+    assert (folder / "articles" / "1.html").is_file()
+    assert {w.path for w in again.written} == {w.path for w in first.written}
+    assert {w.path for w in again.written if w.changed} == {"articles/1.html"}
