@@ -1,4 +1,4 @@
-"""Which articles changed since a build: the ``article_changes`` rows (migration 0019).
+"""Which articles changed since a build: the ``article_changes`` rows (migration 0020).
 
 Triggers on ``articles``, ``sightings`` and ``decisions`` give an article's row a ``seq`` above
 every other whenever its published pages can change (its deletion included). A build records

@@ -196,7 +196,7 @@ class ArticleChange(Base):
     """When an article last changed in a way its published pages can show (``storage.changes``).
 
     One row per article, its ``seq`` raised past every other on each change: triggers on
-    ``articles``, ``sightings`` and ``decisions`` (migration 0019) write it in the same
+    ``articles``, ``sightings`` and ``decisions`` (migration 0020) write it in the same
     transaction as the change, a deletion included, so the row outlives a purged article. A
     build remembers the highest ``seq`` it saw and next reads only the rows above it.
     """
