@@ -33,7 +33,7 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from aggregator import __version__
@@ -187,14 +187,19 @@ def read_archive(
             for article_id in ids:
                 index.tags_of.setdefault(article_id, []).append(key)
     index.sources.sort(key=lambda pair: pair[0].name)
-    every = sorted({article_id for _, listing in index.sources for article_id in listing.ids})
+    listed = sorted({article_id for _, listing in index.sources for article_id in listing.ids})
+    dates = published.listing_dates(session, listed)
+    # An article has its pages when it is in a source's listing and dated. The walks above and
+    # the dates are separate statements: what a writer published or purged between them waits
+    # for the next build (its change mark is above this one's), and is in no listing now.
+    every = [article_id for article_id in listed if article_id in dates]
+    _keep_only(index, set(every))
     index.ids = every
     if with_marks:
         known = known_marks or {}
         index.marks = {article_id: known[article_id] for article_id in every if article_id in known}
         missing = [article_id for article_id in every if article_id not in index.marks]
         index.marks.update(change_marks(session, missing))
-    dates = published.listing_dates(session, every)
     by_month: dict[str, list[tuple[datetime, int]]] = {}
     index.dated = dates
     for article_id, moment in dates.items():
@@ -207,6 +212,18 @@ def read_archive(
     index.source_paths = {row.name: f"{listing.folder}/{INDEX}" for row, listing in index.sources}
     index.tag_paths = {slug: f"{listing.folder}/{INDEX}" for slug, listing in index.tags}
     return index
+
+
+def _keep_only(index: ArchiveIndex, ids: set[int]) -> None:
+    """Leave out of the source and tag listings every article not in ``ids``."""
+
+    def kept(listing: Listing) -> Listing:
+        return replace(listing, ids=tuple(i for i in listing.ids if i in ids))
+
+    sources = [(source, kept(listing)) for source, listing in index.sources]
+    tags = [(key, kept(listing)) for key, listing in index.tags]
+    index.sources = [(source, listing) for source, listing in sources if listing.ids]
+    index.tags = [(key, listing) for key, listing in tags if listing.ids]
 
 
 @dataclass

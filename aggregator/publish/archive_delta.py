@@ -20,8 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
 from aggregator.publish.archive import (
     ArchiveIndex,
     ArchivePlan,
@@ -54,9 +52,8 @@ from aggregator.publish.feed import INDEX
 from aggregator.publish.manifest import ArchiveRecord
 from aggregator.publish.names import is_source_name
 from aggregator.publish.select import change_marks
-from aggregator.storage import Session, changes, published
+from aggregator.storage import Session, article_feeds, changes, published
 from aggregator.storage.article_feeds import SOURCE, TAG
-from aggregator.storage.models import ArticleFeed
 
 
 def plan(
@@ -78,7 +75,8 @@ def plan(
         mark = head.mark if head else 0
     if last is None or head is None or head.shared != shared:
         return plan_archive(session, site, mark, made, known_marks, details)
-    mark = max(mark, head.mark)
+    if mark < head.mark:  # the database is older than the last build (restored, re-migrated)
+        return plan_archive(session, site, mark, made, known_marks, details)
     changed = changes.changed_since(session, head.mark)
     if not changed:  # no page can differ: the lists only, from the head
         sizes = {
@@ -240,11 +238,7 @@ class _Delta:
             return self.labels[(key, newest)] or key
         if shelf.ids and shelf.ids[0] == newest:
             return shelf.heading
-        rows = ArticleFeed
-        label = self.session.scalar(
-            select(rows.label).where(rows.kind == TAG, rows.key == key, rows.article_id == newest)
-        )
-        return label or key
+        return article_feeds.tag_label(self.session, key, newest) or key
 
     def _source_paths(self) -> dict[str, str]:
         return {

@@ -114,46 +114,48 @@ def write_site(
     report = BuildReport(folder)
     small = read_json(folder / MANIFEST, MANIFEST_FORMAT)
     writing = Writing(folder)
-    writing.sweep(everywhere=not small)
-    before = files_of(small)
-    site = Site.from_config(config)
-    record = ArchiveRecord(folder, small.get("archive"))
-    mark = settled_mark(database) if site.archive else None
-    with database.session() as session, _settled_heap():
-        plan = plan_outputs(session, site, record if site.archive else None, mark)
-        archive = plan.archive
-        # The pages the last build wrote: read when they may have changed, or must go.
-        pages = record.files() if archive is None or archive.state is not None else {}
-        gc.freeze()  # what the manifests held lives as long as the build: out of collections
-        if on_plan:
-            on_plan(len(plan.outputs))
-        after: dict[str, Built] = {}
-        # With no small manifest (deleted: render everything once more), its pages only go.
-        known = pages if record.head is not None else {}
-        for output in plan.outputs:
-            last = known.get(output.path) or before.get(output.path)
-            written = _unchanged(folder, output, last)
-            if written is None:
-                writing.begin()
-                written = write_file(folder, output.path, output.render(), durable=False)
-            after[output.path] = Built(output.signature, written.size)
-            report.written.append(written)
-            if on_file:
-                on_file(written)
-    if archive is not None and archive.dropped is not None:
-        # A plan of changes: the archive's other pages stay as the last build wrote them.
-        for path, built in pages.items():
-            if path not in after and path not in archive.dropped:
-                after[path] = built
-    changed = any(written.changed for written in report.written)
-    if changed and hasattr(os, "sync"):
-        os.sync()  # what was written reaches the disk before the manifest that names it (Unix)
-    report.removed = prune_stale(folder, set(after))
-    gone = set(before) | set(pages)
-    report.removed += prune_unplanned(folder, gone - set(after) - set(report.removed))
-    _record(folder, small, after, archive, writing)
-    writing.end()
-    return report
+    try:
+        writing.sweep(everywhere=not small)
+        before = files_of(small)
+        site = Site.from_config(config)
+        record = ArchiveRecord(folder, small.get("archive"))
+        mark = settled_mark(database) if site.archive else None
+        with database.session() as session, _settled_heap():
+            plan = plan_outputs(session, site, record if site.archive else None, mark)
+            archive = plan.archive
+            # The pages the last build wrote: read when they may have changed, or must go.
+            pages = record.files() if archive is None or archive.state is not None else {}
+            gc.freeze()  # what the manifests held lives as long as the build: out of collections
+            if on_plan:
+                on_plan(len(plan.outputs))
+            after: dict[str, Built] = {}
+            # With no small manifest (deleted: render everything once more), its pages only go.
+            known = pages if record.head is not None else {}
+            for output in plan.outputs:
+                last = known.get(output.path) or before.get(output.path)
+                written = _unchanged(folder, output, last)
+                if written is None:
+                    writing.begin()
+                    written = write_file(folder, output.path, output.render(), durable=False)
+                after[output.path] = Built(output.signature, written.size)
+                report.written.append(written)
+                if on_file:
+                    on_file(written)
+        if archive is not None and archive.dropped is not None:
+            # A plan of changes: the archive's other pages stay as the last build wrote them.
+            for path, built in pages.items():
+                if path not in after and path not in archive.dropped:
+                    after[path] = built
+        changed = any(written.changed for written in report.written)
+        if changed and hasattr(os, "sync"):
+            os.sync()  # what was written reaches the disk before the manifest that names it (Unix)
+        report.removed = prune_stale(folder, set(after))
+        gone = set(before) | set(pages)
+        report.removed += prune_unplanned(folder, gone - set(after) - set(report.removed))
+        _record(folder, small, after, archive, writing)
+        return report
+    finally:  # a write that failed removed its own temporary file: only a kill leaves some
+        writing.end()
 
 
 @contextmanager

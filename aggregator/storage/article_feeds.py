@@ -84,6 +84,15 @@ def feed_rows(
     return rows
 
 
+def tag_label(session: Session, key: str, article_id: int) -> str | None:
+    """The spelling ``article_id`` gives the tag ``key`` (a tag listing's heading)."""
+    rows = ArticleFeed
+    query = select(rows.label).where(
+        rows.kind == TAG, rows.key == key, rows.article_id == article_id
+    )
+    return session.scalar(query)
+
+
 def _decisions(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
     query = select(Decision.article_id, Decision.decision).where(
         Decision.article_id.in_(article_ids)

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 TABLE = "article_changes"
 # How long a build waits for writers of the table before it settles for the last mark.
-LOCK_TIMEOUT = "10s"
+LOCK_TIMEOUT = "2s"
 
 
 def settled_mark(database: Database) -> int | None:
