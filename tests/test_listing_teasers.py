@@ -71,6 +71,26 @@ def test_a_page_linking_its_own_title_is_not_a_teaser_of_itself() -> None:
     assert "Paragraph 0 ends here." in extract_article(html, ARTICLE_URL).text
 
 
+def test_a_title_linking_to_the_canonical_address_is_not_a_teaser() -> None:
+    """A short post fetched at a dated address whose title links to its permalink (the
+    canonical one), with related posts below: still one article."""
+    permalink = "https://blog.example/coat-drive/"
+    head = f"<link rel='canonical' href='{permalink}'>"
+    post = (
+        f"<article><h1><a href='{permalink}'>The coat drive this winter</a></h1>"
+        f"<p>{SENTENCE * 4}The drive ends here.</p></article>"
+    )
+    html = page(f"<main>{post}{headed_teasers(5)}</main>", head)
+    result = extract_article(html, "https://blog.example/2024/05/coat-drive")
+    assert "The drive ends here." in result.text
+
+
+def test_a_broken_heading_link_is_no_teaser_and_no_error() -> None:
+    broken = "<h2><a href='http://[bad/x'>Another post here</a></h2>"
+    html = page(f"<main><article><h1>The essay</h1>{ESSAY}{broken}</article></main>")
+    assert "Paragraph 7 ends here." in extract_article(html, ARTICLE_URL).text
+
+
 def test_a_page_whose_prose_is_all_in_teaser_cards_is_a_listing() -> None:
     """No headings: a list of linked cards, each with a description that reads as prose."""
     items = "".join(
@@ -148,6 +168,9 @@ def test_a_front_page_naming_its_teasers_in_json_ld_is_still_a_listing() -> None
         "You might also like:",
         "Get the best of the site delivered to your inbox weekly",
         "Privacy Policy",
+        "Follow us on Mastodon",
+        "Share on WhatsApp",
+        "Subscribe",
     ],
 )
 def test_calls_to_action(text: str) -> None:
@@ -162,6 +185,11 @@ def test_calls_to_action(text: str) -> None:
         "Privacy policy changes at the city council worried the tenants' union.",
         "The newsletter of the tenants' union reached four thousand homes this year, carried "
         "door to door by volunteers.",
+        # Short sentences of mutual-aid writing that open like a site's buttons.
+        "Sign up to deliver groceries to isolated neighbours on Saturdays.",
+        "Subscribe to the rent strike: 40 households have joined so far.",
+        "Follow us to the town hall at noon, where the vote happens.",
+        "Share on the rota was split between six families.",
     ],
 )
 def test_prose_that_starts_like_a_call_to_action_is_kept(text: str) -> None:

@@ -18,12 +18,17 @@ MAX_CALL_WORDS = 14
 CALL_TO_ACTION = re.compile(
     r"^\W*(?:"
     # newsletters, subscriptions, sign-ups
-    r"sign up\b|subscribe\b|join (?:our|the|my)\b.*\b(?:newsletter|mailing list)"
+    # (an article's own "Sign up to deliver groceries" or "Subscribe to the rent strike" stays:
+    # only a sign-up for mail, or one standing alone, is the site's)
+    r"(?:sign up|subscribe)\b(?:\W*$|.*\b(?:newsletters?|mailing list|e-?mails?|inbox|digest)\b)"
+    r"|join (?:our|the|my)\b.*\b(?:newsletter|mailing list)"
     r"|(?:our |the )?newsletters?\W*$|get the (?:latest|best)\b.*\b(?:inbox|newsletter|delivered)"
     # sharing and following
-    r"|share this (?:article|post|story|page)|share on\b|share\W*$|follow us\b"
+    r"|share this (?:article|post|story|page)|share\W*$|follow us(?: on\b|\W*$)"
+    r"|share on (?:facebook|twitter|x|linkedin|whatsapp|telegram|reddit|e-?mail|mastodon"
+    r"|bluesky|threads|pinterest|tumblr)\b"
     # advertising and sales
-    r"|(?:skip )?advertisement\W*$|book a (?:demo|call)|start (?:your )?free trial"
+    r"|(?:skip )?advertisement\W*$|book a (?:demo|call)\W*$|start (?:your )?free trial"
     r"|request a (?:quote|demo)\W*$"
     # the site's own pages and other articles
     r"|privacy policy\W*$|terms (?:of use|of service|(?:&|and) conditions)\W*$"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -34,23 +34,23 @@ def teaser_blocks(tree: HtmlElement, url: str | None) -> tuple[list[HtmlElement]
     """One block per other page of the site that a heading in the page's content links to, and
     the words the blocks hold."""
     host = _host(url or "")
-    own_path = urlsplit(url or "").path.rstrip("/")
+    own_paths = _own_paths(tree, url or "")
     anchors: dict[str, HtmlElement] = {}
     for anchor in _heading_links(tree):
         href = anchor.get("href") or ""
         if "#" in href or len(anchor.text_content().split()) < MIN_HEADING_LINK_WORDS:
             continue
-        target = urlsplit(urljoin(url or "", href))
-        if _host(target.geturl()) != host or target.path.rstrip("/") == own_path:
-            continue  # another site's page, or this page's own title
+        target = _resolved(url or "", href)
+        if target is None or _host(target.geturl()) != host or _path(target) in own_paths:
+            continue  # a broken link, another site's page, or this page's own title
         if any(ancestor.tag in _NOT_CONTENT for ancestor in anchor.iterancestors()):
             continue  # navigation, a sidebar, the footer: no part of the content
         anchors.setdefault(f"{target.path.rstrip('/')}?{target.query}", anchor)
     # Which targets each ancestor holds: a block stops below the first one holding two.
     held: dict[HtmlElement, set[str]] = defaultdict(set)
-    for target, anchor in anchors.items():
+    for key, anchor in anchors.items():
         for ancestor in anchor.iterancestors():
-            held[ancestor].add(target)
+            held[ancestor].add(key)
     blocks = []
     total = 0
     for anchor in anchors.values():
@@ -65,6 +65,28 @@ def teaser_blocks(tree: HtmlElement, url: str | None) -> tuple[list[HtmlElement]
         blocks.append(block)
         total += words
     return blocks, total
+
+
+def _own_paths(tree: HtmlElement, url: str) -> set[str]:
+    """The paths this page goes by: the one fetched, its canonical link and ``og:url`` (an
+    article's title often links to its permalink, not to the address it was fetched at)."""
+    named = tree.xpath("//link[@rel='canonical']/@href|//meta[@property='og:url']/@content")
+    found = (_resolved(url, str(value).strip()) for value in [url, *named])
+    return {_path(parts) for parts in found if parts is not None}
+
+
+def _resolved(base: str, href: str) -> SplitResult | None:
+    """``href`` read against ``base``; None when either cannot be a URL."""
+    try:
+        parts = urlsplit(urljoin(base, href))
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:  # "http://[bad/x", a port of letters: no page to count
+        return None
+    return parts
+
+
+def _path(parts: SplitResult) -> str:
+    return parts.path.rstrip("/")
 
 
 def _heading_links(tree: HtmlElement) -> list[HtmlElement]:
