@@ -23,6 +23,7 @@ signed nor checked on disk.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -204,7 +205,9 @@ class Writing:
 
     def end(self) -> None:
         if self.begun:
-            self.mark.unlink(missing_ok=True)
+            # Never made in an unwritable folder: the build's own error says why.
+            with contextlib.suppress(OSError):
+                self.mark.unlink(missing_ok=True)
 
 
 def _record(
