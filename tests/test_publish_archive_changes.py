@@ -8,6 +8,7 @@ part of the archive. On SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -265,3 +266,19 @@ def test_a_database_restored_from_before_the_last_build_is_planned_whole(
     fresh = configured(tmp_path / "fresh", database.url)
     write_site(database, fresh)
     assert _bytes(config.output.dir) == _bytes(fresh.output.dir)
+
+
+def test_what_an_earlier_process_with_this_id_left_is_cleaned_up(
+    site: tuple[Database, Config],
+) -> None:
+    """A daemon restarted in a container is often process 1 again: a temporary file and a
+    mark named with this very process's id, which it does not hold, are a killed build's."""
+    database, config = site
+    folder = config.output.dir
+    write_site(database, config)
+    left = folder / "articles" / f".1.html.{os.getpid()}.x1y2.tmp"
+    left.write_bytes(b"half a page")
+    (folder / f"{WRITING}.{os.getpid()}").touch()
+    write_site(database, config)
+    assert not left.exists()
+    assert not list(folder.glob(f"{WRITING}.*"))

@@ -28,6 +28,7 @@ import gc
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +77,11 @@ log = logging.getLogger(__name__)
 MANAGED = ("feeds/source", "feeds/tag")
 FILE_MODE = 0o644
 WRITING = ".mutualaid-writing"
+# The temporary files and writing marks this process holds now. A file named with this
+# process's id that is not among them was left by an earlier process given the same id (a
+# restarted daemon in a container is often process 1): an orphan, though its id is running.
+_HELD: set[Path] = set()  # absolute paths
+_HELD_LOCK = threading.Lock()
 
 
 class PublishError(MutualAidError):
@@ -187,7 +193,7 @@ class Writing:
         dead = [
             path
             for path in self.folder.glob(f"{WRITING}.*")
-            if not path.suffix[1:].isdigit() or not _running(int(path.suffix[1:]))
+            if not path.suffix[1:].isdigit() or _orphaned(path, int(path.suffix[1:]))
         ]
         removed = remove_orphans(self.folder) if dead or everywhere else []
         for path in dead:
@@ -197,6 +203,7 @@ class Writing:
     def begin(self) -> None:
         if not self.begun:
             self.begun = True
+            _hold(self.mark)
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self.mark.touch()
@@ -208,6 +215,7 @@ class Writing:
             # Never made in an unwritable folder: the build's own error says why.
             with contextlib.suppress(OSError):
                 self.mark.unlink(missing_ok=True)
+            _release(self.mark)
 
 
 def _record(
@@ -275,6 +283,7 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     prefix = f".{path.name}.{os.getpid()}."
     handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     temporary = Path(name)
+    _hold(temporary)
     try:
         with os.fdopen(handle, "wb") as file:
             os.fchmod(file.fileno(), FILE_MODE)
@@ -286,6 +295,8 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        _release(temporary)
     if durable:
         _fsync_folder(path.parent)
 
@@ -349,7 +360,7 @@ def remove_orphans(folder: Path) -> list[str]:
     removed = []
     for path in folder.rglob(".*.tmp") if folder.is_dir() else ():
         writer = _writer_of(path.name)
-        if writer is not None and not _running(writer):
+        if writer is not None and _orphaned(path, writer):
             path.unlink(missing_ok=True)
             removed.append(str(path.relative_to(folder)))
     return removed
@@ -359,6 +370,24 @@ def _writer_of(temporary: str) -> int | None:
     """The pid in ``.NAME.PID.RANDOM.tmp``; None for any other name."""
     parts = temporary.removesuffix(".tmp").rsplit(".", 2)
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def _hold(path: Path) -> None:
+    with _HELD_LOCK:
+        _HELD.add(path.absolute())
+
+
+def _release(path: Path) -> None:
+    with _HELD_LOCK:
+        _HELD.discard(path.absolute())
+
+
+def _orphaned(path: Path, pid: int) -> bool:
+    """Whether the process ``path`` names (``pid``) no longer writes it."""
+    if pid == os.getpid():
+        with _HELD_LOCK:
+            return path.absolute() not in _HELD
+    return not _running(pid)
 
 
 def _running(pid: int) -> bool:
