@@ -33,7 +33,8 @@ _SHINGLE = 4
 def teaser_blocks(tree: HtmlElement, url: str | None) -> tuple[list[HtmlElement], int]:
     """One block per other page of the site that a heading in the page's content links to, and
     the words the blocks hold."""
-    host = _host(url or "")
+    page = _resolved(url or "", "")
+    host = _host(page) if page is not None else ""
     own_paths = _own_paths(tree, url or "")
     anchors: dict[str, HtmlElement] = {}
     for anchor in _heading_links(tree):
@@ -41,11 +42,11 @@ def teaser_blocks(tree: HtmlElement, url: str | None) -> tuple[list[HtmlElement]
         if "#" in href or len(anchor.text_content().split()) < MIN_HEADING_LINK_WORDS:
             continue
         target = _resolved(url or "", href)
-        if target is None or _host(target.geturl()) != host or _path(target) in own_paths:
+        if target is None or _host(target) != host or _path(target) in own_paths:
             continue  # a broken link, another site's page, or this page's own title
         if any(ancestor.tag in _NOT_CONTENT for ancestor in anchor.iterancestors()):
             continue  # navigation, a sidebar, the footer: no part of the content
-        anchors.setdefault(f"{target.path.rstrip('/')}?{target.query}", anchor)
+        anchors.setdefault(f"{_path(target)}?{target.query}", anchor)
     # Which targets each ancestor holds: a block stops below the first one holding two.
     held: dict[HtmlElement, set[str]] = defaultdict(set)
     for key, anchor in anchors.items():
@@ -125,8 +126,5 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + _SHINGLE]) for i in range(max(1, len(tokens) - _SHINGLE + 1))}
 
 
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").removeprefix("www.")
-    except ValueError:
-        return ""
+def _host(parts: SplitResult) -> str:
+    return (parts.hostname or "").removeprefix("www.")
