@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from aggregator.cli.context import (
     AppContext,
@@ -19,6 +19,9 @@ from aggregator.cli.context import (
 from aggregator.poll import Poller, SourceResult
 from aggregator.runs import RunKind
 from aggregator.storage.locks import hold_available
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 MAX_PROBLEMS_SHOWN = 5
 
@@ -111,6 +114,8 @@ def _poll_with_progress(
 
 
 def _table(results: list[SourceResult]) -> Table:
+    from rich.table import Table  # not for --json
+
     table = Table(title="Poll")
     backfilled = any(result.kind == RunKind.BACKFILL for result in results)
     headings = ["source", *(["kind"] if backfilled else []), "status", "new", "updated"]
