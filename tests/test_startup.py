@@ -40,7 +40,7 @@ HEAVY = (
     "redis",
 )
 # What a poll of feeds that all answer 304 never needs: no parsing, extracting, storing
-# articles, crawling, migrating, and (with --json) no progress bar.
+# articles, crawling, migrating, and (with --json) nothing of rich.
 NOT_FOR_UNCHANGED_FEEDS = (
     "scrapy",
     "twisted",
@@ -49,8 +49,7 @@ NOT_FOR_UNCHANGED_FEEDS = (
     "alembic",
     "lxml",
     "cssselect",
-    "rich.progress",
-    "rich.table",
+    "rich",
     "pygments",
     "multiprocessing",
     "aggregator.extract",

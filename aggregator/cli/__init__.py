@@ -8,6 +8,7 @@ only what it uses. To add a command, add a row here (and to ``SOURCES`` in ``sou
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from aggregator.logs import configure_logging
 # makes that one import fail, which httpx expects (rich is optional) and answers with a stub
 # ``httpx.main``; nothing here runs httpx's command line.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+# pydantic looks for plugins in every installed package's entry points when it builds its first
+# model (the config's); the tool uses none. Setting PYDANTIC_DISABLE_PLUGINS yourself wins.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # name, "module:attribute", the first line of the command's docstring
 COMMANDS = lazy_commands(
