@@ -14,11 +14,13 @@ import html
 import ipaddress
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-import lxml.html
-
 from aggregator.textclean import CONTROL_CHARACTERS
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 # --- URLs ----------------------------------------------------------------------------------------
 
@@ -250,6 +252,8 @@ def resolve_links(fragment_html: str, base_url: str) -> str:
     """
     if not fragment_html.strip():
         return fragment_html
+    import lxml.html  # here: most users of this module only clean URLs and text
+
     wrapper = lxml.html.fragment_fromstring(fragment_html, create_parent="div")
     for element in wrapper.iter():
         if not isinstance(element.tag, str):
@@ -291,7 +295,9 @@ def _absolute_srcset(srcset: str, base_url: str) -> str:
     return ", ".join(candidates) if candidates else srcset
 
 
-def _inner_html(wrapper: lxml.html.HtmlElement) -> str:
+def _inner_html(wrapper: HtmlElement) -> str:
+    import lxml.html
+
     text = html.escape(wrapper.text or "", quote=False)
     return text + "".join(lxml.html.tostring(child, encoding="unicode") for child in wrapper)
 

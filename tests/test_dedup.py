@@ -8,13 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aggregator.fingerprints import NEAR_DUPLICATE_DISTANCE
-from aggregator.ingest import Candidate
+from aggregator.ingest import Candidate, Outcome
 from aggregator.ingest.dedup import (
     Decision,
     Intent,
     Known,
     MatchKind,
-    Outcome,
     StoredArticle,
     decide,
 )

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from types import ModuleType
 
 import click
 import pytest
 from click.testing import CliRunner
 
+from aggregator import extract, ingest
 from aggregator.cli import COMMANDS, cli
 from aggregator.cli.lazy import LazyCommand, LazyGroup
 from aggregator.cli.sources import EDITING
@@ -37,20 +39,47 @@ HEAVY = (
     "psycopg",
     "redis",
 )
-NOT_FOR_UNCHANGED_FEEDS = ("scrapy", "twisted", "trafilatura", "feedparser", "alembic")
-# Run ``main`` with the arguments given, then print the heavy modules loaded, as JSON.
+# What a poll of feeds that all answer 304 never needs: no parsing, extracting, storing
+# articles, crawling, migrating, and (with --json) nothing of rich.
+NOT_FOR_UNCHANGED_FEEDS = (
+    "scrapy",
+    "twisted",
+    "trafilatura",
+    "feedparser",
+    "alembic",
+    "lxml",
+    "cssselect",
+    "rich",
+    "pygments",
+    "multiprocessing",
+    "aggregator.extract",
+    "aggregator.ingest.pipeline",
+    "aggregator.ingest.prepare",
+    "aggregator.ingest.workers",
+    "aggregator.poll.feeds",
+    "aggregator.storage.articles",
+)
+# Run ``main`` with the arguments given, then print the heavy modules loaded, as JSON (a None
+# entry in ``sys.modules`` is an import blocked, not a module loaded).
 PROGRAM = """
 import json, sys
 from aggregator.cli import main
 heavy = json.loads(sys.argv[1])
 code = main(sys.argv[2:])
-loaded = sorted(h for h in heavy if any(m == h or m.startswith(h + ".") for m in sys.modules))
+modules = [name for name, module in sys.modules.items() if module is not None]
+loaded = sorted(h for h in heavy if any(m == h or m.startswith(h + ".") for m in modules))
 print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
 """
 
 
 def loaded_by(*args: str, heavy: tuple[str, ...] = HEAVY) -> tuple[int, list[str]]:
     """Run ``mutualaid ARGS`` in a child process: its exit code and the heavy modules it loaded."""
+    code, loaded, _ = run_child(*args, heavy=heavy)
+    return code, loaded
+
+
+def run_child(*args: str, heavy: tuple[str, ...]) -> tuple[int, list[str], str]:
+    """``loaded_by``, and what the command printed on standard output."""
     done = subprocess.run(
         [sys.executable, "-c", PROGRAM, json.dumps(heavy), *args],
         capture_output=True,
@@ -59,7 +88,7 @@ def loaded_by(*args: str, heavy: tuple[str, ...] = HEAVY) -> tuple[int, list[str
         check=False,
     )
     report = json.loads(done.stderr.strip().splitlines()[-1])
-    return report["code"], report["loaded"]
+    return report["code"], report["loaded"], done.stdout
 
 
 @pytest.mark.parametrize(
@@ -127,8 +156,35 @@ def test_polling_unchanged_feeds_loads_no_extractor(run_cli, write_config) -> No
         path = str(write_config({"sources": sources}))
         assert run_cli("-c", path, "poll", "--json").code == 0
         server.clear_log()
-        code, loaded = loaded_by("-c", path, "poll", "--json")
+        code, loaded, output = run_child(
+            "-c", path, "poll", "--json", heavy=NOT_FOR_UNCHANGED_FEEDS
+        )
         conditional = [r for r in server.requests if "if-none-match" in r.headers]
         assert sorted(r.path for r in conditional) == ["/alpha.xml", "/beta.xml"]
     assert code == 0
-    assert [m for m in loaded if m in NOT_FOR_UNCHANGED_FEEDS] == []
+    assert [s["status"] for s in json.loads(output)["sources"]] == ["not_modified"] * 2
+    assert loaded == []
+
+
+def test_a_revision_line_not_in_the_usual_form_leaves_the_answer_to_alembic(tmp_path) -> None:
+    """Only the assignment lines are read: one spread over lines answers None, not a guess."""
+    (tmp_path / "a.py").write_text('"""A."""\nrevision: str = "a"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text(
+        'revision = "b"\ndown_revision = "a"\n\ndef upgrade():\n    revision = "z"\n'
+    )
+    assert newest_known_revision(tmp_path) == "b"
+    (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = (\n    "a",\n    "b",\n)\n')
+    assert newest_known_revision(tmp_path) is None
+
+
+@pytest.mark.parametrize("package", [extract, ingest], ids=lambda p: p.__name__)
+def test_each_lazy_name_of_a_package_is_listed_and_found(package: ModuleType) -> None:
+    """``__all__`` (what linters and type checkers read) and the table of homes name the same
+    things, and each name is found (a home that moved would fail only on first use)."""
+    homes = package._HOMES
+    assert set(package.__all__) - set(homes) <= {"NotAnArticleError"}
+    assert set(homes) <= set(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    with pytest.raises(AttributeError):
+        package.no_such_name  # noqa: B018

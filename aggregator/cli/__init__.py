@@ -8,6 +8,8 @@ only what it uses. To add a command, add a row here (and to ``SOURCES`` in ``sou
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,15 @@ import click
 from aggregator.cli.lazy import LazyGroup, lazy_commands
 from aggregator.errors import MutualAidError
 from aggregator.logs import configure_logging
+
+# ``import httpx`` also imports httpx's own command-line tool, and with it rich.progress,
+# rich.syntax and pygments (a tenth of the imports of a poll of unchanged feeds). A ``None`` entry
+# makes that one import fail, which httpx expects (rich is optional) and answers with a stub
+# ``httpx.main``; nothing here runs httpx's command line.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+# pydantic looks for plugins in every installed package's entry points when it builds its first
+# model (the config's); the tool uses none. Setting PYDANTIC_DISABLE_PLUGINS yourself wins.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # name, "module:attribute", the first line of the command's docstring
 COMMANDS = lazy_commands(

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from aggregator.config import (
     CONFIG_ENV,
@@ -27,10 +26,35 @@ from aggregator.dates import parse_date
 from aggregator.errors import ConfigError, UnknownSourceError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from aggregator.storage import Database
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+    # Made on first use (``__getattr__``): rich costs more to import than a command printing
+    # JSON, or nothing, should pay. A module importing these names makes them at once.
+    stdout: Console
+    stderr: Console
+
+_CONSOLE_OPTIONS: dict[str, dict[str, Any]] = {
+    "stdout": {"soft_wrap": True},
+    "stderr": {"stderr": True, "soft_wrap": True},
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _CONSOLE_OPTIONS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _console(name)
+
+
+def _console(name: str) -> Console:
+    """``stdout`` or ``stderr``, made now if not yet (then a global like any other)."""
+    if name not in globals():
+        from rich.console import Console
+
+        globals()[name] = Console(**_CONSOLE_OPTIONS[name])
+    console: Console = globals()[name]
+    return console
 
 
 @dataclasses.dataclass
@@ -116,7 +140,7 @@ def warn_unset_publishing(config: Config) -> None:
     from aggregator.publish.build import unset_publishing_settings
 
     for problem in unset_publishing_settings(config):
-        stderr.print(f"warning: {problem}", markup=False, highlight=False)
+        _console("stderr").print(f"warning: {problem}", markup=False, highlight=False)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:

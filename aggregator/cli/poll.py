@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from aggregator.cli.context import (
-    AppContext,
-    ago,
-    json_option,
-    pass_app,
-    print_json,
-    stderr,
-    stdout,
-)
+from aggregator.cli import context  # its consoles when used: --json prints without rich
+from aggregator.cli.context import AppContext, ago, json_option, pass_app, print_json
 from aggregator.poll import Poller, SourceResult
 from aggregator.runs import RunKind
 from aggregator.storage.locks import hold_available
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 MAX_PROBLEMS_SHOWN = 5
 
@@ -71,7 +67,7 @@ def poll(
     if as_json:
         print_json({"database": database.url, "sources": [r.as_dict() for r in results]})
     else:
-        stdout.print(_table(results))
+        context.stdout.print(_table(results))
         _print_notes(results)
     if any(result.status == "failed" for result in results):
         raise click.exceptions.Exit(1)
@@ -96,7 +92,7 @@ def _poll_with_progress(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=stderr, transient=True) as progress:
+    with Progress(*columns, console=context.stderr, transient=True) as progress:
         task = progress.add_task("polling", total=None)
 
         def planned(total: int) -> None:
@@ -111,6 +107,8 @@ def _poll_with_progress(
 
 
 def _table(results: list[SourceResult]) -> Table:
+    from rich.table import Table  # not for --json
+
     table = Table(title="Poll")
     backfilled = any(result.kind == RunKind.BACKFILL for result in results)
     headings = ["source", *(["kind"] if backfilled else []), "status", "new", "updated"]
@@ -141,16 +139,16 @@ def _print_notes(results: list[SourceResult]) -> None:
     for result in results:
         label = result.source if result.kind == RunKind.POLL else f"{result.source} ({result.kind})"
         if result.error:
-            stdout.print(f"{label}: {result.error}", markup=False, highlight=False)
+            context.stdout.print(f"{label}: {result.error}", markup=False, highlight=False)
         if result.moved_to:
-            stdout.print(
+            context.stdout.print(
                 f"{label}: the feed moved permanently to {result.moved_to}; "
                 "consider updating the config",
                 markup=False,
                 highlight=False,
             )
         for url, reason in result.failures[:MAX_PROBLEMS_SHOWN]:
-            stderr.print(f"{label}: {url}: {reason}", markup=False, highlight=False)
+            context.stderr.print(f"{label}: {url}: {reason}", markup=False, highlight=False)
         if len(result.failures) > MAX_PROBLEMS_SHOWN:
             more = len(result.failures) - MAX_PROBLEMS_SHOWN
-            stderr.print(f"{label}: … and {more} more failed entries")
+            context.stderr.print(f"{label}: … and {more} more failed entries")

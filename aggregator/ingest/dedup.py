@@ -20,16 +20,7 @@ from enum import StrEnum
 
 from aggregator.fingerprints import NEAR_DUPLICATE_DISTANCE, authors_agree, hamming, titles_agree
 from aggregator.ingest.prepare import Candidate
-
-
-class Outcome(StrEnum):
-    """What happened to a candidate, as ingest reports count it."""
-
-    NEW = "new"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    DUPLICATE = "duplicate"
-    PURGED = "purged"  # matches a tombstone: removed by retention, not stored again
+from aggregator.ingest.report import Outcome
 
 
 class Intent(StrEnum):

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import TypeVar
 
 from aggregator.config import Config
-from aggregator.ingest.dedup import Outcome
 from aggregator.ingest.prepare import Candidate, SourceContext, strip_stale_boilerplate
+from aggregator.ingest.report import IngestReport
 from aggregator.ingest.workers import ExtractionPool, Prepared, Refusal, shared_pool
 from aggregator.items import FetchedItem
 
@@ -32,32 +31,6 @@ from aggregator.storage.sources import source_ids, sync_sources
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did: counts per outcome, and every item it skipped or failed, with why."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    learned: int = 0
-    cleaned: int = 0
-
-    def add(self, other: IngestReport) -> None:
-        self.counts.update(other.counts)
-        self.skipped += other.skipped
-        self.failed += other.failed
-        self.learned += other.learned
-        self.cleaned += other.cleaned
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            **{outcome.value: self.counts.get(outcome.value, 0) for outcome in Outcome},
-            "skipped": len(self.skipped),
-            "failed": len(self.failed),
-            "learned_boilerplate": self.learned,
-        }
 
 
 class Ingestor:
@@ -73,7 +46,10 @@ class Ingestor:
         config: Config,
         clock: Clock | None = None,
         pool: ExtractionPool | None = None,
+        synced_ids: Mapping[str, int] | None = None,
     ) -> None:
+        """``synced_ids``: each source's id, from a caller that has just synced the ``sources``
+        table with ``config``; without it, the table is synced here."""
         self.database = database
         self.config = config
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -82,9 +58,12 @@ class Ingestor:
         self.options = config.extraction.options()
         self._rules = {name: source.rules.compile() for name, source in config.sources.items()}
         self._contexts: dict[str, SourceContext] = {}
-        with database.write_session() as session:
-            sync_sources(session, config.sources, self.clock())
-            self.source_ids = source_ids(session)
+        self.source_ids = dict(synced_ids) if synced_ids is not None else self._sync_sources()
+
+    def _sync_sources(self) -> dict[str, int]:
+        with self.database.write_session() as session:
+            sync_sources(session, self.config.sources, self.clock())
+            return source_ids(session)
 
     def ingest(self, items: Iterable[FetchedItem], batch_size: int = 50) -> IngestReport:
         """Prepare and store ``items``, one transaction per ``batch_size`` items."""

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from aggregator.errors import FetchError
 from aggregator.poll.collect import Collected, Collector, Gatherer, SourceJob, Supplement
 from aggregator.poll.entries import plan_entries
-from aggregator.poll.feeds import parse_feed
 from aggregator.poll.http import Fetcher
 from aggregator.poll.parsed import FeedParseError
 
@@ -29,6 +28,8 @@ def backfill_from_feed_pages(
     supplement: Supplement | None = None,
 ) -> None:
     """Collect up to ``count`` entries from the feed's pages, newest first."""
+    from aggregator.poll.feeds import parse_feed  # lxml, only when a feed is read (see collect)
+
     feed_url = job.state.fetch_url
     links: set[str] = set()
     for number in range(1, MAX_FEED_PAGES + 1):

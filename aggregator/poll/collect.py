@@ -22,7 +22,6 @@ from aggregator.errors import FetchError
 from aggregator.fetch import Fetched
 from aggregator.items import FetchedItem
 from aggregator.poll.entries import PlannedEntry, plan_entries, to_item
-from aggregator.poll.feeds import parse_feed
 from aggregator.poll.flags import feed_flags
 from aggregator.poll.http import RATE_LIMITED, Fetcher, retry_after
 from aggregator.poll.known import KnownEntries, known_entries
@@ -170,6 +169,9 @@ class Collector:
         if out.body_hash == job.state.body_hash:
             out.status = "not_modified"  # the same bytes as last time: no parse, no writes
             return
+        # Imported here: the parsers bring lxml, which a feed answering 304 never needs.
+        from aggregator.poll.feeds import parse_feed
+
         try:
             feed = parse_feed(fetched.body, fetched.headers, fetched.url, self.max_items)
         except FeedParseError as exc:

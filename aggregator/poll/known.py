@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aggregator.normalize import canonical_url, clean_inline
-from aggregator.storage import Session, articles
+from aggregator.storage import Session
 
 # Server and local clocks differ; a post modified this close to our last change counts as changed.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -62,6 +62,10 @@ def known_entries(
     session: Session, source_id: int, guids: Iterable[str], links: Iterable[str]
 ) -> KnownEntries:
     """Look up the given GUIDs and links among the source's sightings."""
+    # Imported here: ``articles`` brings the ingest and extraction modules, which a poll of
+    # unchanged feeds never reaches.
+    from aggregator.storage import articles
+
     guid_list = sorted({key for key in map(clean_inline, guids) if key})
     url_list = sorted({key for key in map(url_key, links) if key})
     if not guid_list and not url_list:

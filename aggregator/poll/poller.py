@@ -18,14 +18,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
 from aggregator.config import Config
 from aggregator.errors import FetchStoppedError, UnknownSourceError
 from aggregator.fetch import FetchLimits, client_for
-from aggregator.ingest import Ingestor, IngestReport
+from aggregator.ingest import IngestReport
 from aggregator.kinds import kind_of
 from aggregator.poll.collect import (
     MAX_ITEMS_PER_FEED,
@@ -53,6 +53,10 @@ from aggregator.poll.state import (
 from aggregator.runs import RunKind
 from aggregator.storage import Database, pending
 from aggregator.storage.database import describe_error, is_database_fault
+from aggregator.storage.sources import source_ids, sync_sources
+
+if TYPE_CHECKING:
+    from aggregator.ingest import Ingestor
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -111,6 +115,9 @@ class SourceResult:
 class Poller:
     """Polls the configured feeds; holds one HTTP client and one ingestor across sources.
 
+    The ingestor (and the extraction machinery it imports) is made when a source first gives
+    items to store: a poll of unchanged feeds never needs it.
+
     Setting ``stop`` (the daemon stopping) ends the fetches in flight at their next read; the
     sources cut short are reported skipped and keep their state, so they are due again.
     """
@@ -132,7 +139,11 @@ class Poller:
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         spread = config.schedule.jitter.total_seconds()
         self.jitter = jitter or (lambda: timedelta(seconds=random.uniform(0, spread)))
-        self.ingestor = Ingestor(database, config, clock=self.clock)
+        with database.write_session() as session:
+            sync_sources(session, config.sources, self.clock())
+            self.source_ids = source_ids(session)
+        self._ingestor: Ingestor | None = None
+        self._ingestor_lock = threading.Lock()  # the daemon's poller polls on several threads
         limits = settings.limits or FetchLimits.from_config(config.network)
         self._own_client = client is None
         self.client = client or client_for(config, limits)
@@ -182,6 +193,17 @@ class Poller:
         order = {name: position for position, name in enumerate(chosen)}
         return sorted(results, key=lambda r: (order[r.source], r.kind != RunKind.POLL))
 
+    @property
+    def ingestor(self) -> Ingestor:
+        with self._ingestor_lock:
+            if self._ingestor is None:
+                from aggregator.ingest import Ingestor
+
+                self._ingestor = Ingestor(
+                    self.database, self.config, clock=self.clock, synced_ids=self.source_ids
+                )
+            return self._ingestor
+
     def close(self) -> None:
         if self._own_client:
             self.client.close()
@@ -209,7 +231,7 @@ class Poller:
     def _jobs(
         self, names: list[str], force: bool, due_only: bool
     ) -> tuple[list[SourceJob], list[SourceResult]]:
-        ids = self.ingestor.source_ids
+        ids = self.source_ids
         polled: dict[int, str] = {}
         for name in names:
             source = self.config.sources[name]
@@ -242,7 +264,7 @@ class Poller:
             return kind.unpolled_reason(source)
         if not source.enabled:
             return "disabled in the configuration"
-        state = self._states[self.ingestor.source_ids[name]]
+        state = self._states[self.source_ids[name]]
         timing = Timing(now, self.config.poll_interval(name), self.config.schedule.jitter)
         due = state.due_at(now, timing)
         if due_only and due is not None and due > now:

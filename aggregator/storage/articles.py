@@ -30,11 +30,11 @@ from aggregator.ingest.dedup import (
     Intent,
     Known,
     MatchKind,
-    Outcome,
     StoredArticle,
     decide,
 )
 from aggregator.ingest.prepare import Candidate
+from aggregator.ingest.report import Outcome
 from aggregator.storage import article_feeds
 from aggregator.storage.models import (
     ARTICLE_SIMHASH_INDEX,

@@ -10,11 +10,14 @@ usual form) answers None, and the caller goes the Alembic way (``migrate``), whi
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
 _VERSION_TABLE = "alembic_version"
+# A module-level line assigning ``revision`` or ``down_revision`` (annotated or not).
+_ASSIGNMENT = re.compile(r"^(?:revision|down_revision)\b[^=\n]*=.*$", re.MULTILINE)
 
 
 def stored_revision(engine: Engine) -> str | None:
@@ -42,13 +45,22 @@ def newest_known_revision(versions: Path) -> str | None:
 
 
 def _revision_lines(path: Path) -> tuple[str, object] | None:
-    """``(revision, down_revision)`` from a migration's module-level assignments."""
-    values: dict[str, object] = {}
+    """``(revision, down_revision)`` from a migration's module-level assignments.
+
+    Only the lines assigning those two names are parsed (parsing whole files cost more than the
+    rest of the check); one that does not parse alone, such as a tuple spread over lines,
+    answers None.
+    """
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
-    for node in tree.body:
+    values: dict[str, object] = {}
+    for line in _ASSIGNMENT.findall(text):
+        try:
+            node = ast.parse(line).body[0]
+        except (SyntaxError, IndexError):
+            return None
         target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]

@@ -48,7 +48,8 @@ from sqlalchemy import Table
 
 from aggregator.cli import main as cli_main
 from aggregator.config import Config, load_config
-from aggregator.ingest import Ingestor, Prepared, prepare
+from aggregator.ingest import Ingestor, Prepared
+from aggregator.ingest.workers import prepare
 from aggregator.items import FetchedItem, Origin
 from aggregator.publish.server import PublishApp
 from aggregator.storage import article_feeds, open_database
