@@ -15,7 +15,8 @@ is read once), and every search names the same configuration (``storage.fulltext
 the database may create it). An extension already there is used wherever it lives; otherwise
 it is created in a savepoint, and a server without it, or a role that may not create it, still
 migrates: ``mutualaid`` is then plain ``english`` (diacritics kept, as before), said with a
-warning. Running this migration again later (down, then up) picks the dictionary up.
+warning. The README (Search) says how to add the dictionary later: the extension, the mapping
+above, and every row updated so that its stored vector is computed again.
 
 Downgrade restores the ``english`` column and drops the configuration; the extension stays,
 since something else may use it.
@@ -59,8 +60,8 @@ def upgrade() -> None:
     op.execute(f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = pg_catalog.english)")
     if schema is None:
         log.warning(
-            "the unaccent extension is not available to this role or server: search keeps "
-            "diacritics (reclus will not find Réclus); create it and migrate down and up again"
+            "the unaccent extension is not available to this role or server, so search keeps "
+            "diacritics (reclus will not find Réclus); README.md, Search, says how to add it later"
         )
     else:
         op.execute(
