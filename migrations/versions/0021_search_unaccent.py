@@ -58,17 +58,13 @@ def upgrade() -> None:
         return
     schema = _unaccent_schema()
     op.execute(f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = pg_catalog.english)")
-    if schema is None:
+    if schema is not None and _words_through_unaccent(schema):
+        log.info("search folds diacritics (unaccent, schema %s)", schema)
+    else:
         log.warning(
             "the unaccent extension is not available to this role or server, so search keeps "
             "diacritics (reclus will not find Réclus); README.md, Search, says how to add it later"
         )
-    else:
-        op.execute(
-            f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR {ACCENTED_TOKENS} "
-            f'WITH "{schema}".unaccent, english_stem'
-        )
-        log.info("search folds diacritics (unaccent, schema %s)", schema)
     _rebuild_column(CONFIG)
 
 
@@ -97,6 +93,21 @@ def _unaccent_schema() -> str | None:
         log.info("cannot create the unaccent extension: %s", exc.orig)
         return None
     return str(bind.execute(installed).scalar_one())
+
+
+def _words_through_unaccent(schema: str) -> bool:
+    """Map the accented token types through unaccent, then the stemmer; False when this role
+    may not use the dictionary (an extension in a schema it cannot reach)."""
+    try:
+        with op.get_bind().begin_nested():
+            op.execute(
+                f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR {ACCENTED_TOKENS} "
+                f'WITH "{schema}".unaccent, english_stem'
+            )
+    except sa.exc.DBAPIError as exc:
+        log.info("cannot map words through unaccent: %s", exc.orig)
+        return False
+    return True
 
 
 def _rebuild_column(config: str) -> None:
