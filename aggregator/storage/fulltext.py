@@ -5,8 +5,10 @@ SQLite: ``articles_fts``, an FTS5 table over the articles' title, author and tex
 is the articles table itself (``content='articles'``), kept in step by three triggers in the
 same transaction as the write. PostgreSQL: ``articles.search_vector``, a generated ``tsvector``
 (title weighted A, author B, the text's first ``VECTOR_TEXT_CHARS`` characters D) with a GIN
-index. Both are schema of their engine only, so the models leave them out and the comparison of
-models with migrations (``include_object``) skips them.
+index, made with the text search configuration ``TS_CONFIG`` (migration 0021): English with
+diacritics folded by the ``unaccent`` dictionary where the server has it. Both are schema of
+their engine only, so the models leave them out and the comparison of models with migrations
+(``include_object``) skips them (Alembic compares no text search configurations).
 
 On SQLite each write adds a segment to the index and merges nothing (``automerge`` 0, migration
 0019): merging in every write cost more as the index grew. ``merge_index`` does it afterwards, in
@@ -25,8 +27,10 @@ if TYPE_CHECKING:
 FTS_TABLE = "articles_fts"
 VECTOR_COLUMN = "search_vector"
 VECTOR_INDEX = "ix_articles_search_vector"
-# The text search configuration on PostgreSQL; SQLite's ``porter`` tokenizer stems English too.
-TS_CONFIG = "english"
+# The text search configuration on PostgreSQL, for the vector and every query alike: a copy of
+# ``english`` that folds diacritics first (``unaccent``), as SQLite's ``porter unicode61
+# remove_diacritics 2`` tokenizer stems English and folds them.
+TS_CONFIG = "mutualaid"
 # How much of an article's text is indexed on PostgreSQL (a tsvector holds at most 1 MB).
 VECTOR_TEXT_CHARS = 100_000
 # Pages (4 KiB) one merge step writes, in its own short write transaction.
