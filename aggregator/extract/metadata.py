@@ -126,8 +126,12 @@ _SECTION_META = XPath(
     './/head//meta[@property="article:section" or contains(@name, "subject")][@content]'
 )
 MAX_BYLINE_CHARS = 120
+# Category and tag links lead to ``/categor(y|ies|s)/`` and ``/tag(s)/``, as trafilatura has it.
+# Where no link of the page leads to ``/categor`` (``/tag``), none of the XPaths can find one:
+# one look at the links instead of several searches of the page.
 _CATEGORY_HREF = re.compile(r"/categor(?:y|ies|s)?/")
 _TAG_HREF = re.compile(r"/tag(?:y|ies|s)?/")
+_LINKS_TO = XPath("boolean(//a[contains(@href, $start)])")
 
 LOGGER = logging.getLogger(__name__)
 
@@ -154,10 +158,10 @@ def read_metadata(tree: HtmlElement, url: str, *, date_wanted: bool = True) -> D
     if date_wanted:
         metadata.date = find_date(tree, **DATE_CONFIG, url=metadata.url)
     if not metadata.categories:
-        found = _linked(tree, CATEGORY_XPATHS, _CATEGORY_HREF)
+        found = _linked(tree, CATEGORY_XPATHS, "/categor", _CATEGORY_HREF)
         found = found or [element.attrib["content"] for element in _SECTION_META(tree)]
         metadata.categories = _names(found)
-    metadata.tags = metadata.tags or _names(_linked(tree, TAG_XPATHS, _TAG_HREF))
+    metadata.tags = metadata.tags or _names(_linked(tree, TAG_XPATHS, "/tag", _TAG_HREF))
     metadata.clean_and_trim()
     return metadata
 
@@ -196,11 +200,16 @@ def _text_without(element: HtmlElement, removed: set[HtmlElement]) -> str:
     return trim(" ".join(element.itertext()))
 
 
-def _linked(tree: HtmlElement, expressions: list[XPath], href: re.Pattern[str]) -> list[str]:
+def _linked(
+    tree: HtmlElement, expressions: list[XPath], start: str, href: re.Pattern[str]
+) -> list[str]:
     """The text of the links found by the first of ``expressions`` to find any whose target
-    matches ``href`` (categories or tags, as trafilatura's ``extract_catstags`` finds them)."""
+    matches ``href`` (categories or tags, as trafilatura's ``extract_catstags`` finds them);
+    ``href`` matches only targets holding ``start``."""
     from trafilatura.baseline import block_text
 
+    if not _LINKS_TO(tree, start=start):
+        return []
     for expression in expressions:
         found = [block_text(a) for a in expression(tree) if href.search(a.attrib["href"])]
         if found:
