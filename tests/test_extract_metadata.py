@@ -114,3 +114,18 @@ def test_a_byline_inside_a_comment_is_no_byline() -> None:
         "<p class='byline'>By Bea Writer</p></body></html>"
     )
     assert read_metadata(parse_html(html), "https://example.org/a").author == "Bea Writer"
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "By Bea Writer<time>3 May</time>",
+        "<span>By</span><time>3 May</time>Bea Writer",
+        "By <span class='sidebar'>Menu</span>Bea Writer <figure>Photo</figure>, Lisbon",
+    ],
+)
+def test_a_byline_is_read_without_its_dates_and_figures_as_trafilatura_reads_it(inner: str) -> None:
+    html = f"<html><body><h1>Title</h1><p class='byline'>{inner}</p><p>Text.</p></body></html>"
+    ours = read_metadata(parse_html(html), "https://example.org/a").author
+    assert ours is not None and not {"May", "Menu", "Photo"} & set(ours.split())
+    assert ours == extract_metadata(parse_html(html), default_url="https://example.org/a").author
