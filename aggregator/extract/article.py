@@ -27,6 +27,7 @@ from aggregator.extract.calls import is_call_to_action
 from aggregator.extract.licence import detect_licence
 from aggregator.extract.limits import DEFAULT_LIMITS, HtmlLimits, markup_problem, tree_problem
 from aggregator.extract.listing import listing_reason
+from aggregator.extract.metadata import read_metadata
 from aggregator.extract.rules import NO_RULES, SiteRules, apply_rules, keep_bios_in_body
 from aggregator.fingerprints import text_for_hashing
 from aggregator.licences import Licence
@@ -150,15 +151,12 @@ def extract_article(
     text = "\n".join(block.text for block in blocks if block.text)  # each line clean already
     if len(text.split()) < options.min_words:
         raise NotAnArticleError(url, f"too short ({len(text.split())} words)")
-    import trafilatura
-
-    metadata = trafilatura.extract_metadata(
-        tree, default_url=url, date_config=DATE_CONFIG, extensive=not options.fast
-    )
+    declared_time = _declared_publication_time(tree)
+    metadata = read_metadata(tree, url, date_wanted=declared_time is None)
     return Extracted(
         title=clean_inline(metadata.title),
         author=clean_inline(metadata.author),
-        date=_declared_publication_time(tree) or metadata.date,
+        date=declared_time or metadata.date,
         language=_language(tree),
         canonical_url=metadata.url if metadata.url != url else None,
         description=clean_inline(metadata.description),
@@ -342,8 +340,7 @@ def _tags(tree: HtmlElement, *found: list[str] | None) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-# htmldate finds the day; a page's own metadata usually has the minute as well.
-DATE_CONFIG = {"original_date": True, "extensive_search": False}
+# htmldate finds the day (``metadata.py``); a page's own metadata usually has the minute as well.
 _PUBLISHED_TIME = (
     "//meta[@property='article:published_time' or @itemprop='datePublished' or "
     "@name='article:published_time']/@content"

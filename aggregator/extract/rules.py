@@ -164,12 +164,11 @@ def _remove(element: HtmlElement) -> None:
 # Article bodies as CMS themes mark them, and boxes inside them that trafilatura would discard
 # for their class names alone ("author-bio" reads like site furniture). Inside the body, an
 # author's bio is part of the article: we strip the misleading names so it survives.
-_BODY = (
-    "contains(@class, 'entry-content') or contains(@class, 'post-content') or "
-    "contains(@class, 'article-body') or contains(@class, 'td-post-content') or "
-    "@itemprop = 'articleBody'"
+# (tagDiv's ``td-post-content`` is a ``post-content``.) Each class is read once where it is.
+_BODIES = etree.XPath(
+    "//@class[contains(., 'entry-content') or contains(., 'post-content') or "
+    "contains(., 'article-body')]/.. | //*[@itemprop = 'articleBody']"
 )
-_BODIES = f"//*[{_BODY}]"
 _BIOS = (
     ".//*[self::div or self::section or self::aside or self::p]"
     "[contains(@class, 'author') or contains(@class, 'bio')]"
@@ -178,7 +177,7 @@ _BIOS = (
 
 def keep_bios_in_body(tree: HtmlElement) -> None:
     """Protect author bios that sit inside the article body from boilerplate filters."""
-    for element in (bio for body in tree.xpath(_BODIES) for bio in body.xpath(_BIOS)):
+    for element in (bio for body in _BODIES(tree) for bio in body.xpath(_BIOS)):
         if element.tag == "aside":
             element.tag = "div"
         element.attrib.pop("class", None)
