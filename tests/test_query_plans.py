@@ -187,3 +187,27 @@ def _with_statistics(session: Session) -> None:
     """Give SQLite the statistics it plans by after ``ANALYZE`` (PostgreSQL has them already)."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("ANALYZE"))
+
+
+def test_band_probes_read_the_band_index_alone_on_sqlite(archive: Database) -> None:
+    """The ``(band, value)`` index holds the article id (bands without rowids, migration 0023):
+    a probe's matches are not looked up in the table, one random page each."""
+    if archive.url.startswith("postgresql"):
+        pytest.skip("SQLite's table layout")
+    with archive.session() as session:
+        entries = _batch(session)
+        with captured_statements(session) as statements:
+            save_batch(session, entries, NOW)
+        probes = [
+            statement for statement in statements if "FROM simhash_bands AS b" in statement.sql
+        ]
+        assert probes
+        for probe in probes:
+            plan = session.connection().exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {probe.sql}", probe.params
+            )
+            steps = [row[-1] for row in plan if str(row[-1]).startswith("SEARCH b ")]
+            assert steps and all(
+                "COVERING INDEX ix_simhash_bands_band_value" in step for step in steps
+            ), steps
+        session.rollback()

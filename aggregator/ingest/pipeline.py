@@ -24,7 +24,7 @@ from aggregator.items import FetchedItem
 
 # ``articles`` and ``boilerplate`` are imported as modules, not names: they import ingest's pure
 # parts (candidates, dedup rules, text fields), so either package may be imported first.
-from aggregator.storage import Database, DatabaseError, Session, articles, boilerplate
+from aggregator.storage import Database, DatabaseError, Session, articles, bands, boilerplate
 from aggregator.storage.database import is_database_fault
 from aggregator.storage.sources import source_ids, sync_sources
 
@@ -198,17 +198,20 @@ class Ingestor:
         """Learn boilerplate from the batch's blocks and clean what was stored before.
 
         ``learned`` (each source's learned blocks) gains what this batch taught. Blocks of
-        articles older than the learning window are forgotten first.
+        articles older than the learning window are forgotten first, and so are the SimHash
+        bands of articles older than the near-duplicate window.
         """
-        window = timedelta(days=self.config.extraction.boilerplate_window_days)
-        boilerplate.forget_old_blocks(session, now, window)
+        settings = self.config.extraction
+        boilerplate.forget_old_blocks(
+            session, now, timedelta(days=settings.boilerplate_window_days)
+        )
+        bands.forget_old_bands(session, now, timedelta(days=settings.near_duplicate_window_days))
         if not self.config.extraction.learn_boilerplate:
             return
         texts: dict[str, dict[str, str]] = defaultdict(dict)
         for candidate in candidates:
             for block in candidate.blocks:
                 texts[candidate.source][block.fingerprint] = block.label
-        settings = self.config.extraction
         for source, blocks in texts.items():
             source_id = self.source_ids[source]
             new = boilerplate.learn_boilerplate(

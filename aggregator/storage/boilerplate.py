@@ -28,6 +28,7 @@ from aggregator.ingest.fields import derive_text_fields
 from aggregator.ingest.prepare import with_learned_removed
 from aggregator.relevance import TopicProfile
 from aggregator.storage import article_feeds
+from aggregator.storage.horizon import aged_horizon
 from aggregator.storage.models import Article, BlockSighting, Boilerplate, SimhashBand
 
 
@@ -152,46 +153,16 @@ def forget_blocks(session: Session, source_id: int, fingerprints: Collection[str
 def forget_old_blocks(session: Session, now: datetime, window: timedelta) -> int:
     """Forget the blocks of articles first seen more than ``window`` before ``now``.
 
-    Article ids follow the order articles were first seen, so the articles to forget are the
-    ids below a horizon: found by a binary search over ids (a few primary-key lookups), and
-    deleted by a range of the ``article_id`` index that starts at the oldest sighting left, so
-    each call costs what it deletes, not what the archive holds. Returns how many rows went.
+    The articles to forget are the ids below a horizon (``storage.horizon``), deleted by a range
+    of the ``article_id`` index that starts at the oldest sighting left, so each call costs what
+    it deletes, not what the archive holds. Returns how many rows went.
     """
     oldest = session.scalar(select(func.min(BlockSighting.article_id)))
-    if oldest is None:
-        return 0
-    cutoff = now - window
-    seen = _first_seen(session, oldest)
-    if seen is None or seen >= cutoff:  # the usual case: nothing aged since the last call
-        return 0
-    horizon = _first_seen_since(session, cutoff, oldest)
-    if horizon <= oldest:
+    horizon = aged_horizon(session, oldest, now - window)
+    if horizon is None:
         return 0
     result = session.execute(delete(BlockSighting).where(BlockSighting.article_id < horizon))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _first_seen_since(session: Session, cutoff: datetime, low: int) -> int:
-    """The smallest article id (at least ``low``) first seen at or after ``cutoff``; past the
-    newest id when none was."""
-    newest = session.scalar(select(func.max(Article.id))) or low
-    high = newest + 1
-    while low < high:
-        middle = (low + high) // 2
-        seen = _first_seen(session, middle)
-        if seen is None or seen >= cutoff:
-            high = middle
-        else:
-            low = middle + 1
-    return low
-
-
-def _first_seen(session: Session, article_id: int) -> datetime | None:
-    """When the first article from ``article_id`` on was first seen (None: there is none)."""
-    query = (
-        select(Article.first_seen_at).where(Article.id >= article_id).order_by(Article.id).limit(1)
-    )
-    return session.scalar(query)
 
 
 def _replace_text(article: Article, html: str, text: str, profile: TopicProfile) -> int:

@@ -229,10 +229,15 @@ class Decision(Base):
 
 
 class SimhashBand(Base):
-    """One band of an article's SimHash; near-duplicates share at least one band exactly."""
+    """One band of an article's SimHash; near-duplicates share at least one band exactly.
+
+    Kept for the articles of the near-duplicate window only (``storage.bands``). On SQLite the
+    rows live in the primary key alone (``WITHOUT ROWID``, migration 0023), and the ``(band,
+    value)`` index holds the article id.
+    """
 
     __tablename__ = "simhash_bands"
-    __table_args__ = (Index(None, "band", "value"),)
+    __table_args__ = (Index(None, "band", "value"), {"sqlite_with_rowid": False})
 
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
@@ -244,11 +249,12 @@ class SimhashBand(Base):
 class BlockSighting(Base):
     """A short block of text (by fingerprint) seen in an article of a source.
 
-    Blocks that recur across many articles by several authors are learned as boilerplate.
+    Blocks that recur across many articles by several authors are learned as boilerplate. On
+    SQLite the rows live in the primary key alone (``WITHOUT ROWID``, migration 0023).
     """
 
     __tablename__ = "block_sightings"
-    __table_args__ = (Index(None, "article_id"),)
+    __table_args__ = (Index(None, "article_id"), {"sqlite_with_rowid": False})
 
     source_id: Mapped[int] = mapped_column(
         ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True

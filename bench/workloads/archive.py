@@ -53,6 +53,7 @@ from aggregator.ingest.workers import prepare
 from aggregator.items import FetchedItem, Origin
 from aggregator.publish.server import PublishApp
 from aggregator.storage import article_feeds, open_database
+from aggregator.storage.bands import forget_old_bands
 from aggregator.storage.boilerplate import forget_old_blocks
 from aggregator.storage.fulltext import merge_index
 from aggregator.storage.models import Article, BlockSighting, Sighting, SimhashBand
@@ -116,6 +117,7 @@ def build_archive(
         source_ids = Ingestor(database, config, clock=lambda: NOW).source_ids
         profile = config.topic.profile()
         window = timedelta(days=config.extraction.boilerplate_window_days)
+        near_window = timedelta(days=config.extraction.near_duplicate_window_days)
         for rows in _generated(size, source_ids, profile, workers, per_day):
             store.load(
                 database,
@@ -129,13 +131,17 @@ def build_archive(
             # Filed under its sources' and tags' feeds, as ingest files what it stores.
             with database.write_session() as session:
                 article_feeds.refresh(session, [row["id"] for row in rows.articles])
-            # What ingest forgets as it goes (each chunk is about a day's articles or more),
-            # and the room it frees reused, as autovacuum lets PostgreSQL reuse it.
+            # What ingest forgets as it goes, aged block sightings and SimHash bands (each chunk
+            # is about a day's articles or more), and the room it frees reused, as autovacuum
+            # lets PostgreSQL reuse it.
             newest = rows.articles[-1]["first_seen_at"]
             with database.write_session() as session:
                 forgotten = forget_old_blocks(session, newest, window)
+                bands_forgotten = forget_old_bands(session, newest, near_window)
             if forgotten:
                 store.reclaim(database, BLOCKS)
+            if bands_forgotten:
+                store.reclaim(database, BANDS)
             # The search index's segments merged, as the daemon does after each rebuild.
             merge_index(database)
     finally:
