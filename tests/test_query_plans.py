@@ -190,7 +190,7 @@ def _with_statistics(session: Session) -> None:
 
 
 def test_band_probes_read_the_band_index_alone_on_sqlite(archive: Database) -> None:
-    """The ``(band, value)`` index holds the article id (bands without rowids, migration 0023):
+    """The ``(band, value)`` index holds the article id (bands without rowids, migration 0022):
     a probe's matches are not looked up in the table, one random page each."""
     if archive.url.startswith("postgresql"):
         pytest.skip("SQLite's table layout")

@@ -1,4 +1,4 @@
-"""Migration 0023 moves SQLite's SimHash bands and block sightings into tables without rowids,
+"""Migration 0022 moves SQLite's SimHash bands and block sightings into tables without rowids,
 every row, index and foreign key kept, and back."""
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def engine(sqlite_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _store_at_0020(engine: Engine) -> None:
-    migrate.upgrade(engine, "0020")
+def _store_at_0021(engine: Engine) -> None:
+    migrate.upgrade(engine, "0021")
     with engine.begin() as connection:
         connection.execute(
             text("INSERT INTO sources (id, name, homepage, enabled, created_at) "
@@ -80,10 +80,10 @@ def _layout(engine: Engine) -> dict[str, tuple[bool, set[str], int]]:
 
 
 def test_upgrade_drops_the_rowids_and_downgrade_restores_them(engine: Engine) -> None:
-    _store_at_0020(engine)
+    _store_at_0021(engine)
     rows, before = _rows(engine), _layout(engine)
     assert not any(without for without, _, _ in before.values())
-    migrate.upgrade(engine, "0023")
+    migrate.upgrade(engine, "0022")
     after = _layout(engine)
     assert all(without for without, _, _ in after.values())
     assert {table: layout[1:] for table, layout in after.items()} == {
@@ -98,6 +98,6 @@ def test_upgrade_drops_the_rowids_and_downgrade_restores_them(engine: Engine) ->
     config = migrate.alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0020")
+        command.downgrade(config, "0021")
     assert _layout(engine) == before
     assert len(_rows(engine)["simhash_bands"]) == 4 * (len(ARTICLES) - 1)

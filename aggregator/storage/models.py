@@ -232,7 +232,7 @@ class SimhashBand(Base):
     """One band of an article's SimHash; near-duplicates share at least one band exactly.
 
     Kept for the articles of the near-duplicate window only (``storage.bands``). On SQLite the
-    rows live in the primary key alone (``WITHOUT ROWID``, migration 0023), and the ``(band,
+    rows live in the primary key alone (``WITHOUT ROWID``, migration 0022), and the ``(band,
     value)`` index holds the article id.
     """
 
@@ -250,7 +250,7 @@ class BlockSighting(Base):
     """A short block of text (by fingerprint) seen in an article of a source.
 
     Blocks that recur across many articles by several authors are learned as boilerplate. On
-    SQLite the rows live in the primary key alone (``WITHOUT ROWID``, migration 0023).
+    SQLite the rows live in the primary key alone (``WITHOUT ROWID``, migration 0022).
     """
 
     __tablename__ = "block_sightings"

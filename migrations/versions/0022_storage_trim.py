@@ -1,7 +1,7 @@
 """SQLite: SimHash bands and block sightings in tables without rowids
 
-Revision ID: 0023
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 21:00:00.000000
 
 Both tables are narrow and keyed by their primary key. With a rowid, SQLite kept each row twice
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
