@@ -17,12 +17,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from aggregator.config import Config
+from aggregator.publish.manifest import prune_seen_changes
 from aggregator.publish.write import MANIFEST, WRITING, write_site
 from aggregator.storage import Database, article_feeds, changes, decisions, open_database
-from aggregator.storage.models import Article, Sighting
+from aggregator.storage.models import Article, ArticleChange, Sighting
 from tests.publish_data import NOW, Row, add_sources, insert_rows
 from tests.test_publish_archive import built_files, configured, dangling_links, site
 
@@ -282,3 +283,43 @@ def test_what_an_earlier_process_with_this_id_left_is_cleaned_up(
     write_site(database, config)
     assert not left.exists()
     assert not list(folder.glob(f"{WRITING}.*"))
+
+
+def _change_rows(database: Database) -> dict[int, int]:
+    with database.session() as session:
+        rows = session.execute(select(ArticleChange.article_id, ArticleChange.seq))
+        return {int(article_id): int(seq) for article_id, seq in rows}
+
+
+def _purge(database: Database, *ids: int) -> None:
+    with database.write_session() as session:
+        session.execute(delete(Article).where(Article.id.in_(ids)))
+
+
+def test_retention_prunes_the_change_rows_of_purged_articles_once_a_build_saw_them(
+    site: tuple[Database, Config], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database, config = site
+    folder = config.output.dir
+    monkeypatch.setattr(changes, "PRUNE_WINDOW", 2)  # several windows
+    assert prune_seen_changes(database, folder) == 0  # no build yet: nothing known seen
+    write_site(database, config)
+    _purge(database, 1, 5)
+    assert prune_seen_changes(database, folder) == 0  # no build has seen them yet
+    write_site(database, config)
+    _purge(database, 3)  # the newest change: seen by no build yet
+    assert prune_seen_changes(database, folder) == 2
+    assert set(_change_rows(database)) == {2, 3, 4, 6, 7, 8}
+    write_site(database, config)
+    assert prune_seen_changes(database, folder) == 0  # 3 holds the highest seq: it stays
+    again = write_site(database, config)  # nothing new: not taken for a restored database
+    assert not any(w.path.startswith("articles/") for w in again.written)
+    newest(database)  # numbered above every mark, though rows below went
+    assert _change_rows(database)[9] > max(
+        seq for key, seq in _change_rows(database).items() if key != 9
+    )
+    write_site(database, config)
+    (tmp_path / "fresh").mkdir()
+    fresh = configured(tmp_path / "fresh", database.url)
+    write_site(database, fresh)
+    assert _bytes(folder) == _bytes(fresh.output.dir)

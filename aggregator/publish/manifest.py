@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.publish.archive_state import ArchiveHead, ArchiveState
+from aggregator.storage.changes import prune_gone
+from aggregator.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,21 @@ def read_json(path: Path, version: int) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != version:
         return {}
     return data
+
+
+def built_mark(folder: Path) -> int | None:
+    """The highest ``article_changes.seq`` the last finished build into ``folder`` had seen;
+    None when it left no archive (or no manifest)."""
+    head = ArchiveHead.from_json(read_json(folder / MANIFEST, MANIFEST_FORMAT).get("archive"))
+    return None if head is None else head.mark
+
+
+def prune_seen_changes(database: Database, folder: Path) -> int:
+    """Retention's part for the archive: drop the change rows of purged articles that the last
+    build into ``folder`` has seen (``storage.changes.prune_gone``). With no archive there,
+    none: another folder built from the same database may not have seen them."""
+    mark = built_mark(folder)
+    return 0 if mark is None else prune_gone(database, mark)
 
 
 def files_of(data: dict[str, Any]) -> dict[str, Built]:

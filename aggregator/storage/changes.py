@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from aggregator.storage.database import Database
-from aggregator.storage.models import ArticleChange
+from aggregator.storage.models import Article, ArticleChange
 
 log = logging.getLogger(__name__)
 
 TABLE = "article_changes"
 # How long a build waits for writers of the table before it settles for the last mark.
 LOCK_TIMEOUT = "2s"
+# Rows of ``article_changes`` one pruning transaction looks at (by the ``seq`` index).
+PRUNE_WINDOW = 2000
 _NOT_ALLOWED = "42501"  # insufficient_privilege
 # In one statement, so under one snapshot: the highest ``seq`` it shows, and whether any
 # transaction it counts as running may hold a ``seq`` below that, uncommitted. Such a
@@ -108,6 +110,48 @@ def changed_since(session: Session, mark: int) -> list[int]:
     """The articles whose pages may have changed since ``mark`` (deleted ones included)."""
     query = select(ArticleChange.article_id).where(ArticleChange.seq > mark)
     return sorted(session.scalars(query))
+
+
+def prune_gone(database: Database, built: int) -> int:
+    """Delete the rows of articles no longer stored (purged) that the last build, at mark
+    ``built``, has seen; return how many.
+
+    Nothing reads them again: a build of changes reads the rows above its mark (and ``built``
+    is the last one's), and a whole plan reads none. The row with the highest ``seq`` stays
+    whatever it is: on SQLite the next ``seq`` is the highest plus one, and a highest that fell
+    back would number new changes at or below ``built``, where the next build would not look
+    (it would also take a database whose marks fell for one restored from a backup).
+
+    It walks the ``seq`` index ``PRUNE_WINDOW`` rows at a time, each window in a write
+    transaction of its own, and looks each article up by its key.
+    """
+    pruned, after = 0, 0
+    while True:
+        with database.write_session() as session:
+            bound = min(built, _highest(session) - 1)
+            window = (
+                select(ArticleChange.seq, ArticleChange.article_id)
+                .where(ArticleChange.seq > after, ArticleChange.seq <= bound)
+                .order_by(ArticleChange.seq)
+                .limit(PRUNE_WINDOW)
+                .subquery()
+            )
+            rows = session.execute(
+                select(window.c.seq, window.c.article_id, Article.id).outerjoin(
+                    Article, Article.id == window.c.article_id
+                )
+            ).all()
+            if not rows:
+                return pruned
+            gone = [row.article_id for row in rows if row.id is None]
+            if gone:
+                result = session.execute(
+                    delete(ArticleChange).where(
+                        ArticleChange.article_id.in_(gone), ArticleChange.seq <= bound
+                    )
+                )
+                pruned += int(getattr(result, "rowcount", 0) or 0)
+            after = max(row.seq for row in rows)
 
 
 def _highest(session: Session) -> int:
