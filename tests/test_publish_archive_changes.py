@@ -8,6 +8,7 @@ part of the archive. On SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -15,13 +16,15 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, insert, select, update
 
 from aggregator.config import Config
-from aggregator.publish.manifest import prune_seen_changes
-from aggregator.publish.write import MANIFEST, WRITING, write_site
+from aggregator.publish import archive_state, write
+from aggregator.publish.manifest import SHARDS, ArchiveRecord, prune_seen_changes
+from aggregator.publish.write import MANIFEST, WRITING, PublishError, Written, write_site
 from aggregator.storage import Database, article_feeds, changes, decisions, open_database
 from aggregator.storage.models import Article, ArticleChange, Sighting
 from tests.publish_data import NOW, Row, add_sources, insert_rows
@@ -323,3 +326,67 @@ def test_retention_prunes_the_change_rows_of_purged_articles_once_a_build_saw_th
     fresh = configured(tmp_path / "fresh", database.url)
     write_site(database, fresh)
     assert _bytes(folder) == _bytes(fresh.output.dir)
+
+
+def _shards(folder: Path) -> dict[str, int]:
+    """Each shard of the archive's manifest, by key, with its inode (a rewrite replaces it)."""
+    root = folder / SHARDS
+    return {
+        path.relative_to(root).as_posix().removesuffix(".json"): path.stat().st_ino
+        for path in root.rglob("*.json")
+    }
+
+
+def test_a_change_reads_and_rewrites_only_the_shards_it_touches(
+    site: tuple[Database, Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database, config = site
+    folder = config.output.dir
+    monkeypatch.setattr(archive_state, "ARTICLES_PER_SHARD", 2)
+    write_site(database, config)
+    before = _shards(folder)
+    read: list[str] = []
+    shard = ArchiveRecord.shard
+
+    def counted(record: ArchiveRecord, key: str) -> dict[str, Any]:
+        read.append(key)
+        return shard(record, key)
+
+    monkeypatch.setattr(ArchiveRecord, "shard", counted)
+    newest(database)  # article 9: its shard, its source's, tag's and month's listings
+    write_site(database, config)
+    after = _shards(folder)
+    rewritten = {key for key, inode in after.items() if before.get(key) != inode}
+    kept = json.loads((folder / SHARDS / "articles" / "4.json").read_text(encoding="utf-8"))
+    (row,) = [row for row in kept["articles"] if row[0] == 9]
+    listings = {kept["folders"][place] for place in row[4]} | {archive_state.month_folder(row[3])}
+    assert rewritten == {"articles/4"} | listings
+    assert rewritten <= set(read) and len(set(read)) < len(before)
+
+
+def test_a_build_stopped_among_its_shards_leaves_the_next_to_plan_whole(
+    site: tuple[Database, Config], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard written (the new article's month: it lists the article), not the others (its
+    article's) nor the index that names them: it is not the index's, and the next build plans
+    the whole archive rather than trust it."""
+    database, config = site
+    write_site(database, config)
+    newest(database)
+    real = write.write_file
+
+    def full_disk(folder: Path, relative: str, data: bytes, durable: bool = True) -> Written:
+        if relative.startswith(f"{SHARDS}/articles/"):
+            raise PublishError("disk full")
+        return real(folder, relative, data, durable)
+
+    monkeypatch.setattr(write, "write_file", full_disk)
+    with pytest.raises(PublishError):
+        write_site(database, config)
+    monkeypatch.undo()
+    retitled_and_retagged(database)
+    write_site(database, config)
+    (tmp_path / "fresh").mkdir()
+    fresh = configured(tmp_path / "fresh", database.url)
+    write_site(database, fresh)
+    assert _bytes(config.output.dir) == _bytes(fresh.output.dir)
