@@ -23,7 +23,12 @@ from sqlalchemy import delete, insert, select, update
 
 from aggregator.config import Config
 from aggregator.publish import archive_state, write
-from aggregator.publish.manifest import SHARDS, ArchiveRecord, prune_seen_changes
+from aggregator.publish.manifest import (
+    ARCHIVE_MANIFEST,
+    SHARDS,
+    ArchiveRecord,
+    prune_seen_changes,
+)
 from aggregator.publish.write import MANIFEST, WRITING, PublishError, Written, write_site
 from aggregator.storage import Database, article_feeds, changes, decisions, open_database
 from aggregator.storage.models import Article, ArticleChange, Sighting
@@ -390,3 +395,22 @@ def test_a_build_stopped_among_its_shards_leaves_the_next_to_plan_whole(
     fresh = configured(tmp_path / "fresh", database.url)
     write_site(database, fresh)
     assert _bytes(config.output.dir) == _bytes(fresh.output.dir)
+
+
+def test_a_whole_plan_after_a_stopped_build_removes_what_is_no_longer_built(
+    site: tuple[Database, Config], tmp_path: Path
+) -> None:
+    """An index that is not the head's (a build stopped before the small manifest): the next
+    build plans the whole archive, and still removes the pages it no longer has."""
+    database, config = site
+    folder = config.output.dir
+    write_site(database, config)
+    index = json.loads((folder / ARCHIVE_MANIFEST).read_text(encoding="utf-8"))
+    (folder / ARCHIVE_MANIFEST).write_text(json.dumps({**index, "token": "0" * 16}), "utf-8")
+    purged(database)
+    write_site(database, config)
+    assert not (folder / "articles" / "5.html").exists()
+    (tmp_path / "fresh").mkdir()
+    fresh = configured(tmp_path / "fresh", database.url)
+    write_site(database, fresh)
+    assert _bytes(folder) == _bytes(fresh.output.dir)

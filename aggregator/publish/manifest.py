@@ -159,10 +159,12 @@ class ArchiveRecord:
             return {}
 
     def files(self) -> dict[str, Built]:
-        """Every archive page the last build wrote (every shard read)."""
+        """Every archive page the shards there name, whatever build wrote them (every shard
+        read): what a whole plan removes when it no longer has them."""
         files: dict[str, Built] = {}
-        for key in self.index():
-            files.update(self.shard_files(key))
+        for key in shard_keys(self.folder):
+            with _no_collection():
+                files.update(files_of(read_json(_shard_path(self.folder, key), _ARCHIVE_FORMAT)))
         return files
 
     def state(self) -> ArchiveState | None:
@@ -220,8 +222,8 @@ def write_archive_manifest(
         data = {"format": _ARCHIVE_FORMAT, "token": head.token, "files": _files_json(files), **kept}
         write_file(folder, _shard_relative(key), _dumps(data), durable=False)
         index[key] = head.token
-    if dropped is None:
-        gone += [key for key in old if key not in index]
+    if dropped is None:  # any shard there that this build did not write
+        gone += [key for key in shard_keys(folder) if key not in index]
     data = {"format": _ARCHIVE_FORMAT, "token": head.token, "shards": dict(sorted(index.items()))}
     write_file(folder, ARCHIVE_MANIFEST, _dumps(data))
     for key in gone:  # no index names them now
@@ -238,6 +240,16 @@ def write_small_manifest(folder: Path, small: dict[str, Any]) -> None:
 def remove_archive_manifest(folder: Path) -> None:
     (folder / ARCHIVE_MANIFEST).unlink(missing_ok=True)
     shutil.rmtree(folder / SHARDS, ignore_errors=True)
+
+
+def shard_keys(folder: Path) -> list[str]:
+    """The keys of the shards in ``folder`` (whatever build wrote them)."""
+    root = folder / SHARDS
+    if not root.is_dir():
+        return []
+    return sorted(
+        path.relative_to(root).as_posix()[: -len(".json")] for path in root.rglob("*.json")
+    )
 
 
 def _shard_relative(key: str) -> str:
