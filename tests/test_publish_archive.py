@@ -25,6 +25,7 @@ from aggregator.config import Config
 from aggregator.publish.archive import article_path, paginate
 from aggregator.publish.archive_pages import relative_href
 from aggregator.publish.archive_routes import archive_path, page_number
+from aggregator.publish.manifest import SHARDS
 from aggregator.publish.names import slugify_tag
 from aggregator.publish.routes import BadRequestError
 from aggregator.publish.select import PublishPolicy
@@ -84,7 +85,7 @@ def built_files(folder: Path) -> set[str]:
     return {
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")
-        if path.is_file() and path.name not in MANIFESTS
+        if path.is_file() and path.name not in MANIFESTS and SHARDS not in path.parts
     }
 
 

@@ -8,6 +8,7 @@ part of the archive. On SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -15,14 +16,22 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from aggregator.config import Config
-from aggregator.publish.write import MANIFEST, WRITING, write_site
+from aggregator.publish import archive_state, write
+from aggregator.publish.manifest import (
+    ARCHIVE_MANIFEST,
+    SHARDS,
+    ArchiveRecord,
+    prune_seen_changes,
+)
+from aggregator.publish.write import MANIFEST, WRITING, PublishError, Written, write_site
 from aggregator.storage import Database, article_feeds, changes, decisions, open_database
-from aggregator.storage.models import Article, Sighting
+from aggregator.storage.models import Article, ArticleChange, Sighting
 from tests.publish_data import NOW, Row, add_sources, insert_rows
 from tests.test_publish_archive import built_files, configured, dangling_links, site
 
@@ -282,3 +291,126 @@ def test_what_an_earlier_process_with_this_id_left_is_cleaned_up(
     write_site(database, config)
     assert not left.exists()
     assert not list(folder.glob(f"{WRITING}.*"))
+
+
+def _change_rows(database: Database) -> dict[int, int]:
+    with database.session() as session:
+        rows = session.execute(select(ArticleChange.article_id, ArticleChange.seq))
+        return {int(article_id): int(seq) for article_id, seq in rows}
+
+
+def _purge(database: Database, *ids: int) -> None:
+    with database.write_session() as session:
+        session.execute(delete(Article).where(Article.id.in_(ids)))
+
+
+def test_retention_prunes_the_change_rows_of_purged_articles_once_a_build_saw_them(
+    site: tuple[Database, Config], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database, config = site
+    folder = config.output.dir
+    monkeypatch.setattr(changes, "PRUNE_WINDOW", 2)  # several windows
+    assert prune_seen_changes(database, folder) == 0  # no build yet: nothing known seen
+    write_site(database, config)
+    _purge(database, 1, 5)
+    assert prune_seen_changes(database, folder) == 0  # no build has seen them yet
+    write_site(database, config)
+    _purge(database, 3)  # the newest change: seen by no build yet
+    assert prune_seen_changes(database, folder) == 2
+    assert set(_change_rows(database)) == {2, 3, 4, 6, 7, 8}
+    write_site(database, config)
+    assert prune_seen_changes(database, folder) == 0  # 3 holds the highest seq: it stays
+    again = write_site(database, config)  # nothing new: not taken for a restored database
+    assert not any(w.path.startswith("articles/") for w in again.written)
+    newest(database)  # numbered above every mark, though rows below went
+    assert _change_rows(database)[9] > max(
+        seq for key, seq in _change_rows(database).items() if key != 9
+    )
+    write_site(database, config)
+    (tmp_path / "fresh").mkdir()
+    fresh = configured(tmp_path / "fresh", database.url)
+    write_site(database, fresh)
+    assert _bytes(folder) == _bytes(fresh.output.dir)
+
+
+def _shards(folder: Path) -> dict[str, int]:
+    """Each shard of the archive's manifest, by key, with its inode (a rewrite replaces it)."""
+    root = folder / SHARDS
+    return {
+        path.relative_to(root).as_posix().removesuffix(".json"): path.stat().st_ino
+        for path in root.rglob("*.json")
+    }
+
+
+def test_a_change_reads_and_rewrites_only_the_shards_it_touches(
+    site: tuple[Database, Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database, config = site
+    folder = config.output.dir
+    monkeypatch.setattr(archive_state, "ARTICLES_PER_SHARD", 2)
+    write_site(database, config)
+    before = _shards(folder)
+    read: list[str] = []
+    shard = ArchiveRecord.shard
+
+    def counted(record: ArchiveRecord, key: str) -> dict[str, Any]:
+        read.append(key)
+        return shard(record, key)
+
+    monkeypatch.setattr(ArchiveRecord, "shard", counted)
+    newest(database)  # article 9: its shard, its source's, tag's and month's listings
+    write_site(database, config)
+    after = _shards(folder)
+    rewritten = {key for key, inode in after.items() if before.get(key) != inode}
+    kept = json.loads((folder / SHARDS / "articles" / "4.json").read_text(encoding="utf-8"))
+    (row,) = [row for row in kept["articles"] if row[0] == 9]
+    listings = {kept["folders"][place] for place in row[4]} | {archive_state.month_folder(row[3])}
+    assert rewritten == {"articles/4"} | listings
+    assert rewritten <= set(read) and len(set(read)) < len(before)
+
+
+def test_a_build_stopped_among_its_shards_leaves_the_next_to_plan_whole(
+    site: tuple[Database, Config], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard written (the new article's month: it lists the article), not the others (its
+    article's) nor the index that names them: it is not the index's, and the next build plans
+    the whole archive rather than trust it."""
+    database, config = site
+    write_site(database, config)
+    newest(database)
+    real = write.write_file
+
+    def full_disk(folder: Path, relative: str, data: bytes, durable: bool = True) -> Written:
+        if relative.startswith(f"{SHARDS}/articles/"):
+            raise PublishError("disk full")
+        return real(folder, relative, data, durable)
+
+    monkeypatch.setattr(write, "write_file", full_disk)
+    with pytest.raises(PublishError):
+        write_site(database, config)
+    monkeypatch.undo()
+    retitled_and_retagged(database)
+    write_site(database, config)
+    (tmp_path / "fresh").mkdir()
+    fresh = configured(tmp_path / "fresh", database.url)
+    write_site(database, fresh)
+    assert _bytes(config.output.dir) == _bytes(fresh.output.dir)
+
+
+def test_a_whole_plan_after_a_stopped_build_removes_what_is_no_longer_built(
+    site: tuple[Database, Config], tmp_path: Path
+) -> None:
+    """An index that is not the head's (a build stopped before the small manifest): the next
+    build plans the whole archive, and still removes the pages it no longer has."""
+    database, config = site
+    folder = config.output.dir
+    write_site(database, config)
+    index = json.loads((folder / ARCHIVE_MANIFEST).read_text(encoding="utf-8"))
+    (folder / ARCHIVE_MANIFEST).write_text(json.dumps({**index, "token": "0" * 16}), "utf-8")
+    purged(database)
+    write_site(database, config)
+    assert not (folder / "articles" / "5.html").exists()
+    (tmp_path / "fresh").mkdir()
+    fresh = configured(tmp_path / "fresh", database.url)
+    write_site(database, fresh)
+    assert _bytes(folder) == _bytes(fresh.output.dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -110,7 +111,7 @@ def purge(
         if preview.anything and not yes and _on_terminal():
             _report_preview(plan, preview, as_json=False)
             click.confirm(f"Purge {preview.what()} for good?", abort=True)
-        counts = plan.apply(database, now, preview)
+        counts = plan.apply(database, now, preview, app.config.output.dir)
     finally:
         database.close()
     _report_purged(plan, counts, database.url, as_json)
@@ -146,12 +147,17 @@ class _Plan:
             runs = preview_runs_purge(database, now - timedelta(days=self.runs_days))
         return _Preview(articles, runs)
 
-    def apply(self, database: Database, now: datetime, preview: _Preview) -> dict[str, int]:
+    def apply(
+        self, database: Database, now: datetime, preview: _Preview, output: Path
+    ) -> dict[str, int]:
+        from aggregator.publish.manifest import prune_seen_changes
         from aggregator.storage.runs import purge_runs_before
 
         counts = {}
         if self.days is not None and preview.articles and preview.articles.count:
             counts["purged"] = purge_before(database, now - timedelta(days=self.days), now)
+        if self.days is not None:  # what earlier purges left, once a build has seen it
+            counts["changes_pruned"] = prune_seen_changes(database, output)
         if self.runs_days is not None and preview.runs and preview.runs.count:
             counts["runs_purged"] = purge_runs_before(
                 database, now - timedelta(days=self.runs_days)
@@ -201,6 +207,7 @@ def _report_purged(plan: _Plan, counts: dict[str, int], url: str, as_json: bool)
     if as_json:
         print_json(
             {"database": url, "days": plan.days, "purged": purged,
+             "changes_pruned": counts.get("changes_pruned", 0),
              "runs_days": plan.runs_days, "runs_purged": runs}
         )  # fmt: skip
         return

@@ -22,6 +22,7 @@ from aggregator.config import Config
 from aggregator.errors import MutualAidError
 from aggregator.poll import Poller
 from aggregator.publish import write_site
+from aggregator.publish.manifest import prune_seen_changes
 from aggregator.runs import Outcome, RunKind
 from aggregator.storage import Database
 from aggregator.storage.database import describe_error, is_database_fault
@@ -209,6 +210,7 @@ def purge_old(database: Database, config: Config, now: datetime) -> WorkResult:
     try:
         if days is not None:
             counts["purged"] = purge_before(database, now - timedelta(days=days), now)
+            counts["changes_pruned"] = prune_seen_changes(database, config.output.dir)
         if runs_days is not None:
             counts["runs_purged"] = purge_runs_before(database, now - timedelta(days=runs_days))
     except Exception as exc:

@@ -57,7 +57,9 @@ from aggregator.publish.archive_pages import (
 from aggregator.publish.archive_state import (
     ArchiveHead,
     ArchiveState,
+    Articles,
     Listed,
+    Listings,
     Shelf,
     mark_digest,
     microseconds,
@@ -291,7 +293,7 @@ def _state_of(index: ArchiveIndex, mark: int, shared: str) -> ArchiveState:
     listings = {
         listing.folder: Shelf(listing.heading, list(listing.ids)) for listing in _listings(index)
     }
-    return ArchiveState(mark, shared, articles, listings)
+    return ArchiveState(mark, shared, Articles(articles), Listings(held=listings))
 
 
 def _microseconds(moment: datetime | None) -> int | None:

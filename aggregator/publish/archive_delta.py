@@ -16,6 +16,7 @@ again (``archive.plan_archive``), as it is with no usable manifest.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,8 +41,10 @@ from aggregator.publish.archive import (
 )
 from aggregator.publish.archive_state import (
     ArchiveState,
+    Articles,
     Listed,
     Shelf,
+    StaleShardError,
     mark_digest,
     microseconds,
     order_key,
@@ -54,6 +57,8 @@ from aggregator.publish.names import is_source_name
 from aggregator.publish.select import change_marks
 from aggregator.storage import Session, article_feeds, changes, published
 from aggregator.storage.article_feeds import SOURCE, TAG
+
+log = logging.getLogger(__name__)
 
 
 def plan(
@@ -87,7 +92,11 @@ def plan(
     state = last.state()
     if state is None:  # the archive manifest is not the head's
         return plan_archive(session, site, mark, made, known_marks, details)
-    return _Delta(session, site, state, details, made).plan(mark, changed)
+    try:
+        return _Delta(session, site, state, details, made).plan(mark, changed)
+    except StaleShardError as exc:  # a build stopped while writing the shards
+        log.warning("planning the whole archive: %s", exc)
+        return plan_archive(session, site, mark, made, known_marks, details)
 
 
 @dataclass
@@ -124,7 +133,7 @@ class _Delta:
         moves = _Moves()
         dropped: set[str] = set()
         for article_id in changed:
-            old = state.articles.pop(article_id, None)
+            old = state.articles.pop(article_id)
             if old is not None:
                 dropped.add(article_path(article_id))
                 for folder in old.every_folder():
@@ -145,7 +154,8 @@ class _Delta:
         paths = self._source_paths()  # once every listing moved: a source's may be new
         for folder, before, heading in moved:
             outputs += self._pages(folder, before, heading, set(changed), dropped, paths)
-        listings = {folder: (shelf.heading, shelf.ids) for folder, shelf in state.listings.items()}
+        sizes = state.listings.sizes()  # none read for it
+        listings = {folder: (heading, range(count)) for folder, (heading, count) in sizes.items()}
         outputs += lists(self.site, _index(self.details, listings), state.shared)
         return ArchivePlan(outputs, state.head(), state, dropped)
 
@@ -181,13 +191,13 @@ class _Delta:
     def _move(self, folder: str, moves: _Moves) -> tuple[str, list[int], str]:
         """Move the changed articles out of and into one listing: its ids and heading before."""
         state = self.state
-        shelf = state.listings.get(folder, Shelf("", []))
+        shelf = state.listings.get(folder) or Shelf("", [])
         ids = _moved(folder, shelf.ids, moves.left.get(folder, set()),
                      moves.joined.get(folder, []), state.articles)  # fmt: skip
         if ids:
             state.listings[folder] = Shelf(self._heading(folder, ids[0], shelf), ids)
         else:
-            state.listings.pop(folder, None)
+            state.listings.pop(folder)
         return folder, shelf.ids, shelf.heading
 
     def _pages(
@@ -285,7 +295,7 @@ def _moved(
     before: list[int],
     left: set[int],
     joined: list[int],
-    articles: dict[int, Listed],
+    articles: Articles,
 ) -> list[int]:
     """A listing's ids (newest first) once ``left`` are out and ``joined`` in: new articles
     newer than all before go in front, anything else sorts the listing again."""

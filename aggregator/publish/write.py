@@ -130,17 +130,24 @@ def write_site(
         with database.session() as session, _settled_heap():
             plan = plan_outputs(session, site, record if site.archive else None, mark)
             archive = plan.archive
-            # The pages the last build wrote: read when they may have changed, or must go.
-            pages = record.files() if archive is None or archive.state is not None else {}
+            # Every page the last build wrote, read only when the whole archive was planned
+            # (or is off): its pages no longer planned must go. A plan of changes reads the
+            # shards of the pages it planned, and names the pages that go (``dropped``).
+            whole = archive is None or (archive.state is not None and archive.dropped is None)
+            pages = record.files() if whole else {}
             gc.freeze()  # what the manifests held lives as long as the build: out of collections
             if on_plan:
                 on_plan(len(plan.outputs))
             after: dict[str, Built] = {}
-            # With no small manifest (deleted: render everything once more), its pages only go.
-            known = pages if record.head is not None else {}
+
+            def last_built(path: str) -> Built | None:
+                # With no small manifest (deleted: render everything once more), none is known.
+                if record.head is None or not is_archive_page(path):
+                    return before.get(path)
+                return pages.get(path) if whole else record.built(path)
+
             for output in plan.outputs:
-                last = known.get(output.path) or before.get(output.path)
-                written = _unchanged(folder, output, last)
+                written = _unchanged(folder, output, last_built(output.path))
                 if written is None:
                     writing.begin()
                     written = write_file(folder, output.path, output.render(), durable=False)
@@ -150,16 +157,14 @@ def write_site(
                     on_file(written)
         if archive is not None and archive.dropped is not None:
             # A plan of changes: the archive's other pages stay as the last build wrote them.
-            for path, built in pages.items():
-                if path not in after and path not in archive.dropped:
-                    after[path] = built
+            pages = dict.fromkeys(archive.dropped, Built("", 0))
         changed = any(written.changed for written in report.written)
         if changed and hasattr(os, "sync"):
             os.sync()  # what was written reaches the disk before the manifest that names it (Unix)
         report.removed = prune_stale(folder, set(after))
         gone = set(before) | set(pages)
         report.removed += prune_unplanned(folder, gone - set(after) - set(report.removed))
-        _record(folder, small, after, archive, writing)
+        _record(folder, record, small, after, archive, writing)
         return report
     finally:  # a write that failed removed its own temporary file: only a kill leaves some
         writing.end()
@@ -220,6 +225,7 @@ class Writing:
 
 def _record(
     folder: Path,
+    record: ArchiveRecord,
     small: dict[str, Any],
     after: dict[str, Built],
     archive: ArchivePlan | None,
@@ -232,8 +238,9 @@ def _record(
         head = archive.head
         if archive.state is not None and archive.touched:
             writing.begin()
-            pages = {path: built for path, built in after.items() if is_archive_page(path)}
-            head = write_archive_manifest(folder, head, pages, archive.state)
+            head = write_archive_manifest(
+                folder, record, head, after, archive.state, archive.dropped
+            )
     else:
         remove_archive_manifest(folder)
     files = {path: built for path, built in after.items() if not is_archive_page(path)}
