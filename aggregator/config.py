@@ -352,7 +352,7 @@ class ExtractionConfig(_Strict):
     boilerplate_min_articles: int = Field(ge=2)
     boilerplate_min_authors: int = Field(ge=1)
     boilerplate_window_days: int = Field(ge=1)
-    near_duplicate_window_days: int = Field(ge=1)
+    near_duplicate_window_days: int = Field(ge=0)  # 0: every article's bands are kept
     # What one page or feed entry may hold to be extracted (aggregator/extract/limits.py).
     max_html_size: int = Field(gt=0)
     max_elements: int = Field(gt=0)

@@ -31,14 +31,14 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def ingest(write_config, database_url) -> Iterator[tuple[Database, Ingestor, Clock]]:
+@pytest.fixture(params=[WINDOW_DAYS])
+def ingest(request, write_config, database_url) -> Iterator[tuple[Database, Ingestor, Clock]]:
     sources = {name: {"homepage": f"https://{name}.example/"} for name in ("blog", "news")}
     path = write_config(
         {
             "database": {"url": database_url},
             "sources": sources,
-            "extraction": {"near_duplicate_window_days": WINDOW_DAYS},
+            "extraction": {"near_duplicate_window_days": request.param},
         }
     )
     config = load_config(path, environ={})
@@ -116,3 +116,17 @@ def test_forgetting_costs_nothing_when_nothing_aged(ingest) -> None:
         gone = forget_old_bands(session, clock.now + timedelta(days=30), timedelta(days=1))
         again = forget_old_bands(session, clock.now + timedelta(days=30), timedelta(days=1))
     assert (kept, gone, again) == (0, 4, 0)
+
+
+@pytest.mark.parametrize("ingest", [0], indirect=True)
+def test_no_window_keeps_every_band_and_finds_a_near_copy_at_any_age(ingest) -> None:
+    database, ingestor, clock = ingest
+    old = paragraphs("seed swaps")
+    ingestor.ingest([essay("blog", "seeds", old, clock.now)])
+    clock.now += timedelta(days=3 * 365)
+    fresh = essay("blog", "bikes", paragraphs("bicycle repair"), clock.now)
+    assert ingestor.ingest([fresh]).counts == {Outcome.NEW: 1}
+    assert count(database, SimhashBand, SimhashBand.article_id == 1) == 4
+    near = essay("news", "seeds", edited(old), clock.now)
+    assert ingestor.ingest([near]).counts == {Outcome.DUPLICATE: 1}
+    assert count(database, Sighting, Sighting.matched_by == "near") == 1

@@ -198,16 +198,29 @@ class Ingestor:
         """Learn boilerplate from the batch's blocks and clean what was stored before.
 
         ``learned`` (each source's learned blocks) gains what this batch taught. Blocks of
-        articles older than the learning window are forgotten first, and so are the SimHash
-        bands of articles older than the near-duplicate window.
+        articles older than the learning window are forgotten first. The SimHash bands of
+        articles older than the near-duplicate window are forgotten last, so that bands written
+        again this batch for an old article (new text, boilerplate stripped) go with it.
         """
         settings = self.config.extraction
         boilerplate.forget_old_blocks(
             session, now, timedelta(days=settings.boilerplate_window_days)
         )
-        bands.forget_old_bands(session, now, timedelta(days=settings.near_duplicate_window_days))
-        if not self.config.extraction.learn_boilerplate:
-            return
+        if settings.learn_boilerplate:
+            self._learn_blocks(session, candidates, now, report, learned)
+        if settings.near_duplicate_window_days:
+            window = timedelta(days=settings.near_duplicate_window_days)
+            bands.forget_old_bands(session, now, window)
+
+    def _learn_blocks(
+        self,
+        session: Session,
+        candidates: Sequence[Candidate],
+        now: datetime,
+        report: IngestReport,
+        learned: dict[str, frozenset[str]],
+    ) -> None:
+        settings = self.config.extraction
         texts: dict[str, dict[str, str]] = defaultdict(dict)
         for candidate in candidates:
             for block in candidate.blocks:
