@@ -207,44 +207,46 @@ class Ingestor:
             session, now, timedelta(days=settings.boilerplate_window_days)
         )
         if settings.learn_boilerplate:
-            self._learn_blocks(session, candidates, now, report, learned)
+            for source, blocks in _blocks_by_source(candidates).items():
+                self._learn_source(session, source, blocks, now, report, learned)
         if settings.near_duplicate_window_days:
             window = timedelta(days=settings.near_duplicate_window_days)
             bands.forget_old_bands(session, now, window)
 
-    def _learn_blocks(
+    def _learn_source(
         self,
         session: Session,
-        candidates: Sequence[Candidate],
+        source: str,
+        blocks: dict[str, str],
         now: datetime,
         report: IngestReport,
         learned: dict[str, frozenset[str]],
     ) -> None:
         settings = self.config.extraction
-        texts: dict[str, dict[str, str]] = defaultdict(dict)
-        for candidate in candidates:
-            for block in candidate.blocks:
-                texts[candidate.source][block.fingerprint] = block.label
-        for source, blocks in texts.items():
-            source_id = self.source_ids[source]
-            new = boilerplate.learn_boilerplate(
-                session,
-                source_id,
-                blocks,
-                min_articles=settings.boilerplate_min_articles,
-                min_authors=settings.boilerplate_min_authors,
-                now=now,
-            )
-            if new:
-                log.info(
-                    "learned %d boilerplate block(s) for %s",
-                    len(new),
-                    source,
-                    extra=_context(source),
-                )
-                report.learned += len(new)
-                report.cleaned += boilerplate.strip_learned(session, source_id, new, self.profile)
-                learned[source] = learned[source] | frozenset(new)
+        source_id = self.source_ids[source]
+        new = boilerplate.learn_boilerplate(
+            session,
+            source_id,
+            blocks,
+            min_articles=settings.boilerplate_min_articles,
+            min_authors=settings.boilerplate_min_authors,
+            now=now,
+        )
+        if not new:
+            return
+        log.info("learned %d boilerplate block(s) for %s", len(new), source, extra=_context(source))
+        report.learned += len(new)
+        report.cleaned += boilerplate.strip_learned(session, source_id, new, self.profile)
+        learned[source] = learned[source] | frozenset(new)
+
+
+def _blocks_by_source(candidates: Sequence[Candidate]) -> dict[str, dict[str, str]]:
+    """Each source's blocks in this batch: fingerprint to label."""
+    texts: dict[str, dict[str, str]] = defaultdict(dict)
+    for candidate in candidates:
+        for block in candidate.blocks:
+            texts[candidate.source][block.fingerprint] = block.label
+    return texts
 
 
 def _context(source: str, url: str | None = None) -> dict[str, str]:
