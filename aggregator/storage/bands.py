@@ -12,19 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from aggregator.storage.horizon import aged_horizon
+from aggregator.storage.horizon import forget_aged
 from aggregator.storage.models import SimhashBand
 
 
 def forget_old_bands(session: Session, now: datetime, window: timedelta) -> int:
     """Forget the bands of articles first seen more than ``window`` before ``now``: a range of
     the primary key, which leads with ``article_id``. Returns how many rows went."""
-    oldest = session.scalar(select(func.min(SimhashBand.article_id)))
-    horizon = aged_horizon(session, oldest, now - window)
-    if horizon is None:
-        return 0
-    result = session.execute(delete(SimhashBand).where(SimhashBand.article_id < horizon))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return forget_aged(session, SimhashBand.article_id, now, window)

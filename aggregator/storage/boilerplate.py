@@ -28,7 +28,7 @@ from aggregator.ingest.fields import derive_text_fields
 from aggregator.ingest.prepare import with_learned_removed
 from aggregator.relevance import TopicProfile
 from aggregator.storage import article_feeds
-from aggregator.storage.horizon import aged_horizon
+from aggregator.storage.horizon import forget_aged
 from aggregator.storage.models import Article, BlockSighting, Boilerplate, SimhashBand
 
 
@@ -157,12 +157,7 @@ def forget_old_blocks(session: Session, now: datetime, window: timedelta) -> int
     of the ``article_id`` index that starts at the oldest sighting left, so each call costs what
     it deletes, not what the archive holds. Returns how many rows went.
     """
-    oldest = session.scalar(select(func.min(BlockSighting.article_id)))
-    horizon = aged_horizon(session, oldest, now - window)
-    if horizon is None:
-        return 0
-    result = session.execute(delete(BlockSighting).where(BlockSighting.article_id < horizon))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return forget_aged(session, BlockSighting.article_id, now, window)
 
 
 def _replace_text(article: Article, html: str, text: str, profile: TopicProfile) -> int:

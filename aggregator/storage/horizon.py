@@ -8,12 +8,25 @@ leads with ``article_id``, so each forgetting costs what it deletes, not what th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from aggregator.storage.models import Article
+
+
+def forget_aged(
+    session: Session, article_id: InstrumentedAttribute[int], now: datetime, window: timedelta
+) -> int:
+    """Delete the rows (of the table of ``article_id``, a column an index leads with) whose
+    articles were first seen more than ``window`` before ``now``. Returns how many went."""
+    oldest = session.scalar(select(func.min(article_id)))
+    horizon = aged_horizon(session, oldest, now - window)
+    if horizon is None:
+        return 0
+    result = session.execute(delete(article_id.class_).where(article_id < horizon))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def aged_horizon(session: Session, oldest: int | None, cutoff: datetime) -> int | None:
