@@ -9,7 +9,8 @@ import textwrap
 import pytest
 
 from aggregator.storage import open_database
-from aggregator.storage.locks import LockBusyError, hold_lock
+from aggregator.storage.locks import LockBusyError, hold_lock, is_held
+from tests.test_daemon import wait_for
 
 
 @pytest.fixture
@@ -57,6 +58,9 @@ def test_a_lock_held_by_a_killed_process_is_free_again(database_url, tmp_path) -
             pass
         child.kill()
         child.wait(timeout=30)
+        # PostgreSQL ends the killed client's session, and its locks, once the server reads
+        # the closed socket: soon, but not at once on a busy machine.
+        wait_for(lambda: not is_held(database, "daemon"), 60, "the dead holder's lock to go")
         with hold_lock(database, "daemon"):
             pass
         database.close()
