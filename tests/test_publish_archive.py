@@ -22,7 +22,7 @@ from lxml import etree
 from sqlalchemy import delete, update
 
 from aggregator.config import Config
-from aggregator.publish.archive import article_path, paginate
+from aggregator.publish.archive_index import article_path, paginate
 from aggregator.publish.archive_pages import relative_href
 from aggregator.publish.archive_routes import archive_path, page_number
 from aggregator.publish.manifest import SHARDS

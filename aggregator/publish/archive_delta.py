@@ -21,23 +21,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aggregator.publish.archive import (
+from aggregator.publish.archive import ArchivePlan, plan_archive
+from aggregator.publish.archive_index import (
     ArchiveIndex,
-    ArchivePlan,
-    EntryWindow,
     Listing,
+    article_path,
+    listing_of,
+    month_heading,
+    paginate,
+    source_heading,
+)
+from aggregator.publish.archive_outputs import (
+    EntryWindow,
     archive_signature,
     article_output,
-    article_path,
     entry_loader,
-    listing_of,
     lists,
-    month_heading,
     page_output,
     page_parts,
-    paginate,
-    plan_archive,
-    source_heading,
 )
 from aggregator.publish.archive_state import (
     ArchiveState,

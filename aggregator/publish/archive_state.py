@@ -2,12 +2,12 @@
 
 The head (``ArchiveHead``, in the small manifest every build reads): the highest
 ``article_changes.seq`` the build had seen (``storage.changes``), the signature of what every
-page shares (``archive.archive_signature``: when that differs, every page is planned again), and
-each listing's heading and size, what the lists show. The rest (``ArchiveState``, in the archive
-manifest's shards, each read only when the plan asks for what it keeps): per published article
-a short hash of its change mark, its date as the feeds order it (``published_at``), its date as
-its month files it (``published_at``, else first seen) and the source and tag listings it is
-in; per listing its ids, newest first. Dates are whole microseconds since 1970 (UTC), which
+page shares (``archive_outputs.archive_signature``: when that differs, every page is planned
+again), and each listing's heading and size, what the lists show. The rest (``ArchiveState``, in
+the archive manifest's shards, each read only when the plan asks for what it keeps): per published
+article a short hash of its change mark, its date as the feeds order it (``published_at``), its
+date as its month files it (``published_at``, else first seen) and the source and tag listings
+it is in; per listing its ids, newest first. Dates are whole microseconds since 1970 (UTC), which
 JSON keeps exactly.
 """
 

@@ -129,7 +129,7 @@ def plan_outputs(
         return cache(lambda: tuple(load_entries(session, site.policy, planned.ids, made)))
 
     def sign(*parts: object) -> str:
-        return _digest(shared, *parts)
+        return signature(shared, *parts)
 
     combined_entries = entries(combined)
     combined_marks = _marks(combined, changed)
@@ -180,7 +180,7 @@ def _site_signature(site: Site, sources: Sequence[tuple[int, str, str | None]]) 
     """What every output depends on besides its own articles: the code that renders it, the
     settings that shape it, and the sources' names and titles (attributions name any)."""
     policy = site.policy
-    return _digest(
+    return signature(
         renderer_digest(),
         __version__,
         SANITIZER_VERSION,
@@ -220,7 +220,8 @@ def code_digest(files: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-def _digest(*parts: object) -> str:
+def signature(*parts: object) -> str:
+    """A SHA-256 of ``parts`` as JSON: what an output's bytes depend on, in a manifest."""
     text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -281,7 +282,7 @@ def render_index(
     ]
     archive = None
     if site.archive:
-        from aggregator.publish.archive import archive_links
+        from aggregator.publish.archive_outputs import archive_links
 
         archive = archive_links()
     return render_page(site.title, entries, feeds, source_feeds, heading, archive, search_box)

@@ -141,8 +141,9 @@ class PublishApp:
         )
 
     def _archive(self, path: str, environ: dict[str, Any]) -> Response:
-        """An archive page, as ``feed build`` writes it (``archive.py``); the query is ignored."""
-        from aggregator.publish.archive import read_archive, render_archive_file
+        """An archive page, as ``feed build`` writes it (``archive_outputs``); no query is read."""
+        from aggregator.publish.archive_index import read_archive
+        from aggregator.publish.archive_outputs import render_archive_file
         from aggregator.publish.archive_routes import archive_path
 
         try:
