@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from bench import crawl_cpu
+from bench import archive_data, crawl_cpu
 from bench.__main__ import main
 from bench.workloads import WORKLOADS, crawl
 from bench.workloads.storage import fresh_copy, insert_with_sqlite3, insert_with_storage, prepare
@@ -185,3 +185,22 @@ def test_the_search_benchmark_runs_on_postgresql(capsys: pytest.CaptureFixture[s
     found = re.search(r"first-page results (\{.*\})", captured.err)
     assert found is not None
     assert all(count > 0 for count in json.loads(found[1].replace("'", '"')).values())
+
+
+def test_the_synthetic_articles_repeat_words_as_real_prose_does() -> None:
+    """The archive benchmark's text indexes are as large as real prose would make them: its
+    articles' distinct stems per running word are within a tenth of the development corpus's."""
+    from bench import text_calibration
+    from tests import shared_corpus
+
+    url = os.environ.get("MUTUALAID_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("MUTUALAID_TEST_POSTGRES_URL is not set")
+    if not shared_corpus.corpus_available():
+        pytest.skip("the shared corpus is not here")
+    real = text_calibration.measure(url, text_calibration.real_texts(100))
+    synthetic = text_calibration.measure(
+        url, [archive_data.synthetic(number).text() for number in range(100)]
+    )
+    for figure in ("stems per word", "tsvector / bytes", "stored / bytes"):
+        assert synthetic[figure] == pytest.approx(real[figure], rel=0.15), figure
