@@ -13,6 +13,9 @@ from tests import shared_corpus
 
 pytestmark = [
     pytest.mark.slow,  # a CPU-minute per extractor, on two processes
+    # The first test builds the results (every page through both extractors): minutes on a
+    # loaded 2-core machine, past the suite's default of 300 s.
+    pytest.mark.timeout(1200),
     pytest.mark.skipif(
         not shared_corpus.corpus_available(), reason=f"no corpus at {shared_corpus.ARCHIVE}"
     ),
