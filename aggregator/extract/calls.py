@@ -38,6 +38,19 @@ CALL_TO_ACTION = re.compile(
     # labels standing alone: a table of contents, a "read more" button, a tag box's title
     r"|(?:table of contents|read more|learn more|written by|tags|trending|related"
     r"|get in touch|contact us)\W*$"
+    # a post's own furniture: its reading time, a byline or publication date on a line of its
+    # own, a page counter, a link to another post ("Related: …", "Next article: …")
+    r"|\d+\s*(?:-\s*)?min(?:ute)?s?\.?\s+read(?:ing)?(?: time)?\W*$"
+    r"|written by(?:\s+\S+){1,3}\W*$"
+    r"|published(?:\s+on)?:?\s+(?:\d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b)"
+    r"(?:\s*\S+){0,4}\W*$"
+    r"|page \d+ of \d+\W*$"
+    r"|related(?: posts?| articles?| stories)?\s*:\s*\S"
+    r"|(?:next|previous) (?:article|post|story)\s*:"
+    # sales: a sign-off that asks for a call or an order (a bare "Get started" heads a how-to)
+    r"|(?:get started|contact us|get in touch)(?: today| now| with (?:us|our team))\W*$"
+    r"|get (?:a|your) free (?:quote|estimate|consultation|demo|trial)\b"
+    r"|subscribe to (?:get access|this site|us)\W*$"
     r")",
     re.IGNORECASE,
 )
