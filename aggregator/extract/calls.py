@@ -28,7 +28,8 @@ CALL_TO_ACTION = re.compile(
     r"|share on (?:facebook|twitter|x|linkedin|whatsapp|telegram|reddit|e-?mail|mastodon"
     r"|bluesky|threads|pinterest|tumblr)\b"
     # advertising and sales
-    r"|(?:skip )?advertisement\W*$|book a (?:demo|call)\W*$|start (?:your )?free trial"
+    r"|(?:skip )?(?:advertisement\W*)+$|(?:advertisement|sponsored)\s*:"
+    r"|book a (?:demo|call)\W*$|start (?:your )?free trial"
     r"|request a (?:quote|demo)\W*$"
     # the site's own pages and other articles
     r"|privacy policy\W*$|terms (?:of use|of service|(?:&|and) conditions)\W*$"
@@ -56,6 +57,19 @@ CALL_TO_ACTION = re.compile(
 )
 
 
+# A short paragraph asking for a newsletter sign-up anywhere in it ("Want more? Sign up for our
+# newsletter, The Digest, and …"): the mail sign-up is its point.
+MAX_SIGNUP_WORDS = 24
+NEWSLETTER_SIGNUP = re.compile(
+    r"\b(?:sign up|subscribe|join)\b[^.!?]{0,40}\b(?:our|the|my) (?:free )?(?:\w+ )?"
+    r"(?:newsletter|mailing list)\b",
+    re.IGNORECASE,
+)
+
+
 def is_call_to_action(text: str) -> bool:
     """``text`` (one block's) is a short call to action, not part of the article."""
-    return len(text.split()) <= MAX_CALL_WORDS and bool(CALL_TO_ACTION.match(text))
+    words = len(text.split())
+    if words <= MAX_CALL_WORDS and CALL_TO_ACTION.match(text):
+        return True
+    return words <= MAX_SIGNUP_WORDS and bool(NEWSLETTER_SIGNUP.search(text))

@@ -34,6 +34,7 @@ FURNITURE_WORDS = frozenset(
         "sponsor", "sponsored",
         # the page's chrome
         "breadcrumb", "breadcrumbs", "cookie", "consent", "modal", "popup", "paywall",
+        "restricted",
         "readtime",
     }
 )  # fmt: skip
