@@ -1,7 +1,8 @@
 """Turn one HTML page into one clean article with trafilatura.
 
-The page is parsed once. The body is extracted (``body.py``) from what the site's rules leave of
-the page, or from the whole page when they leave too little; then the page is judged one article
+The page is parsed once. The body is extracted (``body.py``) from a copy of the page without the
+boxes it names as furniture (``furniture.py``), or from what the site's rules leave of that copy
+when they leave enough; then the page is judged one article
 or a listing (``listing.py``), short calls to action (``calls.py``) and blocks the source has
 learned to be boilerplate are dropped, and
 only then, for pages that are articles, is the metadata (title, author, date, language, canonical

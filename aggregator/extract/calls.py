@@ -7,7 +7,11 @@ words; a longer block that happens to start so (an essay's "Subscribers keep joi
 
 Measured on the 790 articles of the development corpus (README, "Extraction quality"): of the 157
 short lines these words open in what was extracted before this step, 149 are not in the reviewed
-text and 8 are (a podcast's own "Subscribe to …", a "Learn more" heading).
+text and 8 are (a podcast's own "Subscribe to …", a "Learn more" heading). The post's own
+furniture (reading times, bylines and dates alone, "Related: …"), sales sign-offs, labelled ads
+and short newsletter appeals, added later, dropped 56 more lines there, none in the reviewed text.
+The cues are English words: in the corpus no call to action left in a non-English page, and
+furniture named in markup is removed whatever the language (``furniture.py``).
 """
 
 from __future__ import annotations

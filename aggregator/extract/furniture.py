@@ -1,6 +1,6 @@
 """Site furniture the page names as such, removed before the body is extracted.
 
-Themes name their boxes for what they are, in any language the page is written in: a share bar
+Themes name their boxes for what they are, in English whatever the page's language: a share bar
 ``div.social-share``, a sign-up ``section.newsletter-signup``, an affiliate ``p.disclaimer``,
 ``div.related-posts``, ``aside role="complementary"``. trafilatura drops many such boxes itself,
 but in its recall mode (``body.py``), which finds whole articles on more pages, it keeps more of
@@ -10,7 +10,10 @@ page's words, in paragraphs and in all, and no ``<h1>``. The article's own conta
 (``entry-content``, ``articleBody``) never goes, and author bios inside it are protected earlier
 (``rules.keep_bios_in_body``).
 
-Measured on the 790 articles of the development corpus (README, "Extraction quality").
+Measured on the 790 articles of the development corpus (README, "Extraction quality"): the
+boilerplate snippets left in the extracted text went from 156 to 129 (27 fewer, 2 new where
+trafilatura then chose differently), F1 from 0.933 to 0.936, no article lost; 5 pages lost more
+than 1% of their recall or precision (at most 6%).
 """
 
 from __future__ import annotations
