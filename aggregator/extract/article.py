@@ -1,7 +1,8 @@
 """Turn one HTML page into one clean article with trafilatura.
 
-The page is parsed once. The body is extracted (``body.py``) from what the site's rules leave of
-the page, or from the whole page when they leave too little; then the page is judged one article
+The page is parsed once. The body is extracted (``body.py``) from a copy of the page without the
+boxes it names as furniture (``furniture.py``), or from what the site's rules leave of that copy
+when they leave enough; then the page is judged one article
 or a listing (``listing.py``), short calls to action (``calls.py``) and blocks the source has
 learned to be boilerplate are dropped, and
 only then, for pages that are articles, is the metadata (title, author, date, language, canonical
@@ -24,6 +25,7 @@ from lxml.html import HtmlElement
 from aggregator.errors import NotAnArticleError
 from aggregator.extract.body import Body, Favor, PassSettings, extract_body
 from aggregator.extract.calls import is_call_to_action
+from aggregator.extract.furniture import remove_furniture
 from aggregator.extract.licence import detect_licence
 from aggregator.extract.limits import DEFAULT_LIMITS, HtmlLimits, markup_problem, tree_problem
 from aggregator.extract.listing import listing_reason
@@ -193,16 +195,18 @@ def _extract_body(
     """The body, from what the site's rules leave of the page; from the whole page when the rules
     leave too little, so that a rule never loses an article the generic extractor finds."""
     settings = PassSettings(options.favor, options.fast, options.second_pass)
+    scope = copy.deepcopy(tree)  # the whole page stays for the listing checks and metadata
+    remove_furniture(scope)
     if rules:
         applied: list[str] = []
-        scope = apply_rules(copy.deepcopy(tree), rules, applied)
-        body = extract_body(scope, url, settings, options.min_words)
+        ruled = apply_rules(copy.deepcopy(scope), rules, applied)
+        body = extract_body(ruled, url, settings, options.min_words)
         if body is not None and body.words >= options.min_words:
             notes.extend(applied)
             return body
         words = body.words if body is not None else 0
         notes.append(f"site rules left {words} words: the whole page was extracted instead")
-    return extract_body(tree, url, settings, options.min_words)
+    return extract_body(scope, url, settings, options.min_words)
 
 
 def _fragment_body(tree: HtmlElement, extracted: Body | None) -> Body | None:

@@ -1,0 +1,133 @@
+"""Site furniture the page names as such, removed before the body is extracted.
+
+Themes name their boxes for what they are, in English whatever the page's language: a share bar
+``div.social-share``, a sign-up ``section.newsletter-signup``, an affiliate ``p.disclaimer``,
+``div.related-posts``, ``aside role="complementary"``. trafilatura drops many such boxes itself,
+but in its recall mode (``body.py``), which finds whole articles on more pages, it keeps more of
+them. Here a box goes when one word of its class or id (split at ``-``, ``_`` and camelCase) or
+its ARIA role says it is furniture, and it is small next to the page: at most a fifth of the
+page's words, in paragraphs and in all, and no ``<h1>``. The article's own container
+(``entry-content``, ``articleBody``) never goes, and author bios inside it are protected earlier
+(``rules.keep_bios_in_body``).
+
+Measured on the 790 articles of the development corpus (README, "Extraction quality"): the
+boilerplate snippets left in the extracted text went from 156 to 128 (30 fewer, 2 new where
+trafilatura then chose differently), F1 from 0.933 to 0.936, no article lost; 5 pages lost more
+than 1% of their recall or precision (at most 6%).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from lxml.html import HtmlElement
+
+FURNITURE_WORDS = frozenset(
+    {
+        # sharing and following
+        "share", "sharing", "social",
+        # other articles
+        "related", "recommended",
+        # sign-ups and sales
+        "newsletter", "newsletters", "subscribe", "subscription", "signup", "optin", "cta",
+        "promo",
+        # disclosures and advertising
+        "disclaimer", "disclosure", "advert", "advertisement", "advertiser", "ad", "ads",
+        "sponsor", "sponsored",
+        # the page's chrome
+        "breadcrumb", "breadcrumbs", "cookie", "consent", "modal", "popup", "paywall",
+        "restricted",
+        "readtime",
+    }
+)  # fmt: skip
+FURNITURE_ROLES = frozenset(
+    {"complementary", "contentinfo", "navigation", "search", "dialog", "alertdialog", "banner"}
+)
+# Boxes, not inline elements: a ``span.hljs-comment`` in a code sample or a link styled as a
+# popup is part of the text around it.
+BOX_TAGS = frozenset(
+    {"div", "section", "aside", "p", "ul", "ol", "li", "dl", "figure", "header", "nav", "table"}
+)
+# A box holding more than this share of the page's paragraph words, or of all its words, is not
+# furniture, whatever its name (a ``share`` wrapper around the whole post, a ``role="banner"``
+# header left open over the article).
+MAX_BOX_SHARE = 0.2
+
+
+_WORDS_OF_NAME = re.compile(r"[\W_]+|(?<=[a-z])(?=[A-Z])")
+_ARTICLE_BODY = re.compile(r"entry-content|post-content|article-body")
+_BOX_TAGS_IN_ORDER = tuple(sorted(BOX_TAGS))
+
+
+def is_furniture_name(element: HtmlElement) -> bool:
+    """``element``'s role or one word of its class or id names site furniture."""
+    if (element.get("role") or "").strip().lower() in FURNITURE_ROLES:
+        return True
+    return any(
+        _names_furniture(value) for value in (element.get("class"), element.get("id")) if value
+    )
+
+
+@lru_cache(maxsize=4096)
+def _names_furniture(value: str) -> bool:
+    """One word of a class or id value (split at ``-``, ``_``, spaces and camelCase humps) is
+    furniture. Cached: a page repeats its class values, and so do the pages of a site."""
+    return any(word.lower() in FURNITURE_WORDS for word in _WORDS_OF_NAME.split(value) if word)
+
+
+def remove_furniture(tree: HtmlElement) -> int:
+    """Remove the small boxes of ``tree`` named as furniture, in place; return how many."""
+    named = [
+        element
+        for element in tree.iter(*_BOX_TAGS_IN_ORDER)
+        if (element.get("class") or element.get("id") or element.get("role"))
+        and is_furniture_name(element)
+    ]
+    if not named:
+        return 0
+    page_words = _paragraph_words(tree)
+    page_text_words = _text_words(tree) - sum(
+        _text_words(code) for code in tree.iter("script", "style", "template")
+    )  # a framework's JSON in a script is not text a reader sees
+    doomed: list[HtmlElement] = []
+    for element in named:
+        if _ARTICLE_BODY.search(element.get("class") or "") or element.get("itemprop") == (
+            "articleBody"
+        ):
+            continue
+        if _paragraph_words(element) > MAX_BOX_SHARE * page_words:
+            continue
+        if _text_words(element) > MAX_BOX_SHARE * page_text_words:
+            continue
+        if element.find(".//h1") is not None:
+            continue
+        doomed.append(element)
+    removed, chosen = 0, set(doomed)
+    for element in doomed:
+        if any(ancestor in chosen for ancestor in element.iterancestors()):
+            continue  # already gone with its ancestor
+        _remove_keeping_tail(element)
+        removed += 1
+    return removed
+
+
+def _paragraph_words(element: HtmlElement) -> int:
+    return sum(len(paragraph.text_content().split()) for paragraph in element.iter("p"))
+
+
+def _text_words(element: HtmlElement) -> int:
+    return len(element.text_content().split())
+
+
+def _remove_keeping_tail(element: HtmlElement) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail and element.tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
