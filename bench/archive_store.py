@@ -22,6 +22,7 @@ from sqlalchemy import Table, create_engine, insert, make_url, text
 
 from aggregator.storage import Database
 from aggregator.storage.engine import normalise_url
+from aggregator.storage.types import decompress_text
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,10 @@ class SqliteStore(Store):
         return [Part(name, table, kind, int(size)) for name, table, kind, size in rows]
 
     def column_bytes(self, url: str, column: str, stored: bool = False) -> int:
-        query = f"SELECT coalesce(sum(length(CAST({column} AS BLOB))), 0) FROM articles"
+        value = column if stored else f"as_text({column})"  # compressed HTML as its text's
+        query = f"SELECT coalesce(sum(length(CAST({value} AS BLOB))), 0) FROM articles"
         with self._connect(url) as connection:
+            connection.create_function("as_text", 1, _as_text, deterministic=True)
             return int(connection.execute(query).fetchone()[0])
 
     def close(self) -> None:
@@ -122,6 +125,11 @@ class SqliteStore(Store):
 
     def _connect(self, url: str) -> sqlite3.Connection:
         return sqlite3.connect(_path(url))
+
+
+def _as_text(value: object) -> object:
+    """A value as the model reads it: compressed text decompressed (``CompressedText``)."""
+    return decompress_text(value) if isinstance(value, str | bytes) else value
 
 
 def _copyable(value: object) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,6 +171,20 @@ def test_show_says_how_a_copy_at_another_source_was_matched(run_cli, collected, 
     assert "seen at (2):" in result.out
     assert "blog: first seen here" in result.out
     assert "news: same text (an exact copy)" in result.out
+
+
+def test_show_html_prints_the_stored_body(run_cli, collected, blog_site):
+    """The HTML as stored (compressed on SQLite), decompressed: the letter's paragraphs."""
+    path, config = collected
+    url = f"{blog_site.base_url}/letters/tenants"
+    result = run_cli("-c", str(path), "articles", "show", url, "--html")
+    assert result.code == 0, result.err
+    assert result.out == "".join(f"<p>{text}</p>" for text in COPY) + "\n"
+    with sqlite3.connect(config.database.url.removeprefix("sqlite:///")) as connection:
+        (stored,) = connection.execute("SELECT html FROM articles WHERE canonical_url = ?", (url,))
+    assert isinstance(stored[0], bytes)
+    both = run_cli("-c", str(path), "articles", "show", url, "--html", "--json")
+    assert both.code == 2 and "--html and --json" in both.err
 
 
 def test_show_of_an_unknown_article_is_one_line(run_cli, collected):

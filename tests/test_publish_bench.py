@@ -9,6 +9,7 @@ from typing import Any
 import lxml.html
 
 from aggregator.sanitize import SANITIZER_VERSION, sanitize_html
+from aggregator.storage.types import decompress_text
 from bench.workloads.publish import (
     BUILD_FEED,
     Inputs,
@@ -55,9 +56,10 @@ def test_both_sides_of_the_publish_workload_render_the_same_items() -> None:
 def _stored(inputs: Inputs) -> list[tuple[str, int | None]]:
     try:
         with sqlite3.connect(inputs.folder / "publish.db") as connection:
-            return connection.execute("SELECT html, sanitized_with FROM articles").fetchall()
+            rows = connection.execute("SELECT html, sanitized_with FROM articles").fetchall()
     finally:
         BUILD_FEED.teardown(inputs)
+    return [(decompress_text(body), marker) for body, marker in rows]  # compressed on SQLite
 
 
 def test_stored_rows_are_what_ingest_stores() -> None:

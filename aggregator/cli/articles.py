@@ -36,6 +36,7 @@ from aggregator.publish.explain import (
     ArticleQuery,
     ArticleReport,
     State,
+    article_html,
     article_state,
     explain_article,
     find_article,
@@ -102,21 +103,31 @@ def articles(
 
 @articles.command("show")
 @click.argument("key", metavar="ID|URL")
+@click.option(
+    "--html", "as_html", is_flag=True, help="Print the article's stored (sanitised) HTML instead."
+)
 @json_option
 @pass_app
-def show(app: AppContext, key: str, as_json: bool) -> None:
+def show(app: AppContext, key: str, as_html: bool, as_json: bool) -> None:
     """Explain one article: extraction, relevance, where it was seen, how copies matched."""
+    if as_html and as_json:
+        raise click.UsageError("--html and --json are two outputs: give one")
     policy = PublishPolicy.from_config(app.config)
     profile = app.config.topic.profile()
     database = app.open_database()
     try:
         with database.session() as session:
             article_id = find_article(session, key)
-            report = None
-            if article_id is not None:
+            report = body = None
+            if article_id is not None and as_html:
+                body = article_html(session, article_id)
+            elif article_id is not None:
                 report = explain_article(session, policy, profile, article_id)
     finally:
         database.close()
+    if body is not None:
+        sys.stdout.write(body + "\n")
+        return
     if report is None:
         raise NoSuchArticleError(key)
     if as_json:

@@ -17,7 +17,7 @@ from aggregator.publish.republish import shape_for
 from aggregator.relevance import TopicProfile
 from aggregator.storage import Session, decisions, inspect
 from aggregator.storage.decisions import DecisionRow
-from aggregator.storage.inspect import ArticleQuery, LineRow, State, find_article
+from aggregator.storage.inspect import ArticleQuery, LineRow, State, article_html, find_article
 from aggregator.storage.published import PublishPolicy
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ArticleQuery",
     "ArticleReport",
     "State",
+    "article_html",
     "article_state",
     "explain_article",
     "find_article",

@@ -125,6 +125,11 @@ def article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
 
 
+def article_html(session: Session, article_id: int) -> str | None:
+    """The article's stored (sanitised) HTML, decompressed: on SQLite the column holds zlib."""
+    return session.scalar(select(Article.html).where(Article.id == article_id))
+
+
 def find_article(session: Session, key: str) -> int | None:
     """The id of the article ``key`` names: its id, its URL, or the URL of any sighting of it."""
     if key.isdigit():

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from aggregator.storage.types import UTCDateTime
+from aggregator.storage.types import CompressedText, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -135,7 +135,8 @@ class Article(Base):
     first_seen_at: Mapped[datetime]
     last_changed_at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
-    html: Mapped[str] = mapped_column(Text)
+    # Sanitised; zlib-compressed on SQLite (``types.CompressedText``): read it through the model.
+    html: Mapped[str] = mapped_column(CompressedText)
     # The ``aggregator.sanitize.SANITIZER_VERSION`` that produced ``html``; None when unknown
     # (stored before it was recorded, or not by the sanitiser). Publishing cleans ``html`` again
     # unless this is the current version.
