@@ -7,20 +7,28 @@ is asked in this order:
 
 1. Does the page declare itself one article? JSON-LD ``Article`` (or a kind of it; not at a
    site's root, where it marks the teasers), ``article:published_time``, or a WordPress
-   single-post body class: then it is one. Does it
+   single-post body class: then it is one, unless its running text is all the excerpts of
+   teasers (some CMSs stamp topic pages with a publication time too). Does it
    declare itself an archive (WordPress's archive, category, tag, search body classes), or cut
    posts short with WordPress's own ``more-link``? Then it is a listing.
-2. Does the page hold a dominant article: running prose (paragraphs of sentences) in the
+2. Is it a shop's grid: cards showing a price, short as product tiles are, holding half as many
+   words as the running text or more (a buying guide's priced boxes hold far less)?
+3. Does the page hold a dominant article: running prose (paragraphs of sentences) in the
    extracted body? Measured against the teaser grid: a listing is a page whose largest group of
    alike, linked blocks ("cards") holds several times more text than the prose, whose listing
    hints (body class, "continue reading" links, title links to other pages) come with little
-   prose, whose running text is mostly the excerpts of headed teasers (``teasers.py``: a
+   prose, whose running text is mostly the excerpts of teasers (``teasers.py``: a
    related-posts block leaves an article's own prose outside them), whose running text lies all
    in teaser cards, or whose extracted text has
    no paragraph of running text at all (product grids, tables, link lists).
-3. A page at a site's root, at an archive address (``/category/x``, ``/tag/x``, ``/author/x``,
+4. A page at a site's root, at an archive address (``/category/x``, ``/tag/x``, ``/author/x``,
    ``/page/2``) or declared a ``CollectionPage`` in JSON-LD is a listing once it holds a few
    teaser cards.
+
+A card is a sibling of others of its kind that links to a page: by a title link of two words or
+more or, when the card has a heading, by any link (its picture, a "Show" button); the link's
+fragment aside (``/story/12#`` names the story), so that comments' permalinks, all naming the
+page they are on, are one target and no cards.
 
 The thresholds were set on the 891 pages of the development corpus (790 articles, 101 listings)
 with refusing articles weighed far heavier than keeping listings; see the README.

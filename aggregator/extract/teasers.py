@@ -1,7 +1,8 @@
-"""Teasers: headed blocks that each link to another page of the site, and how much of an
-extracted body's running text they make.
+"""Teasers: blocks that each link to another page of the site, and how much of an extracted
+body's running text they make.
 
-A listing's text is its teasers: a heading linking to a post, a line or two of excerpt, a date.
+A listing's text is its teasers: a heading linking to a post (or a card that is one link around
+heading and excerpt), a line or two of excerpt, a date, often a "continue reading" link.
 An article may carry teasers too (related posts, a "more from" rail), but its own prose lies
 outside them. So the question "is this body mostly teasers?" is asked of the running text
 trafilatura kept: which of its paragraphs come from a teaser block of the page, and which do not.
@@ -36,8 +37,8 @@ _SHINGLE = 4
 
 
 def teaser_blocks(tree: HtmlElement, url: str | None) -> tuple[list[HtmlElement], int]:
-    """One block per other page of the site that a heading in the page's content links to, and
-    the words the blocks hold."""
+    """One block per other page of the site that the page's content links to from a title or a
+    "continue reading" link, and the words the blocks hold."""
     page = _resolved(url or "", "")
     host = _host(page) if page is not None else ""
     own_paths = _own_paths(tree, url or "")
