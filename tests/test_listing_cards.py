@@ -135,11 +135,12 @@ def test_cards_titled_by_a_heading_and_linked_by_a_picture_are_teaser_cards() ->
         extract_article(html, "https://site.example/categories/technology")
 
 
-def test_an_essay_with_a_gallery_of_linked_pictures_stays_an_article() -> None:
-    """Pictures linking to their full size, without headings: no cards."""
+@pytest.mark.parametrize("caption", ["<figcaption>{}</figcaption>", "<h4>Photo</h4><p>{}</p>"])
+def test_an_essay_with_a_gallery_of_linked_pictures_stays_an_article(caption: str) -> None:
+    """Pictures linking to their full size lead to no page, headed or not: no cards."""
     figures = "".join(
         f"<figure class='photo'><a href='/uploads/photo-{n}.jpg'><img src='/uploads/t{n}.jpg' "
-        f"alt=''></a><figcaption>{TEASER_SENTENCE}</figcaption></figure>"
+        f"alt=''></a>{caption.format(TEASER_SENTENCE)}</figure>"
         for n in range(12)
     )
     html = page(

@@ -26,9 +26,9 @@ is asked in this order:
    teaser cards.
 
 A card is a sibling of others of its kind that links to a page: by a title link of two words or
-more or, when the card has a heading, by any link (its picture, a "Show" button); the link's
-fragment aside (``/story/12#`` names the story), so that comments' permalinks, all naming the
-page they are on, are one target and no cards.
+more or, when the card has a heading, by any link to a page (its picture, a "Show" button; not a
+picture's own file, as in a gallery); the link's fragment aside (``/story/12#`` names the story),
+so that comments' permalinks, all naming the page they are on, are one target and no cards.
 
 The thresholds were set on the 891 pages of the development corpus (790 articles, 101 listings)
 with refusing articles weighed far heavier than keeping listings; see the README.
@@ -105,6 +105,7 @@ PRICE = re.compile(
 _NOT_CONTENT = frozenset({"nav", "header", "footer", "aside", "script", "style", "form", "select"})
 _DIGITS = re.compile(r"\d")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|svg)(?:\?.*)?$", re.IGNORECASE)
 
 # --- prose: paragraphs of running text in the extracted body
 MIN_PROSE_PARAGRAPH_WORDS = 20
@@ -375,8 +376,10 @@ def _card_target(member: HtmlElement) -> str | None:
     may be no link (an image or a "Show" button is), its first link to a page."""
     anchors = [anchor for anchor in member.iter("a") if _target(anchor)]
     titled = next((anchor for anchor in anchors if _titles_a_page(anchor)), None)
-    if titled is None and anchors and next(member.iter(*_HEADINGS), None) is not None:
-        titled = anchors[0]
+    if titled is None and next(member.iter(*_HEADINGS), None) is not None:
+        # A picture linking to its own file (a gallery's) leads to no page.
+        pages = (anchor for anchor in anchors if not _IMAGE_FILE.search(_target(anchor)))
+        titled = next(pages, None)
     return _target(titled) if titled is not None else None
 
 
