@@ -57,7 +57,7 @@ def test_a_grid_of_teasers_without_running_text_is_a_listing() -> None:
         extract_article(page(f"<main>{cards(24)}</main>"), URL)
 
 
-def test_a_page_that_declares_one_article_is_never_a_listing() -> None:
+def test_a_page_that_declares_one_article_is_not_judged_by_its_cards() -> None:
     ld = json.dumps({"@context": "https://schema.org", "@type": "BlogPosting", "headline": "x"})
     head = f"<script type='application/ld+json'>{ld}</script>"
     body = f"<main><p>{SENTENCE * 3}</p>{cards(24)}</main>"

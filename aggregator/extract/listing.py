@@ -7,20 +7,28 @@ is asked in this order:
 
 1. Does the page declare itself one article? JSON-LD ``Article`` (or a kind of it; not at a
    site's root, where it marks the teasers), ``article:published_time``, or a WordPress
-   single-post body class: then it is one. Does it
+   single-post body class: then it is one, unless its running text is all the excerpts of
+   teasers (some CMSs stamp topic pages with a publication time too). Does it
    declare itself an archive (WordPress's archive, category, tag, search body classes), or cut
    posts short with WordPress's own ``more-link``? Then it is a listing.
-2. Does the page hold a dominant article: running prose (paragraphs of sentences) in the
+2. Is it a shop's grid: cards showing a price, short as product tiles are, holding half as many
+   words as the running text or more (a buying guide's priced boxes hold far less)?
+3. Does the page hold a dominant article: running prose (paragraphs of sentences) in the
    extracted body? Measured against the teaser grid: a listing is a page whose largest group of
    alike, linked blocks ("cards") holds several times more text than the prose, whose listing
    hints (body class, "continue reading" links, title links to other pages) come with little
-   prose, whose running text is mostly the excerpts of headed teasers (``teasers.py``: a
+   prose, whose running text is mostly the excerpts of teasers (``teasers.py``: a
    related-posts block leaves an article's own prose outside them), whose running text lies all
    in teaser cards, or whose extracted text has
    no paragraph of running text at all (product grids, tables, link lists).
-3. A page at a site's root, at an archive address (``/category/x``, ``/tag/x``, ``/author/x``,
+4. A page at a site's root, at an archive address (``/category/x``, ``/tag/x``, ``/author/x``,
    ``/page/2``) or declared a ``CollectionPage`` in JSON-LD is a listing once it holds a few
    teaser cards.
+
+A card is a sibling of others of its kind that links to a page: by a title link of two words or
+more or, when the card has a heading, by any link to a page (its picture, a "Show" button; not a
+picture's own file, as in a gallery); the link's fragment aside (``/story/12#`` names the story),
+so that comments' permalinks, all naming the page they are on, are one target and no cards.
 
 The thresholds were set on the 891 pages of the development corpus (790 articles, 101 listings)
 with refusing articles weighed far heavier than keeping listings; see the README.
@@ -38,7 +46,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from aggregator.extract.body import Body
-from aggregator.extract.teasers import teaser_blocks, teaser_prose
+from aggregator.extract.teasers import MORE_LINK_TEXT, teaser_blocks, teaser_prose
 from aggregator.normalize import canonical_url
 
 # --- what a page says of itself
@@ -65,11 +73,6 @@ ARCHIVE_SEGMENTS = frozenset({"category", "tag", "author", "page"})
 _JSONLD_TYPE = re.compile(r'"@type"\s*:\s*(\[[^\]]*\]|"[^"]*")')
 
 # --- teasers
-MORE_LINK_TEXT = re.compile(
-    r"^\s*(continue reading|read more|read the rest|keep reading|more\s*»|lire la suite|"
-    r"leer m[aá]s|seguir leyendo|weiterlesen|mehr lesen|leggi tutto|\[(?:…|\.\.\.)\])",
-    re.IGNORECASE,
-)
 MIN_MORE_LINKS = 2
 _WORDPRESS_MORE_LINKS = "//a[contains(concat(' ', normalize-space(@class), ' '), ' more-link ')]"
 MIN_TITLE_LINKS = 8
@@ -89,8 +92,20 @@ CARD_TEXT_OVER_PROSE = 3.0
 MIN_TEASER_CARDS = 3
 MIN_CARD_LINK_WORDS = 2
 MAX_TEASER_WORDS = 120  # on average per card: a title, a line or two of excerpt, a date
+MOSTLY = 0.75  # the share of a group's members that must be alike (linked, to distinct pages...)
+# A shop's grid: so many cards showing a price, short as product tiles are (a name, a price, a
+# rating), holding this share of the running text or more (a buying guide's items, priced too,
+# hold at most a third of its prose in the development corpus; product grids from all to 5 times).
+MIN_PRICED_CARDS = 8
+MAX_PRICED_CARD_WORDS = 50
+PRICED_CARDS_OVER_PROSE = 0.5
+PRICE = re.compile(
+    r"[$€£¥₹]\s?\d|\d(?:[.,]\d\d)?\s?(?:[$€£]|(?:USD|EUR|GBP)\b)|\b(?:USD|EUR|GBP)\s?\d"
+)
 _NOT_CONTENT = frozenset({"nav", "header", "footer", "aside", "script", "style", "form", "select"})
 _DIGITS = re.compile(r"\d")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|svg)(?:\?.*)?$", re.IGNORECASE)
 
 # --- prose: paragraphs of running text in the extracted body
 MIN_PROSE_PARAGRAPH_WORDS = 20
@@ -100,6 +115,9 @@ HINTED_LISTING_MAX_PROSE = 100
 # --- headed teasers (teasers.py): so many, holding this many times the prose outside them
 MIN_HEADED_TEASERS = 5
 TEASER_OVER_OWN_PROSE = 3.0
+# A page declaring one article is a listing only when its teasers hold next to all the running
+# text (articles declaring themselves reach 1.3 in the development corpus, listings 287 to none).
+DECLARED_TEASER_OVER_OWN_PROSE = 10.0
 # ... or teaser cards holding every paragraph of running text, at least this much of it (less is
 # a short page that the rules above judge)
 MIN_CARD_PROSE = 100
@@ -114,7 +132,7 @@ def listing_reason(
     ``min_words`` is too short to be judged by its prose. ``url`` is where the page was found.
     """
     if declares_article(tree, url):
-        return None
+        return _declared_yet_teasers(tree, body, url)
     classes = _body_classes(tree)
     if named := sorted(classes & LISTING_BODY_CLASSES):
         return f"listing page (body class {named[0]!r})"
@@ -125,6 +143,8 @@ def listing_reason(
         return f"listing page ({cut_short} posts cut short by WordPress 'more' links)"
     prose = prose_words(body.tree) if body is not None else 0
     cards, card_words = largest_card_group(tree)
+    if priced := _product_grid(tree, prose):
+        return priced
     if cards >= MIN_TEASER_CARDS and (where := _collection_page(tree, url)):
         return f"listing page ({where}, {cards} teaser cards)"
     if cards >= MIN_CARDS and card_words > CARD_TEXT_OVER_PROSE * prose:
@@ -146,18 +166,35 @@ def listing_reason(
     return None
 
 
-def _teaser_share(tree: HtmlElement, body: Body, url: str | None, prose: int) -> str | None:
-    """Why the body's ``prose`` words of running text are mostly teaser excerpts, if they are."""
+def _declared_yet_teasers(tree: HtmlElement, body: Body | None, url: str | None) -> str | None:
+    """Why a page declaring one article is a listing all the same: its running text is the
+    excerpts of teasers, with next to none of its own (some CMSs stamp every page, topic pages
+    too, ``article:published_time``)."""
+    prose = prose_words(body.tree) if body is not None else 0
+    if body is None or prose < MIN_CARD_PROSE:
+        return None
+    return _teaser_share(tree, body, url, prose, DECLARED_TEASER_OVER_OWN_PROSE)
+
+
+def _teaser_share(
+    tree: HtmlElement,
+    body: Body,
+    url: str | None,
+    prose: int,
+    over_own: float = TEASER_OVER_OWN_PROSE,
+) -> str | None:
+    """Why the body's ``prose`` words of running text are mostly teaser excerpts (``over_own``
+    times the running text outside them), if they are."""
     blocks, words = teaser_blocks(tree, url)
-    share = TEASER_OVER_OWN_PROSE / (1 + TEASER_OVER_OWN_PROSE)
+    share = over_own / (1 + over_own)
     # A paragraph counts as a teaser's when half its words are: the teasers hold at least half
     # the words they are credited with.
     if len(blocks) < MIN_HEADED_TEASERS or 2 * words < share * prose:
         return None  # too few teasers, or too little text in them to make that share
     inside, outside = teaser_prose(body.tree, blocks, _SENTENCE_END, MIN_PROSE_PARAGRAPH_WORDS)
-    if inside and inside >= TEASER_OVER_OWN_PROSE * outside:
+    if inside and inside >= over_own * outside:
         return (
-            f"listing page ({len(blocks)} headed teasers hold {inside} of "
+            f"listing page ({len(blocks)} teasers hold {inside} of "
             f"{inside + outside} words of running text)"
         )
     return None
@@ -170,6 +207,16 @@ def _cards_hold_prose(tree: HtmlElement, body: Body) -> str | None:
     if inside >= MIN_CARD_PROSE and not outside:
         return f"listing page (all {inside} words of running text are in {len(cards)} teaser cards)"
     return None
+
+
+def _product_grid(tree: HtmlElement, prose: int) -> str | None:
+    """Why the page is a shop's grid of products, if it is one."""
+    cards, words = priced_card_group(tree)
+    if cards < MIN_PRICED_CARDS or words > MAX_PRICED_CARD_WORDS * cards:
+        return None
+    if words < PRICED_CARDS_OVER_PROSE * prose:
+        return None
+    return f"listing page ({cards} products with prices, {prose} words of running text)"
 
 
 def _collection_page(tree: HtmlElement, url: str | None) -> str | None:
@@ -256,16 +303,9 @@ def largest_card_group(tree: HtmlElement) -> tuple[int, int]:
     """The largest group of sibling elements of one kind (tag and first class) that each link to
     a different page: how many, and how many words they hold."""
     best = (0, 0)
-    for parent in _content_elements(tree):
-        if len(parent) < MIN_TEASER_CARDS:
-            continue  # too few children to hold a group that counts
-        groups: dict[tuple[str, str], list[HtmlElement]] = defaultdict(list)
-        for child in parent:
-            if isinstance(child.tag, str):
-                groups[(child.tag, _kind(child))].append(child)
-        for members in groups.values():
-            if len(members) > best[0]:
-                best = max(best, _cards(members))
+    for members in _sibling_groups(tree, MIN_TEASER_CARDS):
+        if len(members) > best[0]:
+            best = max(best, _cards(members))
     return best
 
 
@@ -273,17 +313,36 @@ def teaser_cards(tree: HtmlElement, min_cards: int) -> list[HtmlElement]:
     """The members of every group of at least ``min_cards`` teaser cards (as in
     ``largest_card_group``)."""
     found: list[HtmlElement] = []
-    for parent in _content_elements(tree):
-        if len(parent) < min_cards:
+    for members in _sibling_groups(tree, min_cards):
+        if _cards(members)[0] >= min_cards:
+            found.extend(members)
+    return found
+
+
+def priced_card_group(tree: HtmlElement) -> tuple[int, int]:
+    """The largest group of teaser cards that mostly show a price (a shop's grid of products):
+    how many, and how many words they hold."""
+    best = (0, 0)
+    for members in _sibling_groups(tree, MIN_TEASER_CARDS):
+        if len(members) <= best[0]:
             continue
+        priced = sum(1 for member in members if PRICE.search(member.text_content()))
+        if priced >= MOSTLY * len(members):
+            best = max(best, _cards(members))
+    return best
+
+
+def _sibling_groups(tree: HtmlElement, min_members: int) -> Iterator[list[HtmlElement]]:
+    """Children of one element in the page's content sharing a tag and first class, at least
+    ``min_members`` of them."""
+    for parent in _content_elements(tree):
+        if len(parent) < min_members:
+            continue  # too few children to hold a group that counts
         groups: dict[tuple[str, str], list[HtmlElement]] = defaultdict(list)
         for child in parent:
             if isinstance(child.tag, str):
                 groups[(child.tag, _kind(child))].append(child)
-        for members in groups.values():
-            if len(members) >= min_cards and _cards(members)[0] >= min_cards:
-                found.extend(members)
-    return found
+        yield from (members for members in groups.values() if len(members) >= min_members)
 
 
 def _kind(element: HtmlElement) -> str:
@@ -297,7 +356,7 @@ def _cards(members: list[HtmlElement]) -> tuple[int, int]:
     targets: set[str] = set()
     linked = words = 0
     for member in members:
-        href = next((a.get("href") for a in member.iter("a") if _titles_a_page(a)), None)
+        href = _card_target(member)
         if href is None:
             continue
         linked += 1
@@ -305,18 +364,34 @@ def _cards(members: list[HtmlElement]) -> tuple[int, int]:
         words += len(member.text_content().split())
     # Most members link, mostly to different pages (not one "next" button repeated), and are
     # short, as teasers are (a comment thread's entries are not).
-    if linked < 0.75 * len(members) or len(targets) < 0.75 * linked:
+    if linked < MOSTLY * len(members) or len(targets) < MOSTLY * linked:
         return (0, 0)
     if words > MAX_TEASER_WORDS * linked:
         return (0, 0)
     return (linked, words)
 
 
+def _card_target(member: HtmlElement) -> str | None:
+    """Where a card leads: its first link titling a page; in a card with a heading, whose title
+    may be no link (an image or a "Show" button is), its first link to a page."""
+    anchors = [anchor for anchor in member.iter("a") if _target(anchor)]
+    titled = next((anchor for anchor in anchors if _titles_a_page(anchor)), None)
+    if titled is None and next(member.iter(*_HEADINGS), None) is not None:
+        # A picture linking to its own file (a gallery's) leads to no page.
+        pages = (anchor for anchor in anchors if not _IMAGE_FILE.search(_target(anchor)))
+        titled = next(pages, None)
+    return _target(titled) if titled is not None else None
+
+
 def _titles_a_page(anchor: HtmlElement) -> bool:
-    """A link naming another page (a title), not a jump within this one (a comment's permalink)
-    nor a bare name or "Reply"."""
-    href = anchor.get("href") or "#"
-    return "#" not in href and len(anchor.text_content().split()) >= MIN_CARD_LINK_WORDS
+    """A link naming a page (a title), not a jump within this one nor a bare name or "Reply".
+    (Comments' permalinks all name the page they are on: ``_cards`` counts them one target.)"""
+    return bool(_target(anchor)) and len(anchor.text_content().split()) >= MIN_CARD_LINK_WORDS
+
+
+def _target(anchor: HtmlElement) -> str:
+    """The page a link leads to: its address without the fragment."""
+    return (anchor.get("href") or "").split("#", 1)[0].strip()
 
 
 def _content_elements(tree: HtmlElement) -> Iterator[HtmlElement]:

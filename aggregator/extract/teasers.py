@@ -1,7 +1,8 @@
-"""Teasers: headed blocks that each link to another page of the site, and how much of an
-extracted body's running text they make.
+"""Teasers: blocks that each link to another page of the site, and how much of an extracted
+body's running text they make.
 
-A listing's text is its teasers: a heading linking to a post, a line or two of excerpt, a date.
+A listing's text is its teasers: a heading linking to a post (or a card that is one link around
+heading and excerpt), a line or two of excerpt, a date, often a "continue reading" link.
 An article may carry teasers too (related posts, a "more from" rail), but its own prose lies
 outside them. So the question "is this body mostly teasers?" is asked of the running text
 trafilatura kept: which of its paragraphs come from a teaser block of the page, and which do not.
@@ -17,6 +18,11 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 MIN_HEADING_LINK_WORDS = 2
+MORE_LINK_TEXT = re.compile(
+    r"^\s*(continue reading|read more|read the rest|keep reading|more\s*»|lire la suite|"
+    r"leer m[aá]s|seguir leyendo|weiterlesen|mehr lesen|leggi tutto|\[(?:…|\.\.\.)\])",
+    re.IGNORECASE,
+)
 # A teaser block is the largest element around its heading link holding no other heading link to
 # another page and at most this many words (a title, an excerpt, a byline); beyond it, the block
 # would be an article with a linked title.
@@ -31,16 +37,16 @@ _SHINGLE = 4
 
 
 def teaser_blocks(tree: HtmlElement, url: str | None) -> tuple[list[HtmlElement], int]:
-    """One block per other page of the site that a heading in the page's content links to, and
-    the words the blocks hold."""
+    """One block per other page of the site that the page's content links to from a title or a
+    "continue reading" link, and the words the blocks hold."""
     page = _resolved(url or "", "")
     host = _host(page) if page is not None else ""
     own_paths = _own_paths(tree, url or "")
     anchors: dict[str, HtmlElement] = {}
-    for anchor in _heading_links(tree):
+    for anchor in _teaser_links(tree):
         href = anchor.get("href") or ""
-        if "#" in href or len(anchor.text_content().split()) < MIN_HEADING_LINK_WORDS:
-            continue
+        if href.startswith("#"):
+            continue  # a jump within this page (a fragment on another page's address is kept)
         target = _resolved(url or "", href)
         if target is None or _host(target) != host or _path(target) in own_paths:
             continue  # a broken link, another site's page, or this page's own title
@@ -90,13 +96,21 @@ def _path(parts: SplitResult) -> str:
     return parts.path.rstrip("/")
 
 
-def _heading_links(tree: HtmlElement) -> list[HtmlElement]:
-    return [
-        anchor
-        for heading in tree.iter(*_HEADINGS)
-        for anchor in heading.iter("a")
-        if anchor.get("href") is not None
-    ]
+def _teaser_links(tree: HtmlElement) -> list[HtmlElement]:
+    """Links that open a teaser: a title (a link inside a heading of two words or more, or a
+    link wrapping a heading, as in a card that is one link) or a "continue reading" link."""
+    found: dict[HtmlElement, None] = {}
+    for heading in tree.iter(*_HEADINGS):
+        for anchor in heading.iter("a"):
+            if len(anchor.text_content().split()) >= MIN_HEADING_LINK_WORDS:
+                found[anchor] = None
+        wrapper = next(heading.iterancestors("a"), None)
+        if wrapper is not None:
+            found[wrapper] = None
+    for anchor in tree.iter("a"):
+        if MORE_LINK_TEXT.match(anchor.text_content()):
+            found[anchor] = None
+    return [anchor for anchor in found if anchor.get("href") is not None]
 
 
 def teaser_prose(
