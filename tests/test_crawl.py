@@ -400,7 +400,9 @@ def test_two_workers_share_one_crawl_and_store_every_article_once(
     # A small delay keeps the crawl going long enough for both workers to take part.
     config = shared_news_config(configure_any, site, url, prefix, download_delay=0.25)
     handles = [database(config) for _ in range(2)]
-    job = CrawlJob(("news",), shared=RedisTarget(url, prefix), idle_exit=3)
+    # The workers' idle clock runs from their start, and the seed comes from a new process,
+    # which takes seconds to start on a loaded machine: they must outwait it.
+    job = CrawlJob(("news",), shared=RedisTarget(url, prefix), idle_exit=15)
     results: list[Any] = [None, None]
     ready = [threading.Event(), threading.Event()]
 
