@@ -156,3 +156,39 @@ def test_calls_to_action_beside_a_paragraph_are_dropped() -> None:
     assert NEXT_TO_IT in result.text
     assert "min read" not in result.text
     assert "Related:" not in result.text
+
+
+COMMENTS = "".join(
+    f"<li class='comment'><p>Comment {n}: our own co-op tried something similar last winter "
+    "and it worked for the whole street, thank you for writing it up so clearly.</p></li>"
+    for n in range(40)
+)
+
+
+@pytest.mark.parametrize(
+    "post_class",
+    [
+        # WordPress's post_class(): the post's own categories and tags, whatever they are called
+        "post-12 post type-post status-publish category-social-justice tag-sharing-economy",
+        # a box holding the article's body, whatever its own name
+        "post-share-wrap",
+    ],
+)
+def test_a_post_whose_classes_name_its_subjects_is_not_furniture(post_class: str) -> None:
+    """A short post under a long comment thread holds under a fifth of the page's words; its
+    container's classes name its subjects (social justice, the sharing economy), not a box."""
+    body = "<div class='entry-content'>" if post_class == "post-share-wrap" else "<div>"
+    page = (
+        "<html><head><title>The essay</title></head><body><div id='content'>"
+        f"<div id='post-12' class='{post_class}'><h2>The essay</h2>{body}"
+        f"<p>{SENTENCE * 2}</p><p>{NEXT_TO_IT}</p></div></div>"
+        f"<div id='comments'><ol class='commentlist'>{COMMENTS}</ol></div>"
+        "</div></body></html>"
+    )
+    assert NEXT_TO_IT in extract_article(page, url=URL).text
+
+
+def test_a_box_named_by_the_post_s_terms_alone_is_not_furniture() -> None:
+    page = lxml.html.fromstring("<div class='category-social tag-related'><p>x</p></div>")
+    assert not is_furniture_name(page)
+    assert is_furniture_name(lxml.html.fromstring("<div class='category-news share-bar'></div>"))

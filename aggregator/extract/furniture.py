@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 FURNITURE_WORDS = frozenset(
@@ -56,7 +57,18 @@ MAX_BOX_SHARE = 0.2
 
 
 _WORDS_OF_NAME = re.compile(r"[\W_]+|(?<=[a-z])(?=[A-Z])")
-_ARTICLE_BODY = re.compile(r"entry-content|post-content|article-body")
+# Class names a CMS makes from a post's own terms, not from what a box is: WordPress writes
+# ``category-social-justice tag-sharing-economy`` on the post's container, so the words after
+# these prefixes are the writing's subjects.
+_TERM_CLASS = re.compile(
+    r"(?<!\S)(?:(?:category|tag|topic|format|status|type|term|taxonomy-term)-\S*|post(?:id)?-\d+)",
+    re.IGNORECASE,
+)
+# The article's own body (by the names CMSs give it): never furniture, nor any box holding it.
+_HOLDS_ARTICLE_BODY = etree.XPath(
+    "descendant-or-self::*[@itemprop='articleBody' or contains(@class, 'entry-content')"
+    " or contains(@class, 'post-content') or contains(@class, 'article-body')]"
+)
 _BOX_TAGS_IN_ORDER = tuple(sorted(BOX_TAGS))
 
 
@@ -72,8 +84,10 @@ def is_furniture_name(element: HtmlElement) -> bool:
 @lru_cache(maxsize=4096)
 def _names_furniture(value: str) -> bool:
     """One word of a class or id value (split at ``-``, ``_``, spaces and camelCase humps) is
-    furniture. Cached: a page repeats its class values, and so do the pages of a site."""
-    return any(word.lower() in FURNITURE_WORDS for word in _WORDS_OF_NAME.split(value) if word)
+    furniture; class names made of the post's own terms (``category-social-justice``) are not
+    read. Cached: a page repeats its class values, and so do the pages of a site."""
+    named = _TERM_CLASS.sub(" ", value)
+    return any(word.lower() in FURNITURE_WORDS for word in _WORDS_OF_NAME.split(named) if word)
 
 
 def remove_furniture(tree: HtmlElement) -> int:
@@ -92,10 +106,8 @@ def remove_furniture(tree: HtmlElement) -> int:
     )  # a framework's JSON in a script is not text a reader sees
     doomed: list[HtmlElement] = []
     for element in named:
-        if _ARTICLE_BODY.search(element.get("class") or "") or element.get("itemprop") == (
-            "articleBody"
-        ):
-            continue
+        if _HOLDS_ARTICLE_BODY(element):
+            continue  # the article's body, or a box around it
         if _paragraph_words(element) > MAX_BOX_SHARE * page_words:
             continue
         if _text_words(element) > MAX_BOX_SHARE * page_text_words:
