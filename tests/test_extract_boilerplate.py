@@ -192,3 +192,60 @@ def test_a_box_named_by_the_post_s_terms_alone_is_not_furniture() -> None:
     page = lxml.html.fromstring("<div class='category-social tag-related'><p>x</p></div>")
     assert not is_furniture_name(page)
     assert is_furniture_name(lxml.html.fromstring("<div class='category-news share-bar'></div>"))
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Anyone can join the neighbourhood mailing list and ask for help when the rent is due.",
+        "Written by Kropotkin in 1902.",
+        "Published 1902, revised 1914.",
+        "Related: the tenants' strike of 1915 ended the same way.",
+    ],
+)
+def test_an_article_s_own_short_sentences_are_no_calls_to_action(sentence: str) -> None:
+    assert not is_call_to_action(sentence)
+    assert sentence in extract_article(article(f"<p>{sentence}</p>"), url=URL).text
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Written by Jane Doe", "Published on 12 May 2026", "Published: 2026-05-01 at 10:30"],
+)
+def test_a_byline_or_date_alone_is_a_call_to_action(line: str) -> None:
+    assert is_call_to_action(line)
+
+
+def test_a_long_token_after_a_date_is_read_at_once() -> None:
+    """No pattern backtracks over a long run of one token (it took seconds per block)."""
+    assert not is_call_to_action("Published 1 " + "x" * 300 + " y y y y")
+
+
+@pytest.mark.parametrize(
+    "post_class",
+    ["post type-post hentry series-social-movements", "node node--type-article issue-sharing"],
+)
+def test_a_post_in_a_custom_taxonomy_keeps_its_running_text(post_class: str) -> None:
+    """Custom taxonomies make class names too (``series-social-movements``): whatever the
+    container is called, the element holding the page's longest run of paragraphs stays."""
+    page = (
+        "<html><head><title>The essay</title></head><body><div id='content'>"
+        f"<div class='{post_class}'><h2>The essay</h2><div class='article-text'>"
+        f"<p>{SENTENCE * 2}</p><p>{NEXT_TO_IT}</p></div></div>"
+        f"<div id='comments'><ol class='commentlist'>{COMMENTS}</ol></div>"
+        "</div></body></html>"
+    )
+    assert NEXT_TO_IT in extract_article(page, url=URL).text
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        "<div class='footnotes-modal'><ol><li id='fn1'>Kropotkin, Mutual Aid, 1902, chapter 7."
+        "</li></ol></div>",
+        "<div class='modal-notes' role='doc-endnotes'><p>1. Kropotkin, Mutual Aid, 1902.</p></div>",
+    ],
+)
+def test_footnotes_stay_whatever_their_box_is_called(box: str) -> None:
+    first_words = lxml.html.fromstring(box).text_content().split()[:4]
+    assert " ".join(first_words) in extract_article(article(box), url=URL).text

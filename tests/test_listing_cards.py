@@ -153,7 +153,8 @@ def test_an_essay_with_a_gallery_of_linked_pictures_stays_an_article(caption: st
 
 def products(count: int) -> str:
     return "".join(
-        f"<div class='product'><a href='/shop/item-{n}/'>Leather wallet model {n}</a>"
+        f"<div class='product'><a href='/shop/item-{n}/'><img src='/img/w{n}.jpg' alt=''>"
+        f"Leather wallet model {n}</a>"
         f"<span class='price'>$ {20 + n}.00</span><span>4.8 stars (120)</span></div>"
         for n in range(count)
     )
@@ -194,3 +195,58 @@ def test_a_declared_article_with_related_teasers_and_their_excerpts_stays_an_art
     result = extract_article(html, ARTICLE_URL)
     assert "Paragraph 7 ends here." in result.text
     assert "Excerpt 5 ends here." in result.text  # the excerpts were there to be weighed
+
+
+def _entry(body: str, head: str = "") -> str:
+    """A post whose body is ``body`` alone, in WordPress's container."""
+    return page(
+        "<main><article><h1>The guide</h1>"
+        f"<div class='entry-content'>{body}</div></article></main>",
+        head,
+    )
+
+
+TOPICS = ("tenant unions", "food cooperatives", "bail funds", "community fridges", "skill shares")
+
+
+def test_inline_read_more_links_in_a_declared_guide_make_no_teasers() -> None:
+    """A "Read more about bail funds" link ends a paragraph of the guide's own prose; only a link
+    that is nothing but "continue reading" closes a teaser. (Undeclared, every paragraph of this
+    page is a card linking to another page, and that rule refuses it.)"""
+    body = f"<p>{SENTENCE}</p>" + "".join(
+        f"<p>{SENTENCE * 2}<a href='/guides/{topic.replace(' ', '-')}/'>Read more about {topic}</a>"
+        ".</p>"
+        for topic in TOPICS
+    )
+    text = extract_article(_entry(body, PUBLISHED), ARTICLE_URL).text
+    assert "Read more about bail funds" in text
+
+
+def test_a_roundup_s_read_more_links_to_other_sites_are_its_sources() -> None:
+    items = "".join(
+        f"<li><p>{TEASER_SENTENCE * 2}<a href='https://other{n}.example/story'>Read more</a>"
+        "</p></li>"
+        for n in range(8)
+    )
+    text = extract_article(_entry(f"<p>{SENTENCE * 3}</p><ul>{items}</ul>"), ARTICLE_URL).text
+    assert "repaired bicycles" in text
+
+
+def test_a_post_s_price_list_without_pictures_is_no_shop_grid() -> None:
+    loaves = "".join(
+        f"<li><a href='/shop/loaf-{n}'>Sourdough loaf {n}</a> £3.{n}0</li>" for n in range(10)
+    )
+    text = extract_article(_entry(f"<p>{SENTENCE * 2}</p><ul>{loaves}</ul>"), ARTICLE_URL).text
+    assert "community kitchen" in text
+
+
+@pytest.mark.parametrize("scheme", ["mailto:group{n}@example.org", "tel:+44100{n}"])
+def test_headed_cards_linking_by_mail_or_phone_lead_to_no_page(scheme: str) -> None:
+    """A directory of groups, each a heading and a line with its e-mail or phone link."""
+    groups = "".join(
+        f"<div class='wp-block-group'><h3>Group {n} food bank</h3><p>{SENTENCE}"
+        f"<a href='{scheme.format(n=n)}'>Contact</a></p></div>"
+        for n in range(10)
+    )
+    text = extract_article(_entry(f"<p>{SENTENCE * 2}</p>" * 2 + groups), ARTICLE_URL).text
+    assert "Group 9 food bank" in text

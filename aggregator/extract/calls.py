@@ -19,6 +19,14 @@ from __future__ import annotations
 import re
 
 MAX_CALL_WORDS = 14
+# A date as bylines write it: 2026-05-01, 1.5.2026, 1 May 2026, May 1st, 2026.
+_DATE = (
+    r"(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}"
+    r"|(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+    r"(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+\d{4})"
+)
+# Longer than this, a block is no call to action (and no pattern reads a long line of one token).
+MAX_CALL_CHARACTERS = 400
 CALL_TO_ACTION = re.compile(
     r"^\W*(?:"
     # newsletters, subscriptions, sign-ups
@@ -46,11 +54,14 @@ CALL_TO_ACTION = re.compile(
     # a post's own furniture: its reading time, a byline or publication date on a line of its
     # own, a page counter, a link to another post ("Related: …", "Next article: …")
     r"|\d+\s*(?:-\s*)?min(?:ute)?s?\.?\s+read(?:ing)?(?: time)?\W*$"
-    r"|written by(?:\s+\S+){1,3}\W*$"
-    r"|published(?:\s+on)?:?\s+(?:\d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b)"
-    r"(?:\s*\S+){0,4}\W*$"
+    # a name alone ("Written by Kropotkin in 1902" is a sentence), a date alone
+    r"|written by(?:\s+(?-i:[A-Z])[\w.'’-]*){1,3}\W*$"
+    r"|published(?:\s+on)?:?\s+"
+    + _DATE
+    + r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?)?\W*$"
     r"|page \d+ of \d+\W*$"
-    r"|related(?: posts?| articles?| stories)?\s*:\s*\S"
+    # a title, not a sentence: no full stop but inside a word (U.S., a URL)
+    r"|related(?: posts?| articles?| stories)?\s*:\s*\S(?:[^.]|\.(?=\S))*$"
     r"|(?:next|previous) (?:article|post|story)\s*:"
     # sales: a sign-off that asks for a call or an order (a bare "Get started" heads a how-to)
     r"|(?:get started|contact us|get in touch)(?: today| now| with (?:us|our team))\W*$"
@@ -65,7 +76,7 @@ CALL_TO_ACTION = re.compile(
 # newsletter, The Digest, and …"): the mail sign-up is its point.
 MAX_SIGNUP_WORDS = 24
 NEWSLETTER_SIGNUP = re.compile(
-    r"\b(?:sign up|subscribe|join)\b[^.!?]{0,40}\b(?:our|the|my) (?:free )?(?:\w+ )?"
+    r"\b(?:sign up|subscribe|join)\b[^.!?]{0,40}\b(?:our|my) (?:free )?(?:\w+ )?"
     r"(?:newsletter|mailing list)\b",
     re.IGNORECASE,
 )
@@ -73,6 +84,8 @@ NEWSLETTER_SIGNUP = re.compile(
 
 def is_call_to_action(text: str) -> bool:
     """``text`` (one block's) is a short call to action, not part of the article."""
+    if len(text) > MAX_CALL_CHARACTERS:
+        return False
     words = len(text.split())
     if words <= MAX_CALL_WORDS and CALL_TO_ACTION.match(text):
         return True

@@ -65,9 +65,19 @@ _TERM_CLASS = re.compile(
     re.IGNORECASE,
 )
 # The article's own body (by the names CMSs give it): never furniture, nor any box holding it.
+_BODY_NAMES = (
+    "entry-content", "entry-body", "post-content", "post-body", "article-body", "article-content",
+    "article__body", "story-body",
+)  # fmt: skip
 _HOLDS_ARTICLE_BODY = etree.XPath(
-    "descendant-or-self::*[@itemprop='articleBody' or contains(@class, 'entry-content')"
-    " or contains(@class, 'post-content') or contains(@class, 'article-body')]"
+    "descendant-or-self::*[@itemprop='articleBody' or "
+    + " or ".join(f"contains(@class, '{name}')" for name in _BODY_NAMES)
+    + "]"
+)
+# Footnotes and endnotes are the article's, whatever else their box is called.
+_IS_NOTES = etree.XPath(
+    "boolean(descendant-or-self::*[contains(@class, 'footnote') or contains(@id, 'footnote')"
+    " or contains(@class, 'endnote') or starts-with(@role, 'doc-')])"
 )
 _BOX_TAGS_IN_ORDER = tuple(sorted(BOX_TAGS))
 
@@ -104,10 +114,12 @@ def remove_furniture(tree: HtmlElement) -> int:
     page_text_words = _text_words(tree) - sum(
         _text_words(code) for code in tree.iter("script", "style", "template")
     )  # a framework's JSON in a script is not text a reader sees
+    prose = _main_prose(tree)
+    kept = set() if prose is None else {prose, *prose.iterancestors()}
     doomed: list[HtmlElement] = []
     for element in named:
-        if _HOLDS_ARTICLE_BODY(element):
-            continue  # the article's body, or a box around it
+        if element in kept or _HOLDS_ARTICLE_BODY(element) or _IS_NOTES(element):
+            continue  # the article's body, a box around it, or its notes
         if _paragraph_words(element) > MAX_BOX_SHARE * page_words:
             continue
         if _text_words(element) > MAX_BOX_SHARE * page_text_words:
@@ -122,6 +134,17 @@ def remove_furniture(tree: HtmlElement) -> int:
         _remove_keeping_tail(element)
         removed += 1
     return removed
+
+
+def _main_prose(tree: HtmlElement) -> HtmlElement | None:
+    """The element whose own paragraphs hold the most words: the article's running text, under
+    whatever name (a short post under a long comment thread still holds the longest run)."""
+    words: dict[HtmlElement, int] = {}
+    for paragraph in tree.iter("p"):
+        parent = paragraph.getparent()
+        if parent is not None:
+            words[parent] = words.get(parent, 0) + len(paragraph.text_content().split())
+    return max(words, key=words.__getitem__) if words else None
 
 
 def _paragraph_words(element: HtmlElement) -> int:

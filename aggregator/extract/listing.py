@@ -46,7 +46,12 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from aggregator.extract.body import Body
-from aggregator.extract.teasers import MORE_LINK_TEXT, teaser_blocks, teaser_prose
+from aggregator.extract.teasers import (
+    MORE_LINK_TEXT,
+    leads_elsewhere,
+    teaser_blocks,
+    teaser_prose,
+)
 from aggregator.normalize import canonical_url
 
 # --- what a page says of itself
@@ -105,6 +110,7 @@ PRICE = re.compile(
 _NOT_CONTENT = frozenset({"nav", "header", "footer", "aside", "script", "style", "form", "select"})
 _DIGITS = re.compile(r"\d")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_NOT_A_PAGE = re.compile(r"(?:mailto|tel|javascript|data|sms):", re.IGNORECASE)
 _IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|svg)(?:\?.*)?$", re.IGNORECASE)
 
 # --- prose: paragraphs of running text in the extracted body
@@ -150,7 +156,7 @@ def listing_reason(
     if cards >= MIN_CARDS and card_words > CARD_TEXT_OVER_PROSE * prose:
         return f"listing page ({cards} teaser cards, {prose} words of running text)"
     if cards >= MIN_TEASER_CARDS and card_words >= prose:
-        more_links = count_more_links(tree)
+        more_links = count_more_links(tree, url)
         if more_links >= MIN_MORE_LINKS:
             return f"listing page ({cards} teasers, {more_links} 'continue reading' links)"
     if body is not None and prose and (teasers := _teaser_share(tree, body, url, prose)):
@@ -158,7 +164,7 @@ def listing_reason(
     if body is not None and cards >= MIN_HEADED_TEASERS and (held := _cards_hold_prose(tree, body)):
         return held
     if prose < HINTED_LISTING_MAX_PROSE:
-        hint = listing_hint(tree)
+        hint = listing_hint(tree, url)
         if hint:
             return f"listing page ({hint}, {prose} words of running text)"
     if prose == 0 and body is not None and body.words >= min_words:
@@ -271,11 +277,11 @@ def declares_article(tree: HtmlElement, url: str | None = None) -> bool:
     return bool(ARTICLE_TYPES & set(_jsonld_types(tree)))
 
 
-def listing_hint(tree: HtmlElement) -> str | None:
+def listing_hint(tree: HtmlElement, url: str | None = None) -> str | None:
     """A sign of a listing that an article page may also show: only taken with little prose."""
     if named := sorted(_body_classes(tree) & HINT_BODY_CLASSES):
         return f"body class {named[0]!r}"
-    more_links = count_more_links(tree)
+    more_links = count_more_links(tree, url)
     if more_links >= MIN_MORE_LINKS:
         return f"{more_links} 'continue reading' links"
     title_links = {
@@ -320,14 +326,18 @@ def teaser_cards(tree: HtmlElement, min_cards: int) -> list[HtmlElement]:
 
 
 def priced_card_group(tree: HtmlElement) -> tuple[int, int]:
-    """The largest group of teaser cards that mostly show a price (a shop's grid of products):
-    how many, and how many words they hold."""
+    """The largest group of teaser cards that mostly show a price and a picture (a shop's grid of
+    products; a list of prices in a post has no pictures): how many, and how many words they
+    hold."""
     best = (0, 0)
     for members in _sibling_groups(tree, MIN_TEASER_CARDS):
         if len(members) <= best[0]:
             continue
         priced = sum(1 for member in members if PRICE.search(member.text_content()))
-        if priced >= MOSTLY * len(members):
+        pictured = sum(
+            1 for member in members if next(member.iter("img", "picture"), None) is not None
+        )
+        if priced >= MOSTLY * len(members) and pictured >= MOSTLY * len(members):
             best = max(best, _cards(members))
     return best
 
@@ -390,8 +400,12 @@ def _titles_a_page(anchor: HtmlElement) -> bool:
 
 
 def _target(anchor: HtmlElement) -> str:
-    """The page a link leads to: its address without the fragment."""
-    return (anchor.get("href") or "").split("#", 1)[0].strip()
+    """The page a link leads to: its address without the fragment; none for a mail, phone or
+    script link, or a comment's "reply" link."""
+    href = (anchor.get("href") or "").split("#", 1)[0].strip()
+    if _NOT_A_PAGE.match(href) or "replytocom=" in href:
+        return ""
+    return href
 
 
 def _content_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
@@ -410,12 +424,17 @@ def _content_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
         )
 
 
-def count_more_links(tree: HtmlElement) -> int:
-    """Links that say "continue reading" (or are WordPress's ``more-link``)."""
+def count_more_links(tree: HtmlElement, url: str | None = None) -> int:
+    """Links that say "continue reading" (or are WordPress's ``more-link``) to the site's own
+    pages: a roundup's "Read more" links to other sites are the article's sources."""
     return sum(
         1
         for anchor in tree.iter("a")
-        if "more-link" in (anchor.get("class") or "") or MORE_LINK_TEXT.match(anchor.text_content())
+        if (
+            "more-link" in (anchor.get("class") or "")
+            or MORE_LINK_TEXT.match(anchor.text_content())
+        )
+        and not leads_elsewhere(anchor, url)
     )
 
 

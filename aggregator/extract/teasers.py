@@ -23,6 +23,14 @@ MORE_LINK_TEXT = re.compile(
     r"leer m[aá]s|seguir leyendo|weiterlesen|mehr lesen|leggi tutto|\[(?:…|\.\.\.)\])",
     re.IGNORECASE,
 )
+# A link that is nothing but "continue reading" (WordPress's names the post after it) ends a
+# teaser; "Read more about bail funds" inside a paragraph is a link like any other.
+_MORE_LINK_ALONE = re.compile(
+    r"^\W*(?:continue reading\b.*|(?:read more|read the rest(?: of this (?:entry|post))?"
+    r"|keep reading|lire la suite|leer m[aá]s|seguir leyendo|weiterlesen|mehr lesen|leggi tutto)"
+    r"\W*|more\s*»\W*|\[(?:…|\.\.\.)\])$",
+    re.IGNORECASE | re.DOTALL,
+)
 # A teaser block is the largest element around its heading link holding no other heading link to
 # another page and at most this many words (a title, an excerpt, a byline); beyond it, the block
 # would be an article with a linked title.
@@ -108,7 +116,7 @@ def _teaser_links(tree: HtmlElement) -> list[HtmlElement]:
         if wrapper is not None:
             found[wrapper] = None
     for anchor in tree.iter("a"):
-        if MORE_LINK_TEXT.match(anchor.text_content()):
+        if _MORE_LINK_ALONE.match(anchor.text_content()):
             found[anchor] = None
     return [anchor for anchor in found if anchor.get("href") is not None]
 
@@ -142,3 +150,13 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
 
 def _host(parts: SplitResult) -> str:
     return (parts.hostname or "").removeprefix("www.")
+
+
+def leads_elsewhere(anchor: HtmlElement, url: str | None) -> bool:
+    """The link goes to another site than the page at ``url`` (False when either is unknown)."""
+    if not url:
+        return False
+    page, target = _resolved(url, ""), _resolved(url, anchor.get("href") or "")
+    if page is None or target is None or not target.hostname:
+        return False
+    return _host(target) != _host(page)
