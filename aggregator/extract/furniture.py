@@ -24,6 +24,8 @@ from functools import lru_cache
 from lxml import etree
 from lxml.html import HtmlElement
 
+from aggregator.extract.rules import remove_keeping_tail
+
 FURNITURE_WORDS = frozenset(
     {
         # sharing and following
@@ -131,7 +133,7 @@ def remove_furniture(tree: HtmlElement) -> int:
     for element in doomed:
         if any(ancestor in chosen for ancestor in element.iterancestors()):
             continue  # already gone with its ancestor
-        _remove_keeping_tail(element)
+        remove_keeping_tail(element)
         removed += 1
     return removed
 
@@ -153,16 +155,3 @@ def _paragraph_words(element: HtmlElement) -> int:
 
 def _text_words(element: HtmlElement) -> int:
     return len(element.text_content().split())
-
-
-def _remove_keeping_tail(element: HtmlElement) -> None:
-    parent = element.getparent()
-    if parent is None:
-        return
-    if element.tail and element.tail.strip():
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)

@@ -93,7 +93,7 @@ def apply_rules(tree: HtmlElement, rules: SiteRules, notes: list[str] | None = N
     for index, xpath in enumerate(rules.drop):
         matched = scope.xpath(xpath)
         for element in matched:
-            _remove(element)
+            remove_keeping_tail(element)
         if matched:
             said.append(f"drop {rules.shown(index + offset, xpath)}: {len(matched)} removed")
     if rules.drop_phrases:
@@ -134,7 +134,7 @@ def _drop_phrase_blocks(scope: HtmlElement, phrases: tuple[str, ...]) -> dict[st
             for phrase in found:
                 removed.setdefault(phrase, set()).add(id(block))
     for block in doomed.values():
-        _remove(block)
+        remove_keeping_tail(block)
     return {phrase: len(blocks) for phrase, blocks in removed.items()}
 
 
@@ -147,7 +147,7 @@ def _enclosing_block(element: HtmlElement) -> HtmlElement | None:
     return None
 
 
-def _remove(element: HtmlElement) -> None:
+def remove_keeping_tail(element: HtmlElement) -> None:
     """Remove an element but keep its tail text in place."""
     parent = element.getparent()
     if parent is None:
