@@ -4,17 +4,15 @@ goes in comes out, old text rows still read, and the migration converts rows bot
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from alembic import command
 from sqlalchemy import Engine, select, text, update
 
 from aggregator.storage import migrate, open_database
-from aggregator.storage.engine import make_engine
 from aggregator.storage.models import Article
+from tests.old_rows import engine_at, insert_old_articles
 
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
 SHORT = "<p>Old</p>"  # its compressed form is longer: kept as text
 # Long enough to compress; every character beyond ASCII, to check the encoding both ways.
 LONG = "".join(
@@ -31,31 +29,13 @@ def _html(number: int) -> str:
 
 @pytest.fixture
 def engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    yield from engine_at(sqlite_url)
 
 
 def _insert_articles(engine: Engine, numbers: range) -> None:
     """Rows as code before 0023 wrote them (and as hand-written SQL still does): text."""
     with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO sources (id, name, homepage, enabled, created_at) "
-                 "VALUES (1, 'old', 'https://old.example/', :yes, :now)"),
-            {"now": NOW, "yes": True},
-        )  # fmt: skip
-        connection.execute(
-            text(
-                "INSERT INTO articles (id, canonical_url, primary_source_id, title, "
-                "date_estimated, first_seen_at, last_changed_at, text, html, tags, "
-                "word_count, content_hash, simhash, matched_terms) VALUES (:id, :url, 1, "
-                "'Old', :no, :now, :now, 'cantine entraide', :html, '[]', 2, :hash, :id, '{}')"
-            ),
-            [{"id": n, "url": f"https://old.example/{n}", "now": NOW, "hash": f"{n:064x}",
-              "html": _html(n), "no": False} for n in numbers],
-        )  # fmt: skip
+        insert_old_articles(connection, numbers, html=_html, body="cantine entraide")
 
 
 def _stored(engine: Engine) -> dict[int, tuple[str, int]]:

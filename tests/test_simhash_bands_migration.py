@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -12,9 +11,8 @@ from sqlalchemy import Engine, inspect, text
 
 from aggregator.fingerprints import simhash_bands
 from aggregator.storage import migrate
-from aggregator.storage.engine import make_engine
+from tests.old_rows import engine_at, insert_old_articles
 
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
 # A few edge values, then more articles than the migration rewrites in one batch (1,000).
 _DRAW = random.Random(11)
 SIMHASHES: dict[int, int | None] = {1: 0x0123_4567_89AB_CDEF, 2: -1, 3: -(2**63), 4: None, 5: 42}
@@ -23,33 +21,13 @@ SIMHASHES.update({n: _DRAW.getrandbits(64) - 2**63 for n in range(6, 1206)})
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    yield from engine_at(database_url)
 
 
 def _store_articles_at_0010(engine: Engine) -> None:
     migrate.upgrade(engine, "0010")
     with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO sources (name, homepage, enabled, created_at) "
-                 "VALUES ('old', 'https://old.example/', :yes, :now)"),
-            {"yes": True, "now": NOW},
-        )  # fmt: skip
-        connection.execute(
-            text(
-                "INSERT INTO articles (id, canonical_url, primary_source_id, title, "
-                "date_estimated, first_seen_at, last_changed_at, text, html, tags, "
-                "word_count, content_hash, simhash, matched_terms) VALUES (:id, :url, 1, "
-                "'Old', :no, :now, :now, 'Old text', '<p>Old</p>', '[]', 2, :hash, "
-                ":simhash, '{}')"
-            ),
-            [{"id": article_id, "url": f"https://old.example/{article_id}", "no": False,
-              "now": NOW, "hash": f"{article_id:064x}", "simhash": value}
-             for article_id, value in SIMHASHES.items()],
-        )  # fmt: skip
+        insert_old_articles(connection, SIMHASHES, simhash=SIMHASHES.__getitem__)
         connection.execute(
             text("INSERT INTO simhash_bands (article_id, band, value) VALUES (:id, :band, :value)"),
             [{"id": article_id, "band": band, "value": part}

@@ -4,47 +4,27 @@ every row, index and foreign key kept, and back."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
 from aggregator.storage import migrate
-from aggregator.storage.engine import make_engine
+from tests.old_rows import engine_at, insert_old_articles
 
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
 ARTICLES = range(1, 31)
 TABLES = ("simhash_bands", "block_sightings")
 
 
 @pytest.fixture
 def engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    yield from engine_at(sqlite_url)
 
 
 def _store_at_0021(engine: Engine) -> None:
     migrate.upgrade(engine, "0021")
     with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO sources (id, name, homepage, enabled, created_at) "
-                 "VALUES (1, 'old', 'https://old.example/', 1, :now)"),
-            {"now": NOW},
-        )  # fmt: skip
-        connection.execute(
-            text(
-                "INSERT INTO articles (id, canonical_url, primary_source_id, title, "
-                "date_estimated, first_seen_at, last_changed_at, text, html, tags, "
-                "word_count, content_hash, simhash, matched_terms) VALUES (:id, :url, 1, "
-                "'Old', 0, :now, :now, 'Old text', '<p>Old</p>', '[]', 2, :hash, :id, '{}')"
-            ),
-            [{"id": n, "url": f"https://old.example/{n}", "now": NOW, "hash": f"{n:064x}"}
-             for n in ARTICLES],
-        )  # fmt: skip
+        insert_old_articles(connection, ARTICLES)
         connection.execute(
             text("INSERT INTO simhash_bands (article_id, band, value) VALUES (:id, :band, :v)"),
             [{"id": n, "band": band, "v": n * 10 + band} for n in ARTICLES for band in range(4)],
