@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -330,16 +330,33 @@ def priced_card_group(tree: HtmlElement) -> tuple[int, int]:
     products; a list of prices in a post has no pictures): how many, and how many words they
     hold."""
     best = (0, 0)
-    for members in _sibling_groups(tree, MIN_TEASER_CARDS):
+    for members in _sibling_groups(tree, MIN_PRICED_CARDS):
         if len(members) <= best[0]:
             continue
-        priced = sum(1 for member in members if PRICE.search(member.text_content()))
-        pictured = sum(
-            1 for member in members if next(member.iter("img", "picture"), None) is not None
-        )
-        if priced >= MOSTLY * len(members) and pictured >= MOSTLY * len(members):
+        if _mostly(members, _pictured) and _mostly(members, _priced):
             best = max(best, _cards(members))
     return best
+
+
+def _mostly(members: list[HtmlElement], test: Callable[[HtmlElement], bool]) -> bool:
+    """At least ``MOSTLY`` of ``members`` pass ``test``; stops at the first member too many
+    that fails."""
+    allowed = len(members) - MOSTLY * len(members)
+    failed = 0
+    for member in members:
+        if not test(member):
+            failed += 1
+            if failed > allowed:
+                return False
+    return True
+
+
+def _pictured(member: HtmlElement) -> bool:
+    return next(member.iter("img", "picture"), None) is not None
+
+
+def _priced(member: HtmlElement) -> bool:
+    return PRICE.search(member.text_content()) is not None
 
 
 def _sibling_groups(tree: HtmlElement, min_members: int) -> Iterator[list[HtmlElement]]:
