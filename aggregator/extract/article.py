@@ -25,7 +25,7 @@ from lxml.html import HtmlElement
 from aggregator.errors import NotAnArticleError
 from aggregator.extract.body import Body, Favor, PassSettings, extract_body
 from aggregator.extract.calls import is_call_to_action
-from aggregator.extract.furniture import remove_furniture
+from aggregator.extract.furniture import without_furniture
 from aggregator.extract.licence import detect_licence
 from aggregator.extract.limits import DEFAULT_LIMITS, HtmlLimits, markup_problem, tree_problem
 from aggregator.extract.listing import listing_reason
@@ -195,8 +195,7 @@ def _extract_body(
     """The body, from what the site's rules leave of the page; from the whole page when the rules
     leave too little, so that a rule never loses an article the generic extractor finds."""
     settings = PassSettings(options.favor, options.fast, options.second_pass)
-    scope = copy.deepcopy(tree)  # the whole page stays for the listing checks and metadata
-    remove_furniture(scope)
+    scope = without_furniture(tree)
     if rules:
         applied: list[str] = []
         ruled = apply_rules(copy.deepcopy(scope), rules, applied)

@@ -18,6 +18,7 @@ than 1% of their recall or precision (at most 6%).
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import lru_cache
 
@@ -81,19 +82,15 @@ _IS_NOTES = etree.XPath(
     "boolean(descendant-or-self::*[contains(@class, 'footnote') or contains(@id, 'footnote')"
     " or contains(@class, 'endnote') or starts-with(@role, 'doc-')])"
 )
-# Boxes with a name or a role, found by libxml2 rather than by walking every element in Python.
-_NAMED_BOXES = etree.XPath(
-    "//*[" + " or ".join(f"self::{tag}" for tag in sorted(BOX_TAGS)) + "][@class or @id or @role]"
-)
+_BOX_TAGS_IN_ORDER = tuple(sorted(BOX_TAGS))
 
 
 def is_furniture_name(element: HtmlElement) -> bool:
     """``element``'s role or one word of its class or id names site furniture."""
-    if (element.get("role") or "").strip().lower() in FURNITURE_ROLES:
+    role, name, ident = element.get("role"), element.get("class"), element.get("id")
+    if role and role.strip().lower() in FURNITURE_ROLES:
         return True
-    return any(
-        _names_furniture(value) for value in (element.get("class"), element.get("id")) if value
-    )
+    return bool(name and _names_furniture(name)) or bool(ident and _names_furniture(ident))
 
 
 @lru_cache(maxsize=4096)
@@ -105,35 +102,65 @@ def _names_furniture(value: str) -> bool:
     return any(word.lower() in FURNITURE_WORDS for word in _WORDS_OF_NAME.split(named) if word)
 
 
-def remove_furniture(tree: HtmlElement) -> int:
-    """Remove the small boxes of ``tree`` named as furniture, in place; return how many."""
-    named = [element for element in _NAMED_BOXES(tree) if is_furniture_name(element)]
+def furniture_boxes(tree: HtmlElement) -> list[HtmlElement]:
+    """The small boxes of ``tree`` named as furniture, outermost only (``tree`` is not changed)."""
+    named = [element for element in tree.iter(*_BOX_TAGS_IN_ORDER) if is_furniture_name(element)]
     if not named:
-        return 0
+        return []
     page_words = _paragraph_words(tree)
     page_text_words = _text_words(tree) - sum(
         _text_words(code) for code in tree.iter("script", "style", "template")
     )  # a framework's JSON in a script is not text a reader sees
-    prose = _main_prose(tree)
-    kept = set() if prose is None else {prose, *prose.iterancestors()}
+    kept: set[HtmlElement] | None = None  # the longest run of prose and its ancestors, when asked
     doomed: list[HtmlElement] = []
     for element in named:
-        if element in kept or _HOLDS_ARTICLE_BODY(element) or _IS_NOTES(element):
-            continue  # the article's body, a box around it, or its notes
-        if _paragraph_words(element) > MAX_BOX_SHARE * page_words:
+        if element.find(".//h1") is not None:
             continue
         if _text_words(element) > MAX_BOX_SHARE * page_text_words:
             continue
-        if element.find(".//h1") is not None:
+        paragraphs = _paragraph_words(element)
+        if paragraphs > MAX_BOX_SHARE * page_words:
             continue
+        if paragraphs:  # only a box with paragraphs can hold the longest run of them
+            if kept is None:
+                prose = _main_prose(tree)
+                kept = set() if prose is None else {prose, *prose.iterancestors()}
+            if element in kept:
+                continue
+        if _HOLDS_ARTICLE_BODY(element) or _IS_NOTES(element):
+            continue  # the article's body, a box around it, or its notes
         doomed.append(element)
-    removed, chosen = 0, set(doomed)
-    for element in doomed:
-        if any(ancestor in chosen for ancestor in element.iterancestors()):
-            continue  # already gone with its ancestor
-        remove_keeping_tail(element)
-        removed += 1
-    return removed
+    chosen = set(doomed)
+    return [
+        element
+        for element in doomed
+        if not any(ancestor in chosen for ancestor in element.iterancestors())
+    ]
+
+
+def without_furniture(tree: HtmlElement) -> HtmlElement:
+    """``tree`` itself when it names no furniture; else a copy without the boxes (the page
+    stays whole for the listing checks and the metadata)."""
+    boxes = furniture_boxes(tree)
+    if not boxes:
+        return tree
+    scope = copy.deepcopy(tree)
+    if tree.getparent() is not None:  # not a document's root: its paths would not match
+        remove_furniture(scope)
+        return scope
+    document, copied = tree.getroottree(), scope.getroottree()
+    paths = [document.getpath(box) for box in boxes]
+    for box in [copied.xpath(path)[0] for path in paths]:  # all found before any goes
+        remove_keeping_tail(box)
+    return scope
+
+
+def remove_furniture(tree: HtmlElement) -> int:
+    """Remove the small boxes of ``tree`` named as furniture, in place; return how many."""
+    boxes = furniture_boxes(tree)
+    for box in boxes:
+        remove_keeping_tail(box)
+    return len(boxes)
 
 
 def _main_prose(tree: HtmlElement) -> HtmlElement | None:
