@@ -54,6 +54,8 @@ from aggregator.extract.teasers import (
 )
 from aggregator.normalize import canonical_url
 
+Groups = list[list[HtmlElement]]  # sibling elements of one kind, each list a group
+
 # --- what a page says of itself
 ARTICLE_BODY_CLASSES = frozenset({"single", "single-post", "postid"})
 # WordPress marks archives so (other CMSs borrow the names; the last three are Ghost's):
@@ -148,8 +150,9 @@ def listing_reason(
     if (cut_short := len(tree.xpath(_WORDPRESS_MORE_LINKS))) >= MIN_MORE_LINKS:
         return f"listing page ({cut_short} posts cut short by WordPress 'more' links)"
     prose = prose_words(body.tree) if body is not None else 0
-    cards, card_words = largest_card_group(tree)
-    if priced := _product_grid(tree, prose):
+    groups = list(_sibling_groups(tree, MIN_TEASER_CARDS))  # read once, weighed three ways
+    cards, card_words = largest_card_group(tree, groups)
+    if priced := _product_grid(tree, prose, groups):
         return priced
     if cards >= MIN_TEASER_CARDS and (where := _collection_page(tree, url)):
         return f"listing page ({where}, {cards} teaser cards)"
@@ -161,7 +164,11 @@ def listing_reason(
             return f"listing page ({cards} teasers, {more_links} 'continue reading' links)"
     if body is not None and prose and (teasers := _teaser_share(tree, body, url, prose)):
         return teasers
-    if body is not None and cards >= MIN_HEADED_TEASERS and (held := _cards_hold_prose(tree, body)):
+    if (
+        body is not None
+        and cards >= MIN_HEADED_TEASERS
+        and (held := _cards_hold_prose(tree, body, groups))
+    ):
         return held
     if prose < HINTED_LISTING_MAX_PROSE:
         hint = listing_hint(tree, url)
@@ -206,18 +213,18 @@ def _teaser_share(
     return None
 
 
-def _cards_hold_prose(tree: HtmlElement, body: Body) -> str | None:
+def _cards_hold_prose(tree: HtmlElement, body: Body, groups: Groups) -> str | None:
     """Why every paragraph of the body's running text comes from teaser cards, if it does."""
-    cards = teaser_cards(tree, MIN_HEADED_TEASERS)
+    cards = teaser_cards(tree, MIN_HEADED_TEASERS, groups)
     inside, outside = teaser_prose(body.tree, cards, _SENTENCE_END, MIN_PROSE_PARAGRAPH_WORDS)
     if inside >= MIN_CARD_PROSE and not outside:
         return f"listing page (all {inside} words of running text are in {len(cards)} teaser cards)"
     return None
 
 
-def _product_grid(tree: HtmlElement, prose: int) -> str | None:
+def _product_grid(tree: HtmlElement, prose: int, groups: Groups) -> str | None:
     """Why the page is a shop's grid of products, if it is one."""
-    cards, words = priced_card_group(tree)
+    cards, words = priced_card_group(tree, groups)
     if cards < MIN_PRICED_CARDS or words > MAX_PRICED_CARD_WORDS * cards:
         return None
     if words < PRICED_CARDS_OVER_PROSE * prose:
@@ -305,33 +312,36 @@ def prose_words(body: etree._Element) -> int:
     return total
 
 
-def largest_card_group(tree: HtmlElement) -> tuple[int, int]:
+def largest_card_group(tree: HtmlElement, groups: Groups | None = None) -> tuple[int, int]:
     """The largest group of sibling elements of one kind (tag and first class) that each link to
-    a different page: how many, and how many words they hold."""
+    a different page: how many, and how many words they hold. ``groups``: the page's sibling
+    groups, when already read."""
     best = (0, 0)
-    for members in _sibling_groups(tree, MIN_TEASER_CARDS):
+    for members in _sibling_groups(tree, MIN_TEASER_CARDS) if groups is None else groups:
         if len(members) > best[0]:
             best = max(best, _cards(members))
     return best
 
 
-def teaser_cards(tree: HtmlElement, min_cards: int) -> list[HtmlElement]:
+def teaser_cards(
+    tree: HtmlElement, min_cards: int, groups: Groups | None = None
+) -> list[HtmlElement]:
     """The members of every group of at least ``min_cards`` teaser cards (as in
     ``largest_card_group``)."""
     found: list[HtmlElement] = []
-    for members in _sibling_groups(tree, min_cards):
-        if _cards(members)[0] >= min_cards:
+    for members in _sibling_groups(tree, min_cards) if groups is None else groups:
+        if len(members) >= min_cards and _cards(members)[0] >= min_cards:
             found.extend(members)
     return found
 
 
-def priced_card_group(tree: HtmlElement) -> tuple[int, int]:
+def priced_card_group(tree: HtmlElement, groups: Groups | None = None) -> tuple[int, int]:
     """The largest group of teaser cards that mostly show a price and a picture (a shop's grid of
     products; a list of prices in a post has no pictures): how many, and how many words they
     hold."""
     best = (0, 0)
-    for members in _sibling_groups(tree, MIN_PRICED_CARDS):
-        if len(members) <= best[0]:
+    for members in _sibling_groups(tree, MIN_PRICED_CARDS) if groups is None else groups:
+        if len(members) < MIN_PRICED_CARDS or len(members) <= best[0]:
             continue
         if _mostly(members, _pictured) and _mostly(members, _priced):
             best = max(best, _cards(members))
