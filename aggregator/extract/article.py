@@ -1,8 +1,8 @@
 """Turn one HTML page into one clean article with trafilatura.
 
-The page is parsed once. The body is extracted (``body.py``) from a copy of the page without the
-boxes it names as furniture (``furniture.py``), or from what the site's rules leave of that copy
-when they leave enough; then the page is judged one article
+The page is parsed once. The body is extracted (``body.py``) from the page without the boxes it
+names as furniture (``furniture.py``; a copy, when it names any), or from what the site's rules
+leave of that when they leave enough; then the page is judged one article
 or a listing (``listing.py``), short calls to action (``calls.py``) and blocks the source has
 learned to be boilerplate are dropped, and
 only then, for pages that are articles, is the metadata (title, author, date, language, canonical
